@@ -1,0 +1,71 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Queue } from 'bullmq';
+import type { Command } from 'commander';
+import { loadConfig } from '../../config/env.ts';
+import { QUEUE_NAMES } from '../../flows/queues.ts';
+import { createLogger } from '../../logger.ts';
+import type { SessionView } from '../../producer/session-view.ts';
+import { startWorkers, type RunningWorkers } from '../../workers/run-workers.ts';
+import { createRuntime, type Runtime } from '../runtime.ts';
+import { formatSession } from '../format.ts';
+
+const FINAL = new Set(['ready', 'failed', 'destroyed', 'expired']);
+
+export function registerCreate(program: Command): void {
+  program
+    .command('create')
+    .description('create one demo session, wait until it is ready or failed, print rows and durations')
+    .requiredOption('--profile <name>', 'seed-data profile: professional or enterprise')
+    .option('--email <email>', 'the prospect\'s email')
+    .option('--subscription-tier <tier>', 'subscription tier recorded with the session')
+    .option('--data <dir>', 'seed-data root', undefined)
+    .option('--timeout <seconds>', 'give up waiting after this long', '120')
+    .option('--json', 'print the session object as the last line')
+    .action(async (o: { profile: string; email?: string; subscriptionTier?: string; data?: string; timeout: string; json?: boolean }) => {
+      const timeout = Number(o.timeout);
+      if (!Number.isFinite(timeout) || timeout <= 0) program.error(`--timeout must be a positive number of seconds, got "${o.timeout}"`, { exitCode: 2 });
+      const cfg = loadConfig();
+      const rt = createRuntime(cfg, createLogger(cfg.LOG_LEVEL, 'stderr'));
+      let workers: RunningWorkers | undefined;
+      try {
+        if (!(await workersRunning(rt))) {
+          rt.log.info('no workers are running: starting them in this process');
+          workers = await startWorkers(cfg, rt.dbs, rt.log);
+        }
+        const created = await rt.producer.create({ profile: o.profile, email: o.email ?? null, subscriptionTier: o.subscriptionTier ?? null, dataDir: o.data });
+        const view = await waitForEnd(rt, created.session_id, timeout * 1000);
+        console.log(formatSession(view));
+        if (o.json) console.log(JSON.stringify(view));
+        process.exitCode = view.status === 'ready' ? 0 : 1;
+      } finally {
+        await workers?.close();
+        await rt.close();
+      }
+    });
+}
+
+/** True when every queue has at least one worker somewhere. */
+async function workersRunning(rt: Runtime): Promise<boolean> {
+  for (const name of QUEUE_NAMES) {
+    const q = new Queue(name, { connection: rt.redis, prefix: rt.cfg.QUEUE_PREFIX });
+    try {
+      if ((await q.getWorkersCount()) === 0) return false;
+    } catch {
+      return false;
+    } finally {
+      await q.close();
+    }
+  }
+  return true;
+}
+
+async function waitForEnd(rt: Runtime, sessionId: string, timeoutMs: number): Promise<SessionView> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const view = await rt.producer.view(sessionId);
+    if (!view) throw new Error(`session ${sessionId} vanished`);
+    if (FINAL.has(view.status)) return view;
+    if (Date.now() > deadline) throw new Error(`session ${sessionId} still ${view.status} after ${timeoutMs / 1000}s`);
+    await sleep(10);
+  }
+}

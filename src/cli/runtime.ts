@@ -1,0 +1,40 @@
+import { loadConfig, type Config } from '../config/env.ts';
+import { Databases } from '../db/pools.ts';
+import { createFlowProducer } from '../flows/queues.ts';
+import { createLogger, type Logger } from '../logger.ts';
+import { SessionProducer } from '../producer/create-session.ts';
+import { createRedis, type Redis } from '../redis/connection.ts';
+import { ProfileCache } from '../seed/profile.ts';
+import { workerContext, type WorkerContext } from '../workers/context.ts';
+
+/** The process-wide pieces a command needs, built once and closed together. */
+export interface Runtime {
+  readonly cfg: Config;
+  readonly log: Logger;
+  readonly dbs: Databases;
+  readonly redis: Redis;
+  readonly producer: SessionProducer;
+  readonly worker: WorkerContext;
+  close(): Promise<void>;
+}
+
+export function createRuntime(cfg: Config = loadConfig(), log: Logger = createLogger(cfg.LOG_LEVEL)): Runtime {
+  const dbs = new Databases(cfg);
+  const redis = createRedis(cfg.REDIS_URL, 'producer');
+  redis.on('error', () => undefined); // reported where a command uses it
+  const flows = createFlowProducer(cfg, redis);
+  const profiles = new ProfileCache();
+  return {
+    cfg,
+    log,
+    dbs,
+    redis,
+    producer: new SessionProducer(cfg, dbs, redis, flows, profiles),
+    worker: { ...workerContext(cfg, dbs, redis, log), profiles },
+    async close() {
+      await flows.close().catch(() => undefined);
+      redis.disconnect();
+      await dbs.close();
+    },
+  };
+}

@@ -1,0 +1,111 @@
+import { z } from 'zod';
+import { DATABASE_KEYS, type DatabaseKey } from '../catalog/services.ts';
+
+/**
+ * The whole configuration, parsed once from the environment. Every bad
+ * variable is reported together in one ConfigError.
+ */
+const intFrom = (min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^-?\d+$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+
+const url = (protocols: string[]) =>
+  z
+    .string()
+    .trim()
+    .refine((v) => {
+      try {
+        return protocols.includes(new URL(v).protocol);
+      } catch {
+        return false;
+      }
+    }, `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`);
+
+const pgUrl = url(['postgres:', 'postgresql:']);
+
+export const ENV_SCHEMA = z.object({
+  REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
+  DATABASE_URL: pgUrl.default('postgres://postgres@127.0.0.1:5432/postgres'),
+  ...(Object.fromEntries(
+    DATABASE_KEYS.map((k) => [`${k.toUpperCase()}_DATABASE_URL`, pgUrl.optional()]),
+  ) as Record<`${Uppercase<DatabaseKey>}_DATABASE_URL`, z.ZodOptional<typeof pgUrl>>),
+  /** Databases are named `<prefix><service>`; tests use their own prefix. */
+  DB_NAME_PREFIX: z
+    .string()
+    .regex(/^[a-z][a-z0-9_]{0,40}$/, 'must be lower-case letters, digits and _ (at most 41)')
+    .default('bakery_'),
+  PORT: intFrom(0, 65535).default(8000),
+  HOST: z.string().trim().min(1).default('0.0.0.0'),
+  WORKER_HEALTH_PORT: intFrom(0, 65535).default(8001),
+  DEMO_SESSION_TTL_SECONDS: intFrom(5, 7 * 24 * 3600).default(1800),
+  ADMIN_USER: z.string().min(1).optional(),
+  ADMIN_PASSWORD: z.string().min(1).optional(),
+  RATE_LIMIT_PER_MINUTE: intFrom(0, 1_000_000).default(30),
+  MAX_SESSIONS_PER_EMAIL: intFrom(0, 10_000).default(5),
+  TRUST_PROXY: z.string().trim().default('false'),
+  /** BullMQ key prefix; the braces make one Redis Cluster hash tag for every queue of a flow. */
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^\{[A-Za-z0-9_-]+\}$/, 'must be a Redis hash tag like {demo}')
+    .default('{demo}'),
+  WORKER_CONCURRENCY: intFrom(1, 64).default(3),
+  JOB_ATTEMPTS: intFrom(1, 20).default(3),
+  JOB_BACKOFF_MS: intFrom(0, 600_000).default(200),
+  /** A job whose worker stops renewing its lock for this long is retried elsewhere. */
+  LOCK_DURATION_MS: intFrom(1000, 600_000).default(10_000),
+  STALLED_INTERVAL_MS: intFrom(500, 600_000).default(5_000),
+  WORKER_CLOSE_TIMEOUT_MS: intFrom(0, 600_000).default(10_000),
+  PG_POOL_SIZE: intFrom(1, 100).default(5),
+  SEED_DATA_DIR: z.string().trim().min(1).default('./seed-data'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  NODE_ENV: z.string().optional(),
+});
+
+export type Config = z.output<typeof ENV_SCHEMA>;
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(ENV_SCHEMA.shape);
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const input: Record<string, string> = {};
+  for (const key of CONFIG_VARIABLES) {
+    const value = env[key];
+    // An empty variable counts as unset, as in most twelve-factor services.
+    if (value !== undefined && value !== '') input[key] = value;
+  }
+  const parsed = ENV_SCHEMA.safeParse(input);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => `${i.path.join('.') || '(environment)'}: ${i.message}`),
+    );
+  }
+  const cfg = parsed.data;
+  const problems: string[] = [];
+  if ((cfg.ADMIN_USER === undefined) !== (cfg.ADMIN_PASSWORD === undefined)) {
+    problems.push('ADMIN_USER and ADMIN_PASSWORD: set both or neither');
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return cfg;
+}
+
+/** Connection string of one database: `<KEY>_DATABASE_URL`, else `<prefix><key>` on DATABASE_URL's server. */
+export function databaseUrl(cfg: Config, key: DatabaseKey): string {
+  const own = cfg[`${key.toUpperCase()}_DATABASE_URL` as `${Uppercase<DatabaseKey>}_DATABASE_URL`];
+  if (own) return own;
+  const u = new URL(cfg.DATABASE_URL);
+  u.pathname = `/${databaseName(cfg, key)}`;
+  return u.toString();
+}
+
+export function databaseName(cfg: Config, key: DatabaseKey): string {
+  return `${cfg.DB_NAME_PREFIX}${key}`;
+}

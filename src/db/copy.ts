@@ -1,0 +1,37 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type pg from 'pg';
+import pgCopy from 'pg-copy-streams';
+
+const CHUNK_BYTES = 64 * 1024;
+
+/** Groups encoded lines into chunks of about 64 KiB, so the socket gets few, large writes. */
+async function* chunked(lines: Iterable<string> | AsyncIterable<string>): AsyncGenerator<string> {
+  let buf = '';
+  for await (const line of lines) {
+    buf += line;
+    if (buf.length >= CHUNK_BYTES) {
+      yield buf;
+      buf = '';
+    }
+  }
+  if (buf.length > 0) yield buf;
+}
+
+/**
+ * `COPY <table> (<columns>) FROM STDIN` on a client the caller holds (inside its
+ * transaction). `table` and `columns` come from the service catalog, never from input.
+ * Resolves with the number of rows PostgreSQL reports.
+ */
+export async function copyRows(
+  client: pg.PoolClient | pg.Client,
+  table: string,
+  columns: readonly string[],
+  lines: Iterable<string> | AsyncIterable<string>,
+): Promise<number> {
+  const ident = (s: string) => `"${s.replace(/"/g, '""')}"`;
+  const sql = `COPY ${ident(table)} (${columns.map(ident).join(', ')}) FROM STDIN`;
+  const stream = client.query(pgCopy.from(sql));
+  await pipeline(Readable.from(chunked(lines)), stream);
+  return Number(stream.rowCount ?? 0);
+}

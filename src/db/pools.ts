@@ -1,0 +1,52 @@
+import pg from 'pg';
+import { DATABASE_KEYS, type DatabaseKey } from '../catalog/services.ts';
+import { databaseUrl, type Config } from '../config/env.ts';
+
+// numeric, int8, date and timestamptz come back as strings: the loader never does
+// arithmetic on them, and strings keep exact values and avoid time-zone shifts.
+pg.types.setTypeParser(pg.types.builtins.DATE, (v) => v);
+
+/** One pg.Pool per database, created on first use. */
+export class Databases {
+  private readonly pools = new Map<DatabaseKey, pg.Pool>();
+
+  constructor(private readonly cfg: Config) {}
+
+  pool(key: DatabaseKey): pg.Pool {
+    let pool = this.pools.get(key);
+    if (!pool) {
+      pool = new pg.Pool({
+        connectionString: databaseUrl(this.cfg, key),
+        max: this.cfg.PG_POOL_SIZE,
+        idleTimeoutMillis: 30_000,
+        connectionTimeoutMillis: 10_000,
+        application_name: `demo-seed:${key}`,
+      });
+      // An idle client that loses its server must not crash the process.
+      pool.on('error', () => undefined);
+      this.pools.set(key, pool);
+    }
+    return pool;
+  }
+
+  /** Checks that every database answers; returns the ones that don't. */
+  async unreachable(): Promise<{ database: DatabaseKey; error: string }[]> {
+    const results = await Promise.all(
+      DATABASE_KEYS.map(async (key) => {
+        try {
+          await this.pool(key).query('SELECT 1');
+          return null;
+        } catch (err) {
+          return { database: key, error: (err as Error).message };
+        }
+      }),
+    );
+    return results.filter((r): r is { database: DatabaseKey; error: string } => r !== null);
+  }
+
+  async close(): Promise<void> {
+    const pools = [...this.pools.values()];
+    this.pools.clear();
+    await Promise.all(pools.map((p) => p.end().catch(() => undefined)));
+  }
+}

@@ -1,0 +1,70 @@
+import type { Phase, ServiceName } from '../catalog/services.ts';
+
+/**
+ * One typed map from job name to payload and result, shared by the flow builder,
+ * the producer and the workers, so that enqueue and handler cannot disagree.
+ */
+export interface SessionRef {
+  readonly sessionId: string;
+  readonly profile: string;
+  /** Absolute seed-data root the session was created from. */
+  readonly dataDir: string;
+  /** ISO instant of creation: fixes the day dates move to, even for a retry after midnight. */
+  readonly createdAt: string;
+  /** Seconds the session's Redis keys live. */
+  readonly ttlSeconds: number;
+}
+
+export interface TableResult {
+  readonly rows: number;
+  readonly duration_ms: number;
+}
+
+export interface ServiceJobData extends SessionRef {
+  readonly service: ServiceName;
+  readonly phase: Phase;
+  /** The round of the session job that added this job (see WAVES). */
+  readonly wave: number;
+}
+
+export interface ServiceJobResult {
+  readonly service: ServiceName;
+  readonly phase: Phase;
+  readonly wave: number;
+  readonly rows: number;
+  readonly tables: Readonly<Record<string, TableResult>>;
+  /** Time spent working (not waiting in the queue). */
+  readonly duration_ms: number;
+  readonly queued_at: number;
+  readonly started_at: number;
+  readonly finished_at: number;
+  readonly attempts: number;
+  /** True when an earlier run had already committed the rows (a retry after commit or a duplicate run). */
+  readonly already_loaded: boolean;
+}
+
+export interface SessionJobData extends SessionRef {
+  readonly tenantIds: readonly string[];
+}
+
+export interface PhaseSummary {
+  readonly phase: Phase;
+  readonly services: readonly ServiceName[];
+  readonly rows: number;
+  readonly started_at: number;
+  readonly finished_at: number;
+  readonly duration_ms: number;
+}
+
+export interface SessionJobResult {
+  readonly status: 'ready' | 'failed' | 'destroyed';
+  readonly error?: string;
+}
+
+export interface JobTypes {
+  'load-service': { data: ServiceJobData; result: ServiceJobResult };
+  session: { data: SessionJobData; result: SessionJobResult };
+}
+
+export type JobName = keyof JobTypes;
+export const SESSION_QUEUE = 'demo-session';

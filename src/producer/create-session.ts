@@ -1,0 +1,83 @@
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import type { FlowProducer } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Config } from '../config/env.ts';
+import type { Databases } from '../db/pools.ts';
+import { buildSessionFlow } from '../flows/build-flow.ts';
+import type { SessionJobData } from '../flows/jobs.ts';
+import { progressKey } from '../redis/keys.ts';
+import type { ProfileCache } from '../seed/profile.ts';
+import { sessionTenantIds } from '../seed/session-context.ts';
+import { getSession, insertSession, markFailed, type SessionRecord } from './session-store.ts';
+import { sessionView, type Progress, type SessionView } from './session-view.ts';
+
+export class QueueUnavailableError extends Error {
+  override name = 'QueueUnavailableError';
+}
+
+export interface CreateSessionInput {
+  readonly profile: string;
+  readonly email?: string | null;
+  readonly subscriptionTier?: string | null;
+  /** Seed-data root; defaults to SEED_DATA_DIR. */
+  readonly dataDir?: string;
+}
+
+/** Records a session and enqueues its flow: what the HTTP API and `demo-seed create` call. */
+export class SessionProducer {
+  constructor(
+    private readonly cfg: Config,
+    private readonly dbs: Databases,
+    private readonly redis: Redis,
+    private readonly flows: FlowProducer,
+    private readonly profiles: ProfileCache,
+  ) {}
+
+  async create(input: CreateSessionInput): Promise<SessionRecord> {
+    const dataDir = path.resolve(input.dataDir ?? this.cfg.SEED_DATA_DIR);
+    const profile = await this.profiles.get(dataDir, input.profile);
+    const sessionId = randomUUID();
+    const createdAt = new Date();
+    const ttl = this.cfg.DEMO_SESSION_TTL_SECONDS;
+    const tenantIds = sessionTenantIds(profile, sessionId);
+    const db = this.dbs.pool('demo_session');
+    const record = await insertSession(db, {
+      session_id: sessionId,
+      demo_account_type: input.profile,
+      email: input.email ?? null,
+      subscription_tier: input.subscriptionTier ?? null,
+      tenant_id: tenantIds[0] as string,
+      tenant_ids: tenantIds,
+      created_at: createdAt,
+      expires_at: new Date(createdAt.getTime() + ttl * 1000),
+    });
+    const data: SessionJobData = {
+      sessionId,
+      profile: input.profile,
+      dataDir,
+      createdAt: createdAt.toISOString(),
+      // Keys outlive the session a little, so cleanup always finds them.
+      ttlSeconds: ttl + 3600,
+      tenantIds,
+    };
+    try {
+      await this.flows.add(buildSessionFlow(this.cfg, data));
+    } catch (err) {
+      await markFailed(db, sessionId, `could not enqueue: ${(err as Error).message}`, {}).catch(() => undefined);
+      throw new QueueUnavailableError(`the job queue (Redis) is not reachable: ${(err as Error).message}`);
+    }
+    return record;
+  }
+
+  async view(sessionId: string): Promise<SessionView | undefined> {
+    const s = await getSession(this.dbs.pool('demo_session'), sessionId);
+    if (!s) return undefined;
+    let progress: Progress = {};
+    if (s.status === 'pending' || s.status === 'loading') {
+      const raw = await this.redis.hgetall(progressKey(this.cfg.QUEUE_PREFIX, sessionId)).catch(() => ({}));
+      progress = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, JSON.parse(v) as Progress[string]]));
+    }
+    return sessionView(s, progress);
+  }
+}

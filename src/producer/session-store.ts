@@ -1,0 +1,84 @@
+import type pg from 'pg';
+import type { PhaseSummary, ServiceJobResult } from '../flows/jobs.ts';
+
+/** Session records in bakery_demo_session: one named function per statement. */
+export const SESSION_STATUSES = ['pending', 'loading', 'ready', 'failed', 'destroying', 'destroyed', 'expired'] as const;
+export type SessionStatus = (typeof SESSION_STATUSES)[number];
+export const LIVE_STATUSES: readonly SessionStatus[] = ['pending', 'loading', 'ready'];
+
+export interface SessionRecord {
+  session_id: string;
+  status: SessionStatus;
+  demo_account_type: string;
+  email: string | null;
+  subscription_tier: string | null;
+  tenant_id: string;
+  tenant_ids: string[];
+  created_at: Date;
+  expires_at: Date;
+  ready_at: Date | null;
+  duration_ms: number | null;
+  error: string | null;
+  services: Partial<Record<string, ServiceJobResult>>;
+  phases: Partial<Record<string, PhaseSummary>>;
+  updated_at: Date;
+}
+
+export async function insertSession(
+  db: pg.Pool,
+  s: Pick<SessionRecord, 'session_id' | 'demo_account_type' | 'email' | 'subscription_tier' | 'tenant_id' | 'tenant_ids' | 'created_at' | 'expires_at'>,
+): Promise<SessionRecord> {
+  const { rows } = await db.query<SessionRecord>(
+    `INSERT INTO demo_sessions (session_id, status, demo_account_type, email, subscription_tier, tenant_id, tenant_ids, created_at, expires_at)
+     VALUES ($1, 'pending', $2, $3, $4, $5, $6, $7, $8) RETURNING *`,
+    [s.session_id, s.demo_account_type, s.email, s.subscription_tier, s.tenant_id, s.tenant_ids, s.created_at, s.expires_at],
+  );
+  return rows[0] as SessionRecord;
+}
+
+export async function getSession(db: pg.Pool, sessionId: string): Promise<SessionRecord | undefined> {
+  const { rows } = await db.query<SessionRecord>('SELECT * FROM demo_sessions WHERE session_id = $1', [sessionId]);
+  return rows[0];
+}
+
+/** pending → loading; nothing else moves. */
+export async function markLoading(db: pg.Pool, sessionId: string): Promise<void> {
+  await db.query(`UPDATE demo_sessions SET status = 'loading', updated_at = now() WHERE session_id = $1 AND status = 'pending'`, [sessionId]);
+}
+
+/** Marks a loading session ready; a session being destroyed meanwhile is left alone. Returns whether it moved. */
+export async function markReady(
+  db: pg.Pool,
+  sessionId: string,
+  r: { readyAt: Date; durationMs: number; services: Record<string, ServiceJobResult>; phases: Record<string, PhaseSummary> },
+): Promise<boolean> {
+  const res = await db.query(
+    `UPDATE demo_sessions SET status = 'ready', ready_at = $2, duration_ms = $3, services = $4, phases = $5, error = NULL, updated_at = now()
+     WHERE session_id = $1 AND status IN ('pending', 'loading')`,
+    [sessionId, r.readyAt, r.durationMs, JSON.stringify(r.services), JSON.stringify(r.phases)],
+  );
+  return res.rowCount === 1;
+}
+
+export async function markFailed(db: pg.Pool, sessionId: string, error: string, services: Record<string, ServiceJobResult>): Promise<boolean> {
+  const res = await db.query(
+    `UPDATE demo_sessions SET status = 'failed', error = $2, services = $3, updated_at = now()
+     WHERE session_id = $1 AND status IN ('pending', 'loading')`,
+    [sessionId, error, JSON.stringify(services)],
+  );
+  return res.rowCount === 1;
+}
+
+/** Moves a session to destroying unless it is already gone; returns the record as it now is. */
+export async function markDestroying(db: pg.Pool, sessionId: string): Promise<SessionRecord | undefined> {
+  const { rows } = await db.query<SessionRecord>(
+    `UPDATE demo_sessions SET status = 'destroying', updated_at = now()
+     WHERE session_id = $1 AND status NOT IN ('destroyed', 'expired') RETURNING *`,
+    [sessionId],
+  );
+  return rows[0] ?? (await getSession(db, sessionId));
+}
+
+export async function markGone(db: pg.Pool, sessionId: string, status: 'destroyed' | 'expired'): Promise<void> {
+  await db.query(`UPDATE demo_sessions SET status = $2, updated_at = now() WHERE session_id = $1`, [sessionId, status]);
+}

@@ -1,0 +1,69 @@
+import { SERVICES, type ServiceName } from '../catalog/services.ts';
+import type { ServiceJobResult } from '../flows/jobs.ts';
+import type { SessionRecord, SessionStatus } from './session-store.ts';
+
+export interface ServiceView {
+  status: 'pending' | 'loading' | 'ready' | 'failed';
+  rows: number;
+  duration_ms: number | null;
+  tables?: Record<string, { rows: number; duration_ms: number }>;
+  error?: string;
+}
+
+export interface SessionView {
+  session_id: string;
+  status: SessionStatus;
+  demo_account_type: string;
+  email: string | null;
+  subscription_tier: string | null;
+  tenant_id: string;
+  tenant_ids: string[];
+  created_at: string;
+  expires_at: string;
+  ready_at: string | null;
+  duration_ms: number | null;
+  error: string | null;
+  phases: SessionRecord['phases'];
+  services: Record<ServiceName, ServiceView>;
+}
+
+/** Live progress of a loading session, per service, as workers write it to Redis. */
+export type Progress = Partial<Record<string, { status: 'loading' | 'ready'; rows?: number; duration_ms?: number; tables?: ServiceView['tables'] }>>;
+
+/** The public shape of a session (GET /api/v1/demo-sessions/{id} and `create --json`). */
+export function sessionView(s: SessionRecord, progress: Progress = {}): SessionView {
+  const services = {} as Record<ServiceName, ServiceView>;
+  for (const name of SERVICES) {
+    const done: ServiceJobResult | undefined = s.services[name];
+    const live = progress[name];
+    if (done) {
+      services[name] = { status: 'ready', rows: done.rows, duration_ms: done.duration_ms, tables: done.tables as ServiceView['tables'] };
+    } else if (live) {
+      services[name] = { status: live.status, rows: live.rows ?? 0, duration_ms: live.duration_ms ?? null, ...(live.tables ? { tables: live.tables } : {}) };
+    } else {
+      services[name] = { status: s.status === 'failed' ? 'failed' : 'pending', rows: 0, duration_ms: null };
+    }
+    if (s.status === 'failed' && s.error && services[name].status !== 'ready') {
+      const own = s.error.split('; ').find((e) => e.startsWith(`${name}: `));
+      services[name].status = own ? 'failed' : 'pending';
+      if (own) services[name].error = own.slice(name.length + 2);
+    }
+  }
+  const anyStarted = Object.values(services).some((v) => v.status !== 'pending');
+  return {
+    session_id: s.session_id,
+    status: s.status === 'pending' && anyStarted ? 'loading' : s.status,
+    demo_account_type: s.demo_account_type,
+    email: s.email,
+    subscription_tier: s.subscription_tier,
+    tenant_id: s.tenant_id,
+    tenant_ids: s.tenant_ids,
+    created_at: s.created_at.toISOString(),
+    expires_at: s.expires_at.toISOString(),
+    ready_at: s.ready_at ? s.ready_at.toISOString() : null,
+    duration_ms: s.duration_ms,
+    error: s.error,
+    phases: s.phases,
+    services,
+  };
+}

@@ -1,0 +1,20 @@
+import { SERVICES } from '../catalog/services.ts';
+import { publishedEntities, type EntityName } from '../catalog/tables.ts';
+
+/**
+ * Redis keys of one session. They live under the queue prefix (one hash tag, so a
+ * Redis Cluster keeps them in one slot with the flow's queues).
+ */
+export function idMapKey(prefix: string, sessionId: string, entity: EntityName): string {
+  return `${prefix}:session:${sessionId}:idmap:${entity}`;
+}
+
+export function progressKey(prefix: string, sessionId: string): string {
+  return `${prefix}:session:${sessionId}:progress`;
+}
+
+/** Every key a session may own: what destroy removes. */
+export function sessionKeys(prefix: string, sessionId: string): string[] {
+  const maps = SERVICES.flatMap((s) => publishedEntities(s)).map((e) => idMapKey(prefix, sessionId, e));
+  return [...maps, progressKey(prefix, sessionId)];
+}

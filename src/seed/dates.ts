@@ -1,0 +1,62 @@
+/**
+ * Seed files hold dates relative to the profile's reference day. A session moves
+ * every date by the whole days between that day and its creation day (UTC).
+ */
+const DAY_MS = 86_400_000;
+export const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
+export const TIMESTAMP_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/;
+
+export class InvalidDateError extends Error {
+  override name = 'InvalidDateError';
+}
+
+export function parseDay(day: string): number {
+  if (!DATE_RE.test(day)) throw new InvalidDateError(`not a date (YYYY-MM-DD): ${JSON.stringify(day)}`);
+  const ms = Date.parse(`${day}T00:00:00Z`);
+  if (Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 10) !== day) {
+    throw new InvalidDateError(`not a calendar date: ${JSON.stringify(day)}`);
+  }
+  return ms / DAY_MS;
+}
+
+export function formatDay(dayNumber: number): string {
+  return new Date(dayNumber * DAY_MS).toISOString().slice(0, 10);
+}
+
+/** The UTC calendar day of an instant, as YYYY-MM-DD. */
+export function utcDay(at: Date): string {
+  return at.toISOString().slice(0, 10);
+}
+
+export function daysBetween(from: string, to: string): number {
+  return parseDay(to) - parseDay(from);
+}
+
+export interface DateShifter {
+  readonly days: number;
+  date(value: string): string;
+  timestamp(value: string): string;
+}
+
+/** Moves dates and timestamps by `days`, caching per distinct day (a profile has few). */
+export function dateShifter(days: number): DateShifter {
+  const cache = new Map<string, string>();
+  const shiftDay = (day: string): string => {
+    let out = cache.get(day);
+    if (out === undefined) {
+      out = formatDay(parseDay(day) + days);
+      cache.set(day, out);
+    }
+    return out;
+  };
+  return {
+    days,
+    date: shiftDay,
+    timestamp(value: string): string {
+      if (!TIMESTAMP_RE.test(value)) {
+        throw new InvalidDateError(`not a UTC timestamp (YYYY-MM-DDTHH:MM:SSZ): ${JSON.stringify(value)}`);
+      }
+      return shiftDay(value.slice(0, 10)) + value.slice(10);
+    },
+  };
+}

@@ -1,0 +1,63 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * New ids for a session: every base id of the profile is XOR-ed with a 122-bit key
+ * derived from the session id. The mapping is
+ * - deterministic: a retried or duplicated job computes the same ids, so primary keys
+ *   and the load marker make a second copy impossible;
+ * - a bijection per session: distinct base ids stay distinct;
+ * - shape-preserving: the version (4) and variant bits are left as they are, so a v4 id
+ *   maps to a v4 id;
+ * - cheap (32 table look-ups), which matters for million-row loads.
+ * Two sessions' ids collide only if their keys differ by exactly the XOR of two base
+ * ids, a chance of about n²/2¹²² for n base ids.
+ */
+const HEX = '0123456789abcdef';
+const NIBBLE = new Int8Array(128).fill(-1);
+for (let i = 0; i < 16; i++) {
+  NIBBLE[HEX.charCodeAt(i)] = i;
+  NIBBLE[HEX.toUpperCase().charCodeAt(i)] = i;
+}
+
+export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const UUID_V4_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
+
+export class InvalidIdError extends Error {
+  override name = 'InvalidIdError';
+}
+
+export type IdMapper = (baseId: string) => string;
+
+/** The 32 key nibbles of a session, with the version and variant positions cleared. */
+export function sessionKeyNibbles(sessionId: string): Uint8Array {
+  const digest = createHash('sha256').update(`demo-seed/session-key/${sessionId.toLowerCase()}`).digest();
+  const nibbles = new Uint8Array(32);
+  for (let i = 0; i < 16; i++) {
+    nibbles[2 * i] = (digest[i] as number) >> 4;
+    nibbles[2 * i + 1] = (digest[i] as number) & 15;
+  }
+  nibbles[12] = 0; // version nibble
+  nibbles[16] = (nibbles[16] as number) & 3; // keep the variant's two high bits
+  return nibbles;
+}
+
+export function idMapperFor(sessionId: string): IdMapper {
+  const key = sessionKeyNibbles(sessionId);
+  return (baseId: string): string => {
+    if (baseId.length !== 36) throw new InvalidIdError(`not a uuid: ${JSON.stringify(baseId)}`);
+    let out = '';
+    let k = 0;
+    for (let i = 0; i < 36; i++) {
+      const code = baseId.charCodeAt(i);
+      if (i === 8 || i === 13 || i === 18 || i === 23) {
+        if (code !== 45) throw new InvalidIdError(`not a uuid: ${JSON.stringify(baseId)}`);
+        out += '-';
+        continue;
+      }
+      const v = code < 128 ? (NIBBLE[code] as number) : -1;
+      if (v < 0) throw new InvalidIdError(`not a uuid: ${JSON.stringify(baseId)}`);
+      out += HEX[v ^ (key[k++] as number)];
+    }
+    return out;
+  };
+}

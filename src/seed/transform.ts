@@ -1,0 +1,122 @@
+import type { ColumnSpec, EntityName, TableSpec } from '../catalog/tables.ts';
+import { CopyEncodingError, encodeCopyValue } from '../db/copy-encoding.ts';
+import type { DateShifter } from './dates.ts';
+import { SeedDataError } from './errors.ts';
+import type { IdMapper } from './ids.ts';
+import type { SeedRecord } from './profile.ts';
+
+/**
+ * The pure part of loading: a seed record becomes a COPY line with a new id,
+ * its tenant and references rewritten and its dates moved. No I/O here.
+ */
+export interface TransformContext {
+  readonly mapId: IdMapper;
+  /** Base tenant id → the session's tenant id. */
+  readonly tenants: ReadonlyMap<string, string>;
+  readonly shift: DateShifter;
+  /** New id of a row of `entity`, or undefined when no such row was loaded for the session. */
+  resolve(entity: EntityName, baseId: string): string | undefined;
+}
+
+/** Turns one record into one COPY text line. `collect`, when given, receives base id → new id. */
+export type RecordEncoder = (record: SeedRecord, file: string, index: number) => string;
+
+export function compileTable(spec: TableSpec, ctx: TransformContext, collect?: Map<string, string>): RecordEncoder {
+  const names = Object.keys(spec.columns);
+  const converters = names.map((name) => converter(spec.columns[name] as ColumnSpec, ctx));
+  const entity: EntityName = `${spec.service}.${spec.name}`;
+  const idIndex = names.indexOf('id');
+  const width = names.length;
+
+  return (record, file, index) => {
+    const where = () => (typeof record.id === 'string' ? record.id : `#${index}`);
+    let line = '';
+    let newId: string | undefined;
+    for (let i = 0; i < width; i++) {
+      const name = names[i] as string;
+      const raw = record[name];
+      let out: string;
+      try {
+        if (raw === undefined && !(name in record)) throw new TypeError('missing');
+        out = (converters[i] as (v: unknown) => string)(raw);
+      } catch (err) {
+        const msg = err instanceof TypeError && err.message === 'missing' ? `missing (every record of ${entity} has ${names.join(', ')})` : (err as Error).message;
+        throw new SeedDataError([{ file, record: where(), field: name, message: msg }]);
+      }
+      if (i === idIndex) newId = out;
+      line += i === 0 ? out : '\t' + out;
+    }
+    if (Object.keys(record).length !== width) {
+      const extra = Object.keys(record).filter((k) => !(k in spec.columns));
+      throw new SeedDataError([{ file, record: where(), field: extra[0], message: `not a column of ${entity}` }]);
+    }
+    if (collect && newId !== undefined) collect.set(record.id as string, newId);
+    return line + '\n';
+  };
+}
+
+function converter(col: ColumnSpec, ctx: TransformContext): (v: unknown) => string {
+  const nullable = 'nullable' in col && col.nullable === true;
+  const wrap = (fn: (v: unknown) => string) => (v: unknown) => {
+    if (v === null) {
+      if (nullable) return '\\N';
+      throw new Error('must not be null');
+    }
+    return fn(v);
+  };
+  switch (col.kind) {
+    case 'id':
+      return wrap((v) => ctx.mapId(asString(v)));
+    case 'tenant':
+      return wrap((v) => {
+        const t = ctx.tenants.get(asString(v));
+        if (t === undefined) throw new Error(`tenant ${String(v)} is not one of the profile's tenants (manifest.json "tenants")`);
+        return t;
+      });
+    case 'ref':
+      return wrap((v) => {
+        const id = ctx.resolve(col.entity, asString(v));
+        if (id === undefined) throw new Error(`references ${col.entity} ${String(v)}, which is not in the profile`);
+        return id;
+      });
+    case 'date':
+      return wrap((v) => ctx.shift.date(asString(v)));
+    case 'timestamp':
+      return wrap((v) => ctx.shift.timestamp(asString(v)));
+    case 'int':
+      return wrap((v) => {
+        if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw new Error(`must be a whole number, got ${JSON.stringify(v)}`);
+        return String(v);
+      });
+    case 'numeric':
+      return wrap((v) => {
+        if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`must be a number, got ${JSON.stringify(v)}`);
+        return String(v);
+      });
+    case 'bool':
+      return wrap((v) => {
+        if (typeof v !== 'boolean') throw new Error(`must be true or false, got ${JSON.stringify(v)}`);
+        return v ? 't' : 'f';
+      });
+    case 'json':
+      return wrap((v) => {
+        if (typeof v !== 'object') throw new Error(`must be a JSON object or array, got ${JSON.stringify(v)}`);
+        return encodeCopyValue(v as object);
+      });
+    case 'text':
+      return wrap((v) => {
+        if (typeof v !== 'string') throw new Error(`must be a string, got ${JSON.stringify(v)}`);
+        try {
+          return encodeCopyValue(v);
+        } catch (err) {
+          if (err instanceof CopyEncodingError) throw new Error(err.message);
+          throw err;
+        }
+      });
+  }
+}
+
+function asString(v: unknown): string {
+  if (typeof v !== 'string') throw new Error(`must be a string, got ${JSON.stringify(v)}`);
+  return v;
+}

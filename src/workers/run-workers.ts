@@ -1,0 +1,87 @@
+import { Worker, type Job } from 'bullmq';
+import { SERVICES, type ServiceName } from '../catalog/services.ts';
+import type { Config } from '../config/env.ts';
+import type { Databases } from '../db/pools.ts';
+import { SESSION_QUEUE, type ServiceJobData, type ServiceJobResult, type SessionJobData, type SessionJobResult } from '../flows/jobs.ts';
+import { createFlowProducer } from '../flows/queues.ts';
+import type { Logger } from '../logger.ts';
+import { createRedis } from '../redis/connection.ts';
+import { workerContext } from './context.ts';
+import { loadService } from './service-job.ts';
+import { runSession } from './session-job.ts';
+
+export interface RunningWorkers {
+  readonly workers: readonly Worker[];
+  /** Stops taking jobs and waits for running ones up to WORKER_CLOSE_TIMEOUT_MS, then forces. */
+  close(): Promise<void>;
+}
+
+/** Starts one worker per service queue (and the session queue), each with WORKER_CONCURRENCY. */
+export async function startWorkers(
+  cfg: Config,
+  dbs: Databases,
+  log: Logger,
+  services: readonly ServiceName[] = SERVICES,
+  opts: { sessionQueue?: boolean } = {},
+): Promise<RunningWorkers> {
+  const shared = createRedis(cfg.REDIS_URL, 'worker');
+  const w = workerContext(cfg, dbs, shared, log);
+  const flows = createFlowProducer(cfg, shared);
+  const common = {
+    prefix: cfg.QUEUE_PREFIX,
+    concurrency: cfg.WORKER_CONCURRENCY,
+    lockDuration: cfg.LOCK_DURATION_MS,
+    stalledInterval: cfg.STALLED_INTERVAL_MS,
+    maxStalledCount: 2,
+  };
+  const workers: Worker[] = [];
+  const connections = [shared];
+  const connection = () => {
+    const c = createRedis(cfg.REDIS_URL, 'worker');
+    connections.push(c);
+    return c;
+  };
+  for (const service of services) {
+    workers.push(
+      new Worker<ServiceJobData, ServiceJobResult>(service, (job: Job<ServiceJobData, ServiceJobResult>) => loadService(job, w), {
+        ...common,
+        connection: connection(),
+        name: `demo-seed-${service}`,
+      }),
+    );
+  }
+  if (opts.sessionQueue ?? true) {
+    workers.push(
+      new Worker<SessionJobData, SessionJobResult>(
+        SESSION_QUEUE,
+        (job: Job<SessionJobData, SessionJobResult>, token?: string) => runSession(job, token, w, flows),
+        { ...common, connection: connection(), name: 'demo-seed-session' },
+      ),
+    );
+  }
+  for (const worker of workers) {
+    worker.on('failed', (job, err) => {
+      log.warn({ queue: worker.name, job_id: job?.id, attempt: job?.attemptsMade, err: err.message }, 'job attempt failed');
+    });
+    worker.on('error', (err) => log.error({ queue: worker.name, err: err.message }, 'worker error'));
+  }
+  await Promise.all(workers.map((wk) => wk.waitUntilReady()));
+  log.info({ queues: workers.map((wk) => wk.name), concurrency: cfg.WORKER_CONCURRENCY }, 'workers started');
+
+  return {
+    workers,
+    async close() {
+      const graceful = Promise.all(workers.map((wk) => wk.close()));
+      const timedOut = await Promise.race([
+        graceful.then(() => false),
+        new Promise<boolean>((r) => setTimeout(() => r(true), cfg.WORKER_CLOSE_TIMEOUT_MS).unref()),
+      ]);
+      if (timedOut) {
+        log.warn({ timeout_ms: cfg.WORKER_CLOSE_TIMEOUT_MS }, 'workers did not finish in time; forcing close (their jobs will be retried)');
+        await Promise.all(workers.map((wk) => wk.close(true)));
+      }
+      await flows.close();
+      for (const c of connections) c.disconnect();
+    },
+  };
+}

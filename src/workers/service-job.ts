@@ -1,0 +1,127 @@
+import { UnrecoverableError, type Job } from 'bullmq';
+import { publishedEntities, consumedEntities, splitEntity, type EntityName } from '../catalog/tables.ts';
+import { copyRows } from '../db/copy.ts';
+import { claimLoad, recordLoad } from '../db/sql/session-loads.ts';
+import type { ServiceJobData, ServiceJobResult, TableResult } from '../flows/jobs.ts';
+import { progressKey } from '../redis/keys.ts';
+import { SeedDataError } from '../seed/errors.ts';
+import { idMapperFor } from '../seed/ids.ts';
+import { segmentRecords, serviceTables, type LoadedProfile, type Segment } from '../seed/profile.ts';
+import { transformContext } from '../seed/session-context.ts';
+import { compileTable, type RecordEncoder } from '../seed/transform.ts';
+import type { WorkerContext } from './context.ts';
+
+/**
+ * Loads one service's tables for a session: reads the ID maps it needs, rewrites
+ * every record, COPYs every table in one transaction, then publishes its own ID maps.
+ * Exactly one copy of the rows results however often, and however concurrently, it runs:
+ * the transaction first claims the session's load marker.
+ */
+export async function loadService(job: Job<ServiceJobData, ServiceJobResult>, w: WorkerContext): Promise<ServiceJobResult> {
+  const d = job.data;
+  const started = Date.now();
+  const log = w.log.child({ session_id: d.sessionId, service: d.service, phase: d.phase, job_id: job.id, attempt: job.attemptsMade + 1 });
+  await setProgress(w, d, { status: 'loading', started_at: started, attempt: job.attemptsMade + 1 });
+
+  const profile = await w.profiles.get(d.dataDir, d.profile).catch(asUnrecoverable);
+  const remote = await w.idMaps.read(d.sessionId, consumedEntities(d.service));
+  checkRemoteMaps(profile, d, remote);
+  const { ctx, local } = transformContext(profile, d.sessionId, d.createdAt, d.service, remote);
+
+  const client = await w.dbs.pool(d.service).connect();
+  let tables: Record<string, TableResult> = {};
+  let alreadyLoaded = false;
+  try {
+    await client.query('BEGIN');
+    const earlier = await claimLoad(client, d.sessionId);
+    if (earlier?.state === 'destroyed') {
+      throw new UnrecoverableError(`session ${d.sessionId} was destroyed; ${d.service} loads nothing`);
+    }
+    if (earlier) {
+      await client.query('ROLLBACK');
+      alreadyLoaded = true;
+      tables = earlier.tables;
+      await collectIds(profile, d, local);
+    } else {
+      for (const { spec, segments } of serviceTables(profile, d.service)) {
+        const t0 = performance.now();
+        const encode = compileTable(spec, ctx, local.get(`${d.service}.${spec.name}`));
+        const rows = await copyRows(client, spec.name, Object.keys(spec.columns), encodeSegments(segments, encode));
+        tables[spec.name] = { rows, duration_ms: round(performance.now() - t0) };
+      }
+      await recordLoad(client, d.sessionId, tables);
+      await client.query('COMMIT');
+    }
+    client.release();
+  } catch (err) {
+    // The connection may be mid-COPY or mid-transaction: never hand it back to the pool.
+    client.release(true);
+    throw err instanceof SeedDataError ? new UnrecoverableError(err.message) : err;
+  }
+
+  const published = new Map<EntityName, Map<string, string>>();
+  for (const e of publishedEntities(d.service)) published.set(e, local.get(e) ?? new Map());
+  await w.idMaps.publish(d.sessionId, published, d.ttlSeconds);
+
+  const finished = Date.now();
+  const rows = Object.values(tables).reduce((n, t) => n + t.rows, 0);
+  const result: ServiceJobResult = {
+    service: d.service,
+    phase: d.phase,
+    wave: d.wave,
+    rows,
+    tables,
+    duration_ms: finished - started,
+    queued_at: job.timestamp,
+    started_at: started,
+    finished_at: finished,
+    attempts: job.attemptsMade + 1,
+    already_loaded: alreadyLoaded,
+  };
+  await setProgress(w, d, { status: 'ready', rows, duration_ms: result.duration_ms, tables, attempt: result.attempts });
+  log.info({ rows, duration_ms: result.duration_ms, tables, already_loaded: alreadyLoaded }, `service ${d.service} loaded`);
+  return result;
+}
+
+async function* encodeSegments(segments: readonly Segment[], encode: RecordEncoder): AsyncGenerator<string> {
+  for (const seg of segments) {
+    if (seg.kind === 'json') {
+      for (let i = 0; i < seg.records.length; i++) yield encode(seg.records[i] as Record<string, unknown>, seg.file, i);
+    } else {
+      let i = 0;
+      for await (const rec of segmentRecords(seg)) yield encode(rec, seg.file, i++);
+    }
+  }
+}
+
+/** After a committed run, the new ids are recomputed (they are deterministic) to publish the maps again. */
+async function collectIds(profile: LoadedProfile, d: ServiceJobData, local: Map<EntityName, Map<string, string>>): Promise<void> {
+  const mapId = idMapperFor(d.sessionId);
+  for (const [entity, map] of local) {
+    for (const seg of profile.segments.get(entity) ?? []) {
+      for await (const rec of segmentRecords(seg)) map.set(rec.id as string, mapId(rec.id as string));
+    }
+  }
+}
+
+/** A dependency that loaded rows must have published their ids; else the flow is broken (e.g. Redis lost them). */
+function checkRemoteMaps(profile: LoadedProfile, d: ServiceJobData, remote: ReadonlyMap<EntityName, ReadonlyMap<string, string>>): void {
+  for (const [entity, map] of remote) {
+    if (map.size === 0 && (profile.segments.get(entity)?.length ?? 0) > 0) {
+      throw new UnrecoverableError(
+        `ID map ${entity} of session ${d.sessionId} is missing from Redis: ${splitEntity(entity).service} has not published it (were its keys lost?)`,
+      );
+    }
+  }
+}
+
+async function setProgress(w: WorkerContext, d: ServiceJobData, value: Record<string, unknown>): Promise<void> {
+  const key = progressKey(w.cfg.QUEUE_PREFIX, d.sessionId);
+  await w.redis.multi().hset(key, d.service, JSON.stringify(value)).expire(key, d.ttlSeconds).exec();
+}
+
+function asUnrecoverable(err: unknown): never {
+  throw err instanceof SeedDataError ? new UnrecoverableError(err.message) : err;
+}
+
+const round = (ms: number) => Math.round(ms * 100) / 100;

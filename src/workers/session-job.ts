@@ -1,0 +1,103 @@
+import { WaitingChildrenError, type FlowProducer, type Job } from 'bullmq';
+import { PHASES, SERVICES, SERVICE_SPECS, servicesOfPhase, type Phase, type ServiceName } from '../catalog/services.ts';
+import { serviceJobs } from '../flows/build-flow.ts';
+import type { PhaseSummary, ServiceJobResult, SessionJobData, SessionJobResult } from '../flows/jobs.ts';
+import { getSession, markFailed, markLoading, markReady } from '../producer/session-store.ts';
+import type { WorkerContext } from './context.ts';
+import { removeSessionData } from './remove-session-data.ts';
+
+/**
+ * The parent job of a session's flow. It first runs once the first wave (services
+ * that depend on nothing) is done; each run adds, as its children, every service
+ * whose dependencies have all completed and waits for them (moveToWaitingChildren +
+ * WaitingChildrenError). When all 11 are done the session is ready. When a service
+ * failed for good (its failure is recorded on this job, see ignoreDependencyOnFailure)
+ * every row the session loaded is removed and the session fails with that service's error.
+ */
+export async function runSession(
+  job: Job<SessionJobData, SessionJobResult>,
+  token: string | undefined,
+  w: WorkerContext,
+  flows: FlowProducer,
+): Promise<SessionJobResult> {
+  const d = job.data;
+  const db = w.dbs.pool('demo_session');
+  const session = await getSession(db, d.sessionId);
+  if (!session) throw new Error(`session ${d.sessionId} has no record in demo_sessions`);
+  if (session.status !== 'pending' && session.status !== 'loading') {
+    // Destroyed or expired while loading: the cleanup owns it now.
+    w.log.info({ session_id: d.sessionId, status: session.status }, 'session no longer loading; its flow stops');
+    return { status: 'destroyed' };
+  }
+  if (session.status === 'pending') await markLoading(db, d.sessionId);
+
+  for (;;) {
+    const results = await childResults(job);
+    const failures = await job.getIgnoredChildrenFailures();
+    if (Object.keys(failures).length > 0) return failSession(job, w, results, failures);
+
+    const wave = Math.max(0, ...[...results.values()].map((r) => r.wave));
+    logCompletedPhases(w, d, results, wave);
+    const pending = SERVICES.filter((s) => !results.has(s));
+    if (pending.length === 0) return finishSession(job, w, results);
+
+    const ready = pending.filter((s) => SERVICE_SPECS[s].dependsOn.every((dep) => results.has(dep)));
+    const parent = { id: job.id as string, queue: job.queueQualifiedName };
+    // Job ids are fixed per session and service: adding a job that exists already is a no-op.
+    await flows.addBulk(serviceJobs(w.cfg, d, ready, wave + 1).map((j) => ({ ...j, opts: { ...j.opts, parent } })));
+    if (await job.moveToWaitingChildren(token ?? '')) throw new WaitingChildrenError();
+    // Every child finished before we could wait: look again.
+  }
+}
+
+async function childResults(job: Job): Promise<Map<ServiceName, ServiceJobResult>> {
+  const values = await job.getChildrenValues<ServiceJobResult>();
+  return new Map(Object.values(values).map((r) => [r.service, r]));
+}
+
+function phaseSummary(phase: Phase, results: ReadonlyMap<ServiceName, ServiceJobResult>, createdAt: number): PhaseSummary {
+  const rs = servicesOfPhase(phase).flatMap((s) => results.get(s) ?? []);
+  const started = phase === 1 ? createdAt : Math.min(...rs.map((r) => r.queued_at));
+  const finished = Math.max(...rs.map((r) => r.finished_at));
+  return { phase, services: servicesOfPhase(phase), rows: rs.reduce((n, r) => n + r.rows, 0), started_at: started, finished_at: finished, duration_ms: finished - started };
+}
+
+/** Logs `Phase N completed` once: in the run that follows the wave that finished the phase. */
+function logCompletedPhases(w: WorkerContext, d: SessionJobData, results: ReadonlyMap<ServiceName, ServiceJobResult>, wave: number): void {
+  for (const phase of PHASES) {
+    const rs = servicesOfPhase(phase).map((s) => results.get(s));
+    if (rs.some((r) => r === undefined) || Math.max(...rs.map((r) => (r as ServiceJobResult).wave)) !== wave) continue;
+    const s = phaseSummary(phase, results, Date.parse(d.createdAt));
+    w.log.info({ session_id: d.sessionId, phase, services: s.services, rows: s.rows, duration_ms: s.duration_ms }, `Phase ${phase} completed`);
+  }
+}
+
+async function finishSession(job: Job<SessionJobData, SessionJobResult>, w: WorkerContext, results: Map<ServiceName, ServiceJobResult>): Promise<SessionJobResult> {
+  const d = job.data;
+  const createdAt = Date.parse(d.createdAt);
+  const phases = Object.fromEntries(PHASES.map((p) => [p, phaseSummary(p, results, createdAt)]));
+  const readyAt = new Date(Math.max(...[...results.values()].map((r) => r.finished_at)));
+  const durationMs = readyAt.getTime() - createdAt;
+  const moved = await markReady(w.dbs.pool('demo_session'), d.sessionId, { readyAt, durationMs, services: Object.fromEntries(results), phases });
+  const rows = [...results.values()].reduce((n, r) => n + r.rows, 0);
+  w.log.info({ session_id: d.sessionId, profile: d.profile, rows, duration_ms: durationMs }, moved ? 'session ready' : 'session loaded but no longer live');
+  return { status: 'ready' };
+}
+
+async function failSession(
+  job: Job<SessionJobData, SessionJobResult>,
+  w: WorkerContext,
+  results: Map<ServiceName, ServiceJobResult>,
+  failures: Record<string, string>,
+): Promise<SessionJobResult> {
+  const d = job.data;
+  // Keys look like `<prefix>:<queue>:<sessionId>-<service>`: the queue is the service.
+  const error = Object.entries(failures)
+    .map(([key, reason]) => `${key.split(':').at(-2) ?? key}: ${reason}`)
+    .join('; ');
+  w.log.warn({ session_id: d.sessionId, error }, 'session failed; removing its rows');
+  const deleted = await removeSessionData(w, d.sessionId, d.tenantIds);
+  await markFailed(w.dbs.pool('demo_session'), d.sessionId, error, Object.fromEntries(results));
+  w.log.info({ session_id: d.sessionId, deleted }, 'failed session cleaned up');
+  return { status: 'failed', error };
+}

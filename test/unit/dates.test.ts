@@ -1,0 +1,32 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { dateShifter, daysBetween, formatDay, InvalidDateError, parseDay, utcDay } from '../../src/seed/dates.ts';
+
+describe('date shifting', () => {
+  it('moves the reference day onto the session day, across months and leap days', () => {
+    const s = dateShifter(daysBetween('2026-01-15', '2028-03-01'));
+    expect(s.date('2026-01-15')).toBe('2028-03-01');
+    expect(s.date('2026-01-14')).toBe('2028-02-29');
+    expect(s.timestamp('2026-01-15T06:30:00Z')).toBe('2028-03-01T06:30:00Z');
+  });
+
+  it('preserves the distance between any two days', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: -3000, max: 3000 }), fc.integer({ min: 18000, max: 22000 }), fc.integer({ min: 18000, max: 22000 }), (shift, a, b) => {
+        const s = dateShifter(shift);
+        expect(daysBetween(s.date(formatDay(a)), s.date(formatDay(b)))).toBe(b - a);
+      }),
+    );
+  });
+
+  it('uses the UTC calendar day', () => {
+    expect(utcDay(new Date('2026-11-24T23:59:59.999Z'))).toBe('2026-11-24');
+    expect(utcDay(new Date('2026-11-25T00:30:00+01:00'))).toBe('2026-11-24');
+  });
+
+  it('rejects malformed dates with the value in the message', () => {
+    expect(() => parseDay('2026-02-30')).toThrow(InvalidDateError);
+    expect(() => parseDay('15/01/2026')).toThrow(/15\/01\/2026/);
+    expect(() => dateShifter(1).timestamp('2026-01-15 06:30')).toThrow(/UTC timestamp/);
+  });
+});
