@@ -1,6 +1,6 @@
 import { UnrecoverableError } from 'bullmq';
 import { ConfigError } from '../config/env.ts';
-import { QueueUnavailableError } from '../producer/create-session.ts';
+import { QueueUnavailableError } from '../producer/errors.ts';
 import { formatFinding, SeedDataError } from '../seed/errors.ts';
 import { UnknownSessionError } from '../workers/destroy-session.ts';
 

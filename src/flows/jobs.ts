@@ -61,9 +61,43 @@ export interface SessionJobResult {
   readonly error?: string;
 }
 
+export type SessionEnd = 'destroyed' | 'expired';
+
+/** Removes a session from every database, in reverse dependency order (see flows/cleanup-flow.ts). */
+export interface CleanupJobData {
+  readonly sessionId: string;
+  readonly tenantIds: readonly string[];
+  readonly end: SessionEnd;
+}
+
+export interface CleanupServiceJobData extends CleanupJobData {
+  readonly service: ServiceName;
+  readonly wave: number;
+}
+
+export interface CleanupServiceJobResult {
+  readonly service: ServiceName;
+  readonly wave: number;
+  readonly deleted: number;
+  readonly duration_ms: number;
+}
+
+export interface CleanupJobResult {
+  readonly status: SessionEnd;
+  readonly deleted: number;
+}
+
+/** Delayed by the session's TTL: it starts the cleanup of a session that is still there. */
+export interface ExpireJobData {
+  readonly sessionId: string;
+}
+
 export interface JobTypes {
   'load-service': { data: ServiceJobData; result: ServiceJobResult };
+  'cleanup-service': { data: CleanupServiceJobData; result: CleanupServiceJobResult };
   session: { data: SessionJobData; result: SessionJobResult };
+  cleanup: { data: CleanupJobData; result: CleanupJobResult };
+  expire: { data: ExpireJobData; result: { cleanup: boolean } };
 }
 
 export type JobName = keyof JobTypes;

@@ -33,3 +33,18 @@ export function sessionJobOptions(cfg: Config, jobId: string): JobsOptions {
 export function serviceJobId(sessionId: string, service: string): string {
   return `${sessionId}-${service}`;
 }
+
+/**
+ * Cleanups must finish: many attempts, backoff capped by its exponential growth
+ * (about 20 minutes of retries in all with the default 200 ms), and they leave no
+ * job behind once done, since their data names the session's tenants.
+ */
+export function cleanupJobOptions(cfg: Config, jobId: string): JobsOptions {
+  return {
+    jobId,
+    attempts: Math.max(cfg.JOB_ATTEMPTS, 12),
+    backoff: { type: 'exponential', delay: Math.max(cfg.JOB_BACKOFF_MS, 100) },
+    removeOnComplete: true,
+    removeOnFail: { age: 7 * 24 * 3600 },
+  };
+}

@@ -5,16 +5,15 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config/env.ts';
 import type { Databases } from '../db/pools.ts';
 import { buildSessionFlow } from '../flows/build-flow.ts';
+import { expireJob } from '../flows/cleanup-flow.ts';
 import type { SessionJobData } from '../flows/jobs.ts';
 import { progressKey } from '../redis/keys.ts';
 import type { ProfileCache } from '../seed/profile.ts';
 import { sessionTenantIds } from '../seed/session-context.ts';
+import { QueueUnavailableError } from './errors.ts';
+import { requestCleanup } from './request-cleanup.ts';
 import { getSession, insertSession, markFailed, type SessionRecord } from './session-store.ts';
 import { sessionView, type Progress, type SessionView } from './session-view.ts';
-
-export class QueueUnavailableError extends Error {
-  override name = 'QueueUnavailableError';
-}
 
 export interface CreateSessionInput {
   readonly profile: string;
@@ -25,6 +24,8 @@ export interface CreateSessionInput {
 }
 
 /** Records a session and enqueues its flow: what the HTTP API and `demo-seed create` call. */
+export { QueueUnavailableError };
+
 export class SessionProducer {
   constructor(
     private readonly cfg: Config,
@@ -62,12 +63,23 @@ export class SessionProducer {
       tenantIds,
     };
     try {
-      await this.flows.add(buildSessionFlow(this.cfg, data));
+      // One MULTI: the session's flow and its expiry are enqueued together or not at all.
+      await this.flows.addBulk([buildSessionFlow(this.cfg, data), expireJob(this.cfg, sessionId, ttl * 1000)]);
     } catch (err) {
       await markFailed(db, sessionId, `could not enqueue: ${(err as Error).message}`, {}).catch(() => undefined);
-      throw new QueueUnavailableError(`the job queue (Redis) is not reachable: ${(err as Error).message}`);
+      throw new QueueUnavailableError(err);
     }
     return record;
+  }
+
+  /**
+   * Starts the removal of a session (DELETE, or `destroy`): it moves to `destroying`
+   * and its cleanup flow runs on the workers. Undefined for an unknown session.
+   */
+  async destroy(sessionId: string): Promise<SessionView | undefined> {
+    const db = this.dbs.pool('demo_session');
+    if (!(await requestCleanup(this.cfg, db, this.flows, sessionId, 'destroyed'))) return undefined;
+    return this.view(sessionId);
   }
 
   async view(sessionId: string): Promise<SessionView | undefined> {

@@ -1,7 +1,9 @@
-import { PHASES, servicesOfPhase, type ServiceName } from '../catalog/services.ts';
+import { Queue } from 'bullmq';
+import { WAVES, type ServiceName } from '../catalog/services.ts';
 import { TABLES } from '../catalog/tables.ts';
 import { purgeOldTombstones, tombstoneLoad } from '../db/sql/session-loads.ts';
 import { deleteTenantRows } from '../db/sql/session-rows.ts';
+import { SESSION_QUEUE } from '../flows/jobs.ts';
 import { sessionKeys } from '../redis/keys.ts';
 import type { WorkerContext } from './context.ts';
 
@@ -12,45 +14,64 @@ const lastPurge = new Map<ServiceName, number>();
 
 /**
  * Removes every row of a session's tenants from the 11 service databases, in
- * reverse dependency order (phase 4 first, each table before the tables it
- * references), and the session's Redis keys. Each database is cleaned in one
- * transaction that also leaves a tombstone, so a load still running elsewhere
- * either finishes before the delete (and is deleted) or finds the tombstone and
- * loads nothing. Safe to run again; returns rows deleted per service.
+ * reverse dependency order, then its Redis keys. Safe to run again; returns rows
+ * deleted per service. (The cleanup flow does the same one service job at a time.)
  */
-export async function removeSessionData(
-  w: WorkerContext,
-  sessionId: string,
-  tenantIds: readonly string[],
-): Promise<Record<ServiceName, number>> {
+export async function removeSessionData(w: WorkerContext, sessionId: string, tenantIds: readonly string[]): Promise<Record<ServiceName, number>> {
   const deleted = {} as Record<ServiceName, number>;
-  for (const phase of [...PHASES].reverse()) {
+  for (const wave of [...WAVES].reverse()) {
     await Promise.all(
-      servicesOfPhase(phase).map(async (service) => {
+      wave.map(async (service) => {
         deleted[service] = await removeFromService(w, service, sessionId, tenantIds);
       }),
     );
   }
-  await w.redis.del(...sessionKeys(w.cfg.QUEUE_PREFIX, sessionId));
+  await removeSessionKeys(w, sessionId);
   return deleted;
 }
 
-async function removeFromService(w: WorkerContext, service: ServiceName, sessionId: string, tenantIds: readonly string[]): Promise<number> {
+/**
+ * Cleans one service database in one transaction that also leaves a tombstone, so
+ * a load still running elsewhere either commits first (and its rows are deleted
+ * here) or finds the tombstone and loads nothing. Tables go children first.
+ */
+export async function removeFromService(w: WorkerContext, service: ServiceName, sessionId: string, tenantIds: readonly string[]): Promise<number> {
   const client = await w.dbs.pool(service).connect();
+  let n = 0;
   try {
     await client.query('BEGIN');
     await tombstoneLoad(client, sessionId);
-    let n = 0;
     for (const table of [...TABLES[service]].reverse()) n += await deleteTenantRows(client, table, tenantIds);
     await client.query('COMMIT');
     client.release();
-    if (Date.now() - (lastPurge.get(service) ?? 0) > 3600_000) {
-      lastPurge.set(service, Date.now());
-      await purgeOldTombstones(w.dbs.pool(service), TOMBSTONE_SECONDS).catch(() => undefined);
-    }
-    return n;
   } catch (err) {
     client.release(true);
     throw new Error(`removing session ${sessionId} from ${service} failed: ${(err as Error).message}`);
+  }
+  if (Date.now() - (lastPurge.get(service) ?? 0) > 3600_000) {
+    lastPurge.set(service, Date.now());
+    await purgeOldTombstones(w.dbs.pool(service), TOMBSTONE_SECONDS).catch(() => undefined);
+  }
+  return n;
+}
+
+/**
+ * Removes the session's ID maps and progress, its finished load jobs (their data
+ * and results name the session's tenants) and its pending expiry. A job still
+ * running is left to its own removeOnComplete.
+ */
+export async function removeSessionKeys(w: WorkerContext, sessionId: string): Promise<void> {
+  await w.redis.del(...sessionKeys(w.cfg.QUEUE_PREFIX, sessionId));
+  const queue = new Queue(SESSION_QUEUE, { connection: w.redis, prefix: w.cfg.QUEUE_PREFIX });
+  try {
+    const job = await queue.getJob(sessionId);
+    if (job && ((await job.isCompleted()) || (await job.isFailed()))) await job.remove({ removeChildren: true });
+    // The pending expiry has nothing left to do.
+    const expire = await queue.getJob(`${sessionId}-expire`);
+    if (expire && (await expire.isDelayed())) await expire.remove();
+  } catch (err) {
+    w.log.warn({ session_id: sessionId, err: (err as Error).message }, 'could not remove the session flow jobs; they expire on their own');
+  } finally {
+    await queue.close();
   }
 }

@@ -1,12 +1,13 @@
-import { Worker, type Job } from 'bullmq';
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { SERVICES, type ServiceName } from '../catalog/services.ts';
 import type { Config } from '../config/env.ts';
 import type { Databases } from '../db/pools.ts';
-import { SESSION_QUEUE, type ServiceJobData, type ServiceJobResult, type SessionJobData, type SessionJobResult } from '../flows/jobs.ts';
+import { SESSION_QUEUE, type JobTypes } from '../flows/jobs.ts';
 import { createFlowProducer } from '../flows/queues.ts';
 import type { Logger } from '../logger.ts';
 import { createRedis } from '../redis/connection.ts';
 import { workerContext } from './context.ts';
+import { cleanupService, runCleanup, runExpire } from './cleanup-job.ts';
 import { loadService } from './service-job.ts';
 import { runSession } from './session-job.ts';
 
@@ -41,23 +42,30 @@ export async function startWorkers(
     connections.push(c);
     return c;
   };
+  // Every job name has exactly one handler, on the queue its jobs are added to.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  type AnyJob = Job<any, any, string>;
+  const serviceHandlers = {
+    'load-service': (job: AnyJob) => loadService(job as Job<JobTypes['load-service']['data'], JobTypes['load-service']['result']>, w),
+    'cleanup-service': (job: AnyJob) => cleanupService(job as Job<JobTypes['cleanup-service']['data'], JobTypes['cleanup-service']['result']>, w),
+  } as const;
+  const sessionHandlers = {
+    session: (job: AnyJob, token?: string) => runSession(job as Job<JobTypes['session']['data'], JobTypes['session']['result']>, token, w, flows),
+    cleanup: (job: AnyJob, token?: string) => runCleanup(job as Job<JobTypes['cleanup']['data'], JobTypes['cleanup']['result']>, token, w, flows),
+    expire: (job: AnyJob) => runExpire(job as Job<JobTypes['expire']['data']>, w, flows),
+  } as const;
+  const dispatch =
+    (handlers: Record<string, (job: AnyJob, token?: string) => Promise<unknown>>) =>
+    (job: AnyJob, token?: string): Promise<unknown> => {
+      const handler = handlers[job.name];
+      if (!handler) throw new UnrecoverableError(`no handler for job "${job.name}" on queue ${job.queueName}`);
+      return handler(job, token);
+    };
   for (const service of services) {
-    workers.push(
-      new Worker<ServiceJobData, ServiceJobResult>(service, (job: Job<ServiceJobData, ServiceJobResult>) => loadService(job, w), {
-        ...common,
-        connection: connection(),
-        name: `demo-seed-${service}`,
-      }),
-    );
+    workers.push(new Worker(service, dispatch(serviceHandlers), { ...common, connection: connection(), name: `demo-seed-${service}` }));
   }
   if (opts.sessionQueue ?? true) {
-    workers.push(
-      new Worker<SessionJobData, SessionJobResult>(
-        SESSION_QUEUE,
-        (job: Job<SessionJobData, SessionJobResult>, token?: string) => runSession(job, token, w, flows),
-        { ...common, connection: connection(), name: 'demo-seed-session' },
-      ),
-    );
+    workers.push(new Worker(SESSION_QUEUE, dispatch(sessionHandlers), { ...common, connection: connection(), name: 'demo-seed-session' }));
   }
   for (const worker of workers) {
     worker.on('failed', (job, err) => {

@@ -1,0 +1,42 @@
+import type { FlowJob } from 'bullmq';
+import { WAVES, type ServiceName } from '../catalog/services.ts';
+import type { Config } from '../config/env.ts';
+import { SESSION_QUEUE, type CleanupJobData, type CleanupServiceJobData, type ExpireJobData } from './jobs.ts';
+import { cleanupJobOptions } from './options.ts';
+
+/** Services in cleanup order: the reverse of the load waves (dependents before what they depend on). */
+export const CLEANUP_WAVES: readonly (readonly ServiceName[])[] = [...WAVES].reverse();
+
+/**
+ * The cleanup flow of a session: a `cleanup` parent on the session queue whose
+ * first children are the last load wave's `cleanup-service` jobs (each on its
+ * service's queue); like the load, the parent adds the next wave each time it runs
+ * (workers/cleanup-job.ts), then removes the Redis keys and marks the session.
+ */
+export function buildCleanupFlow(cfg: Config, data: CleanupJobData): FlowJob {
+  return {
+    name: 'cleanup',
+    queueName: SESSION_QUEUE,
+    data,
+    opts: cleanupJobOptions(cfg, `${data.sessionId}-cleanup`),
+    children: cleanupServiceJobs(cfg, data, CLEANUP_WAVES[0] as readonly ServiceName[], 1),
+  };
+}
+
+export function cleanupServiceJobs(cfg: Config, data: CleanupJobData, services: readonly ServiceName[], wave: number): FlowJob[] {
+  return services.map((service) => {
+    const d: CleanupServiceJobData = { sessionId: data.sessionId, tenantIds: data.tenantIds, end: data.end, service, wave };
+    return {
+      name: 'cleanup-service',
+      queueName: service,
+      data: d,
+      opts: { ...cleanupJobOptions(cfg, `${data.sessionId}-cleanup-${service}`), ignoreDependencyOnFailure: true },
+    };
+  });
+}
+
+/** The delayed job that expires a session after its TTL. */
+export function expireJob(cfg: Config, sessionId: string, delayMs: number): FlowJob {
+  const data: ExpireJobData = { sessionId };
+  return { name: 'expire', queueName: SESSION_QUEUE, data, opts: { ...cleanupJobOptions(cfg, `${sessionId}-expire`), delay: Math.max(0, delayMs) } };
+}

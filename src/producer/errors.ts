@@ -1,0 +1,7 @@
+/** Redis (the job queue) did not take a job: the caller should answer 503 and may retry. */
+export class QueueUnavailableError extends Error {
+  override name = 'QueueUnavailableError';
+  constructor(cause: unknown) {
+    super(`the job queue (Redis) is not reachable: ${(cause as Error)?.message ?? String(cause)}`);
+  }
+}
