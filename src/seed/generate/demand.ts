@@ -1,4 +1,5 @@
-import type { Product, Recipe } from './master.ts';
+import type { Product } from './master.ts';
+import type { Recipe } from './supply.ts';
 import { weekday } from './time.ts';
 
 /**

@@ -2,19 +2,8 @@ import { Rng } from './random.ts';
 import { TableSet, round } from './records.ts';
 import { historyOffsets } from './time.ts';
 import { CUSTOMERS_BARCELONA, RESALE, SUPPLIERS_BARCELONA, outletPlace, producedProducts, type CustomerDef } from './names.ts';
-import {
-  addEquipment,
-  addIngredients,
-  addLocation,
-  addProducts,
-  addRecipes,
-  addStock,
-  addSuppliers,
-  addTenant,
-  addUsers,
-  type Ctx,
-  type Recipe,
-} from './master.ts';
+import { addIngredients, addLocation, addProducts, addStock, addTenant, addUsers, type Ctx } from './master.ts';
+import { addEquipment, addRecipes, addSuppliers, type Recipe } from './supply.ts';
 import { expectedDemand, ingredientUsePerDay, plannedProduction } from './demand.ts';
 import { addBatches, addOrchestration, addPurchaseOrders } from './operations.ts';
 import { addCustomerOrders, addCustomers, addForecasts, salesRowCount, salesRows } from './commerce.ts';
@@ -133,7 +122,6 @@ export function planEnterprise(args: ResolvedArgs): ProfilePlan {
   const big = salesRowCount(outletCount, products.length, args.days, args.scale) > NDJSON_THRESHOLD;
   const outlets: Outlet[] = [];
   const childFiles: FilePlan[] = [];
-  const obsolete: string[] = [];
   const tenants: Array<ProfilePlan['tenants'][number]> = [{ id: parent.id, role: 'parent', name: parent.name }];
   const orderSeq = { next: 1 };
   outletPlans.forEach(({ rng, place, factor }, i) => {
@@ -168,7 +156,6 @@ export function planEnterprise(args: ResolvedArgs): ProfilePlan {
       childFiles.push({ kind: 'ndjson', path: `${name}-sales-historical.ndjson`, table: 'sales.sales_daily', rows: { [Symbol.iterator]: sales } });
     } else {
       childFiles.push(jsonFile(`${name}.json`, description, set, ['sales.sales_daily', { [Symbol.iterator]: sales }]));
-      obsolete.push(`${name}-sales-historical.ndjson`);
     }
   });
 
@@ -202,6 +189,5 @@ export function planEnterprise(args: ResolvedArgs): ProfilePlan {
       jsonFile('distribution/routes-historical.json', `Delivery routes of the last ${Math.min(ROUTE_HISTORY_DAYS, args.days)} days, their stops and shipments.`, routesHistory),
       jsonFile('distribution/routes-current.json', 'Delivery routes planned for the next days, their stops and shipments.', routesCurrent),
     ],
-    obsolete,
   };
 }

@@ -5,8 +5,8 @@ import { REFERENCE_DATE } from './time.ts';
 import { commandLine, resolveOptions, type GenerateOptions, type ResolvedArgs } from './options.ts';
 import { planProfessional } from './professional.ts';
 import { planEnterprise } from './enterprise.ts';
-import { removeIfPresent, writeDataFile, writeJson } from './writer.ts';
-import type { ProfilePlan } from './profile.ts';
+import { removeStale, writeDataFile, writeJson } from './writer.ts';
+import { GENERATED_FILE, type ProfilePlan } from './profile.ts';
 
 export { GenerateOptionsError, resolveOptions, DEFAULTS, LIMITS, PROFILES } from './options.ts';
 export type { GenerateOptions, ProfileName, ResolvedArgs } from './options.ts';
@@ -59,6 +59,6 @@ export async function generateProfile(opts: GenerateOptions): Promise<GenerateRe
     counts,
     generator: { command: commandLine(args), args },
   });
-  await removeIfPresent(opts.out, plan.obsolete);
+  await removeStale(opts.out, new Set(files), GENERATED_FILE);
   return { files, counts, fileRows };
 }

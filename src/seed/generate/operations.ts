@@ -1,7 +1,8 @@
 import type { Rng } from './random.ts';
 import { isHalfCent, lineTotal, round, sumMoney, type TableSet } from './records.ts';
 import { day, dayOf, moment, timestamp } from './time.ts';
-import type { Ctx, Equipment, Location, PriceEntry, Recipe, Supplier, User } from './master.ts';
+import type { Ctx, Location, User } from './master.ts';
+import type { Equipment, PriceEntry, Recipe, Supplier } from './supply.ts';
 
 /**
  * The running business of a producing site: production batches (history and

@@ -2,18 +2,8 @@ import { Rng } from './random.ts';
 import { TableSet } from './records.ts';
 import { historyOffsets } from './time.ts';
 import { CUSTOMERS_MADRID, SUPPLIERS_MADRID, producedProducts } from './names.ts';
-import {
-  addEquipment,
-  addIngredients,
-  addLocation,
-  addProducts,
-  addRecipes,
-  addStock,
-  addSuppliers,
-  addTenant,
-  addUsers,
-  type Ctx,
-} from './master.ts';
+import { addIngredients, addLocation, addProducts, addStock, addTenant, addUsers, type Ctx } from './master.ts';
+import { addEquipment, addRecipes, addSuppliers } from './supply.ts';
 import { expectedDemand, ingredientUsePerDay, plannedProduction } from './demand.ts';
 import { addBatches, addOrchestration, addPurchaseOrders } from './operations.ts';
 import { addCustomerOrders, addCustomers, addForecasts, salesRowCount, salesRows, type Shop } from './commerce.ts';
@@ -130,6 +120,5 @@ export function planProfessional(args: ResolvedArgs): ProfilePlan {
       jsonFile('12-orchestration.json', 'Daily planning runs and the batches and purchase orders they created.', orchestration),
       jsonFile('13-forecasting.json', `Forecast models and daily demand forecasts for the next ${FORECAST_HORIZON_DAYS} days.`, forecasting),
     ],
-    obsolete: [big ? '10-sales-historical.json' : '10-sales-historical.ndjson'],
   };
 }

@@ -7,9 +7,15 @@ export interface ProfilePlan {
   readonly description: string;
   readonly tenants: ReadonlyArray<{ readonly id: string; readonly role: 'main' | 'parent' | 'child'; readonly name: string }>;
   readonly files: readonly FilePlan[];
-  /** Files a run with other arguments would have written instead (removed if present). */
-  readonly obsolete: readonly string[];
 }
+
+/**
+ * Paths of every data file the generator may write (any profile, any arguments).
+ * Such files in the output folder that a run does not write are left from an
+ * earlier run with other arguments, and are removed.
+ */
+export const GENERATED_FILE =
+  /^(?:(?:parent\/)?\d{2}-[a-z-]+|children\/outlet-\d+(?:-sales-historical)?|distribution\/routes-[a-z]+)\.(?:json|ndjson)$/;
 
 /** Above this many sales rows in a profile, sales history goes to `.ndjson` files. */
 export const NDJSON_THRESHOLD = 200_000;

@@ -1,7 +1,7 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { once } from 'node:events';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative, sep } from 'node:path';
 import { finished } from 'node:stream/promises';
 import type { EntityName } from '../../catalog/tables.ts';
 import { catalogIndex, type SeedRecord } from './records.ts';
@@ -133,7 +133,19 @@ export async function writeJson(path: string, value: unknown): Promise<void> {
   await finished(stream);
 }
 
-/** Removes files a run with other arguments may have left (e.g. the `.ndjson` twin of a `.json` file). */
-export async function removeIfPresent(outDir: string, paths: readonly string[]): Promise<void> {
-  for (const p of paths) await rm(join(outDir, p), { force: true });
+/**
+ * Removes the files under `outDir` whose relative path (with `/`) matches
+ * `pattern` but that are not in `keep`: what a run with other arguments left.
+ */
+export async function removeStale(outDir: string, keep: ReadonlySet<string>, pattern: RegExp): Promise<string[]> {
+  const removed: string[] = [];
+  for (const entry of await readdir(outDir, { withFileTypes: true, recursive: true })) {
+    if (!entry.isFile()) continue;
+    const path = relative(outDir, join(entry.parentPath, entry.name)).split(sep).join('/');
+    if (pattern.test(path) && !keep.has(path)) {
+      await rm(join(outDir, path), { force: true });
+      removed.push(path);
+    }
+  }
+  return removed;
 }
