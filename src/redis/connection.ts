@@ -16,3 +16,19 @@ export function createRedis(url: string, role: 'worker' | 'producer', extra: Red
 }
 
 export type { Redis };
+
+/** Resolves once the connection is ready, or rejects after `timeoutMs` naming the URL's host. */
+export async function redisReady(redis: Redis, timeoutMs = 5_000): Promise<void> {
+  if (redis.status === 'ready') return;
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      redis.off('ready', onReady);
+      reject(new Error(`Redis at ${redis.options.host ?? '?'}:${redis.options.port ?? '?'} did not answer within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const onReady = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    redis.once('ready', onReady);
+  });
+}

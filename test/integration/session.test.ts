@@ -8,8 +8,8 @@ import { allUuidsIn, countsOf, leftoverCount, sessionRows, uuidColumns, type Row
 import { createHarness, type Harness } from '../support/harness.ts';
 import { createAndWait, profileRecords, readManifest } from '../support/sessions.ts';
 
-/** The contract's data rules for a professional session, checked in PostgreSQL. */
-describe('a professional demo session', () => {
+/** The contract's data rules for a session of each profile, checked in PostgreSQL. */
+describe.each(['professional', 'enterprise'])('a %s demo session', (profile) => {
   let h: Harness;
   let first: SessionView;
   let second: SessionView;
@@ -18,7 +18,7 @@ describe('a professional demo session', () => {
   beforeAll(async () => {
     h = await createHarness();
     await h.startWorkers();
-    [first, second] = await Promise.all([createAndWait(h, 'professional'), createAndWait(h, 'professional')]);
+    [first, second] = await Promise.all([createAndWait(h, profile), createAndWait(h, profile)]);
     rows = await sessionRows(h.rt.dbs, first.tenant_ids);
   });
   afterAll(async () => {
@@ -36,7 +36,7 @@ describe('a professional demo session', () => {
   });
 
   it('loads exactly the rows the manifest lists, per service and table', async () => {
-    const manifest = await readManifest('professional');
+    const manifest = await readManifest(profile);
     expect(countsOf(rows)).toEqual(manifest.counts);
     for (const s of SERVICES) {
       const expected = Object.values(manifest.counts[s] ?? {}).reduce((a, b) => a + b, 0);
@@ -48,8 +48,19 @@ describe('a professional demo session', () => {
     for (const [table, list] of rows) for (const r of list) expect(first.tenant_ids, table).toContain(r.tenant_id);
   });
 
+  it('creates the tenants of the manifest, the main one first, children linked to their parent', async () => {
+    const manifest = await readManifest(profile);
+    expect(first.tenant_ids).toHaveLength(manifest.tenants.length);
+    expect(first.tenant_id).toBe(first.tenant_ids[0]);
+    const tenants = rows.get('tenant.tenants') ?? [];
+    expect(tenants.map((t) => t.id).sort()).toEqual([...first.tenant_ids].sort());
+    for (const t of tenants) {
+      expect(t.parent_tenant_id).toBe(t.id === first.tenant_id ? null : first.tenant_id);
+    }
+  });
+
   it('uses no id from the seed files', async () => {
-    const seedIds = allUuidsIn(await profileRecords('professional'));
+    const seedIds = allUuidsIn(await profileRecords(profile));
     expect(seedIds.size).toBeGreaterThan(100);
     const loaded = allUuidsIn([...rows.values()]);
     expect([...loaded].filter((id) => seedIds.has(id))).toEqual([]);
@@ -101,7 +112,7 @@ describe('a professional demo session', () => {
     const [, keys] = await h.rt.redis.scan('0', 'MATCH', `*session:${first.session_id}*`, 'COUNT', 10000);
     expect(keys).toEqual([]);
     expect((await h.rt.producer.view(first.session_id))?.status).toBe('destroyed');
-    const manifest = await readManifest('professional');
+    const manifest = await readManifest(profile);
     expect(countsOf(await sessionRows(h.rt.dbs, second.tenant_ids))).toEqual(manifest.counts);
   });
 });

@@ -4,6 +4,7 @@ import { dropDatabases, migrate } from '../../src/db/migrate.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createRuntime, type Runtime } from '../../src/cli/runtime.ts';
 import { startWorkers, type RunningWorkers } from '../../src/workers/run-workers.ts';
+import { redisReady } from '../../src/redis/connection.ts';
 
 /**
  * One test file's world: its own databases (DB_NAME_PREFIX) and its own queue
@@ -36,6 +37,7 @@ export async function createHarness(overrides: Record<string, string> = {}): Pro
   const log = createLogger(cfg.LOG_LEVEL, 'stderr');
   await migrate(cfg, log);
   const rt = createRuntime(cfg, log);
+  await redisReady(rt.redis);
   const running: RunningWorkers[] = [];
   return {
     id,

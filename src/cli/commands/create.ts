@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../config/env.ts';
 import { QUEUE_NAMES } from '../../flows/queues.ts';
 import { createLogger } from '../../logger.ts';
+import { redisReady } from '../../redis/connection.ts';
 import type { SessionView } from '../../producer/session-view.ts';
 import { startWorkers, type RunningWorkers } from '../../workers/run-workers.ts';
 import { createRuntime, type Runtime } from '../runtime.ts';
@@ -28,6 +29,7 @@ export function registerCreate(program: Command): void {
       const rt = createRuntime(cfg, createLogger(cfg.LOG_LEVEL, 'stderr'));
       let workers: RunningWorkers | undefined;
       try {
+        await redisReady(rt.redis);
         if (!(await workersRunning(rt))) {
           rt.log.info('no workers are running: starting them in this process');
           workers = await startWorkers(cfg, rt.dbs, rt.log);

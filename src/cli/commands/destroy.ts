@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/env.ts';
 import { createLogger } from '../../logger.ts';
+import { redisReady } from '../../redis/connection.ts';
 import { UUID_RE } from '../../seed/ids.ts';
 import { destroySession } from '../../workers/destroy-session.ts';
 import { createRuntime } from '../runtime.ts';
@@ -15,6 +16,7 @@ export function registerDestroy(program: Command): void {
       const cfg = loadConfig();
       const rt = createRuntime(cfg, createLogger(cfg.LOG_LEVEL, 'stderr'));
       try {
+        await redisReady(rt.redis);
         const { deleted, duration_ms } = await destroySession(rt.worker, sessionId.toLowerCase());
         const total = Object.values(deleted).reduce((a, b) => a + b, 0);
         console.log(`session ${sessionId} destroyed: ${total} rows removed in ${duration_ms} ms`);
