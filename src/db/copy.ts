@@ -32,6 +32,7 @@ export async function copyRows(
   const ident = (s: string) => `"${s.replace(/"/g, '""')}"`;
   const sql = `COPY ${ident(table)} (${columns.map(ident).join(', ')}) FROM STDIN`;
   const stream = client.query(pgCopy.from(sql));
-  await pipeline(Readable.from(chunked(lines)), stream);
+  // Text already in memory goes in one write; a stream is regrouped into large chunks.
+  await pipeline(Array.isArray(lines) ? Readable.from(lines as string[]) : Readable.from(chunked(lines)), stream);
   return Number(stream.rowCount ?? 0);
 }

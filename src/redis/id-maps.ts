@@ -1,41 +1,59 @@
 import type { Redis } from 'ioredis';
 import type { EntityName } from '../catalog/tables.ts';
-import { idMapKey } from './keys.ts';
+import { idMapKey, progressKey } from './keys.ts';
 
-/** ID maps (base id → session id) of one session, as Redis hashes that expire with the session. */
+/** A service's progress entry for a session, as the API shows it while loading. */
+export interface ProgressEntry {
+  readonly service: string;
+  readonly value: Record<string, unknown>;
+  readonly ttlSeconds: number;
+}
+
+/**
+ * ID maps (base id → session id) of one session, as Redis hashes that expire with
+ * the session, and the session's per-service progress. Each call is one round trip.
+ */
 export class IdMaps {
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
   ) {}
 
-  /** Reads several maps in one round trip. A map nobody published comes back empty. */
-  async read(sessionId: string, entities: readonly EntityName[]): Promise<Map<EntityName, Map<string, string>>> {
-    const out = new Map<EntityName, Map<string, string>>();
-    if (entities.length === 0) return out;
+  /** Reads several maps (a map nobody published comes back empty), recording `progress` on the way. */
+  async read(sessionId: string, entities: readonly EntityName[], progress?: ProgressEntry): Promise<Map<EntityName, Map<string, string>>> {
     const pipe = this.redis.pipeline();
+    if (progress) this.addProgress(pipe, sessionId, progress);
     for (const e of entities) pipe.hgetall(idMapKey(this.prefix, sessionId, e));
     const results = (await pipe.exec()) ?? [];
-    entities.forEach((e, i) => {
-      const [err, value] = results[i] ?? [new Error('no reply'), null];
+    const offset = progress ? 2 : 0;
+    const out = new Map<EntityName, Map<string, string>>();
+    results.forEach(([err]) => {
       if (err) throw err;
-      out.set(e, new Map(Object.entries((value ?? {}) as Record<string, string>)));
+    });
+    entities.forEach((e, i) => {
+      const value = results[offset + i]?.[1] as Record<string, string> | undefined;
+      out.set(e, new Map(Object.entries(value ?? {})));
     });
     return out;
   }
 
-  /** Publishes maps atomically with their expiry; publishing the same map again changes nothing. */
-  async publish(sessionId: string, maps: ReadonlyMap<EntityName, ReadonlyMap<string, string>>, ttlSeconds: number): Promise<void> {
+  /** Publishes maps and `progress` atomically; publishing the same map again changes nothing. */
+  async publish(sessionId: string, maps: ReadonlyMap<EntityName, ReadonlyMap<string, string>>, ttlSeconds: number, progress?: ProgressEntry): Promise<void> {
     const multi = this.redis.multi();
-    let any = false;
     for (const [entity, map] of maps) {
       if (map.size === 0) continue;
       const key = idMapKey(this.prefix, sessionId, entity);
       multi.hset(key, Object.fromEntries(map));
       multi.expire(key, ttlSeconds);
-      any = true;
     }
-    if (any) await multi.exec();
-    else multi.discard();
+    if (progress) this.addProgress(multi, sessionId, progress);
+    const results = (await multi.exec()) ?? [];
+    for (const [err] of results) if (err) throw err;
+  }
+
+  private addProgress(pipe: ReturnType<Redis['pipeline']>, sessionId: string, p: ProgressEntry): void {
+    const key = progressKey(this.prefix, sessionId);
+    pipe.hset(key, p.service, JSON.stringify(p.value));
+    pipe.expire(key, p.ttlSeconds);
   }
 }

@@ -1,9 +1,9 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import { publishedEntities, consumedEntities, splitEntity, type EntityName } from '../catalog/tables.ts';
 import { copyRows } from '../db/copy.ts';
-import { claimLoad, recordLoad } from '../db/sql/session-loads.ts';
+import { beginLoad, commitLoad } from '../db/sql/session-loads.ts';
 import type { ServiceJobData, ServiceJobResult, TableResult } from '../flows/jobs.ts';
-import { progressKey } from '../redis/keys.ts';
+import type { ProgressEntry } from '../redis/id-maps.ts';
 import { SeedDataError } from '../seed/errors.ts';
 import { idMapperFor } from '../seed/ids.ts';
 import { segmentRecords, serviceTables, type LoadedProfile, type Segment } from '../seed/profile.ts';
@@ -21,10 +21,8 @@ export async function loadService(job: Job<ServiceJobData, ServiceJobResult>, w:
   const d = job.data;
   const started = Date.now();
   const log = w.log.child({ session_id: d.sessionId, service: d.service, phase: d.phase, job_id: job.id, attempt: job.attemptsMade + 1 });
-  await setProgress(w, d, { status: 'loading', started_at: started, attempt: job.attemptsMade + 1 });
-
   const profile = await w.profiles.get(d.dataDir, d.profile).catch(asUnrecoverable);
-  const remote = await w.idMaps.read(d.sessionId, consumedEntities(d.service));
+  const remote = await w.idMaps.read(d.sessionId, consumedEntities(d.service), progress(d, { status: 'loading', started_at: started, attempt: job.attemptsMade + 1 }));
   checkRemoteMaps(profile, d, remote);
   const { ctx, local } = transformContext(profile, d.sessionId, d.createdAt, d.service, remote);
 
@@ -32,13 +30,11 @@ export async function loadService(job: Job<ServiceJobData, ServiceJobResult>, w:
   let tables: Record<string, TableResult> = {};
   let alreadyLoaded = false;
   try {
-    await client.query('BEGIN');
-    const earlier = await claimLoad(client, d.sessionId);
+    const earlier = await beginLoad(client, d.sessionId);
     if (earlier?.state === 'destroyed') {
       throw new UnrecoverableError(`session ${d.sessionId} was destroyed; ${d.service} loads nothing`);
     }
     if (earlier) {
-      await client.query('ROLLBACK');
       alreadyLoaded = true;
       tables = earlier.tables;
       await collectIds(profile, d, local);
@@ -49,8 +45,7 @@ export async function loadService(job: Job<ServiceJobData, ServiceJobResult>, w:
         const rows = await copyRows(client, spec.name, Object.keys(spec.columns), encodeSegments(segments, encode));
         tables[spec.name] = { rows, duration_ms: round(performance.now() - t0) };
       }
-      await recordLoad(client, d.sessionId, tables);
-      await client.query('COMMIT');
+      await commitLoad(client, d.sessionId, tables);
     }
     client.release();
   } catch (err) {
@@ -61,8 +56,6 @@ export async function loadService(job: Job<ServiceJobData, ServiceJobResult>, w:
 
   const published = new Map<EntityName, Map<string, string>>();
   for (const e of publishedEntities(d.service)) published.set(e, local.get(e) ?? new Map());
-  await w.idMaps.publish(d.sessionId, published, d.ttlSeconds);
-
   const finished = Date.now();
   const rows = Object.values(tables).reduce((n, t) => n + t.rows, 0);
   const result: ServiceJobResult = {
@@ -78,12 +71,22 @@ export async function loadService(job: Job<ServiceJobData, ServiceJobResult>, w:
     attempts: job.attemptsMade + 1,
     already_loaded: alreadyLoaded,
   };
-  await setProgress(w, d, { status: 'ready', rows, duration_ms: result.duration_ms, tables, attempt: result.attempts });
+  await w.idMaps.publish(d.sessionId, published, d.ttlSeconds, progress(d, { status: 'ready', rows, duration_ms: result.duration_ms, tables, attempt: result.attempts }));
   log.info({ rows, duration_ms: result.duration_ms, tables, already_loaded: alreadyLoaded }, `service ${d.service} loaded`);
   return result;
 }
 
-async function* encodeSegments(segments: readonly Segment[], encode: RecordEncoder): AsyncGenerator<string> {
+/** COPY text of a table: built at once when the records are in memory, streamed from NDJSON files otherwise. */
+function encodeSegments(segments: readonly Segment[], encode: RecordEncoder): string[] | AsyncGenerator<string> {
+  if (segments.every((seg) => seg.kind === 'json')) {
+    let text = '';
+    for (const seg of segments) for (let i = 0; i < seg.records.length; i++) text += encode(seg.records[i] as Record<string, unknown>, seg.file, i);
+    return [text];
+  }
+  return streamSegments(segments, encode);
+}
+
+async function* streamSegments(segments: readonly Segment[], encode: RecordEncoder): AsyncGenerator<string> {
   for (const seg of segments) {
     if (seg.kind === 'json') {
       for (let i = 0; i < seg.records.length; i++) yield encode(seg.records[i] as Record<string, unknown>, seg.file, i);
@@ -115,9 +118,8 @@ function checkRemoteMaps(profile: LoadedProfile, d: ServiceJobData, remote: Read
   }
 }
 
-async function setProgress(w: WorkerContext, d: ServiceJobData, value: Record<string, unknown>): Promise<void> {
-  const key = progressKey(w.cfg.QUEUE_PREFIX, d.sessionId);
-  await w.redis.multi().hset(key, d.service, JSON.stringify(value)).expire(key, d.ttlSeconds).exec();
+function progress(d: ServiceJobData, value: Record<string, unknown>): ProgressEntry {
+  return { service: d.service, value, ttlSeconds: d.ttlSeconds };
 }
 
 function asUnrecoverable(err: unknown): never {

@@ -8,17 +8,18 @@ import type { TableResult } from '../../flows/jobs.ts';
 export type LoadState = { state: 'loaded'; tables: Record<string, TableResult> } | { state: 'destroyed' };
 
 /**
- * Claims the session's load inside the caller's transaction. Returns null when
- * claimed; otherwise what an earlier run left. A concurrent run of the same job
- * waits here until the first commits or rolls back.
+ * Opens the load's transaction and claims the session's load in it, in one round
+ * trip. Returns null when claimed; otherwise (after rolling back) what an earlier
+ * run left. A concurrent run of the same job waits here until the first commits
+ * or rolls back. `sessionId` must be a uuid (it is inlined as a literal).
  */
-export async function claimLoad(client: pg.PoolClient, sessionId: string): Promise<LoadState | null> {
-  const inserted = await client.query(
-    `INSERT INTO demo_seed.session_loads (session_id, state) VALUES ($1, 'loaded')
+export async function beginLoad(client: pg.PoolClient, sessionId: string): Promise<LoadState | null> {
+  const results = (await client.query(
+    `BEGIN; INSERT INTO demo_seed.session_loads (session_id, state) VALUES (${uuidLiteral(sessionId)}, 'loaded')
      ON CONFLICT (session_id) DO NOTHING RETURNING session_id`,
-    [sessionId],
-  );
-  if (inserted.rowCount === 1) return null;
+  )) as unknown as pg.QueryResult[];
+  if (results[1]?.rowCount === 1) return null;
+  await client.query('ROLLBACK');
   const { rows } = await client.query<{ state: 'loaded' | 'destroyed'; rows: Record<string, TableResult> }>(
     'SELECT state, rows FROM demo_seed.session_loads WHERE session_id = $1',
     [sessionId],
@@ -28,11 +29,18 @@ export async function claimLoad(client: pg.PoolClient, sessionId: string): Promi
   return row.state === 'destroyed' ? { state: 'destroyed' } : { state: 'loaded', tables: row.rows };
 }
 
-export async function recordLoad(client: pg.PoolClient, sessionId: string, tables: Record<string, TableResult>): Promise<void> {
-  await client.query('UPDATE demo_seed.session_loads SET rows = $2, updated_at = now() WHERE session_id = $1', [
-    sessionId,
-    JSON.stringify(tables),
-  ]);
+/** Records what the load wrote and commits, in one round trip. */
+export async function commitLoad(client: pg.PoolClient, sessionId: string, tables: Record<string, TableResult>): Promise<void> {
+  await client.query(
+    `UPDATE demo_seed.session_loads SET rows = ${client.escapeLiteral(JSON.stringify(tables))}::jsonb, updated_at = now()
+     WHERE session_id = ${uuidLiteral(sessionId)}; COMMIT`,
+  );
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+function uuidLiteral(id: string): string {
+  if (!UUID.test(id)) throw new Error(`not a uuid: ${JSON.stringify(id)}`);
+  return `'${id}'::uuid`;
 }
 
 /**

@@ -1,0 +1,107 @@
+import { z } from 'zod';
+import { SERVICES } from '../catalog/services.ts';
+import { SESSION_STATUSES } from '../producer/session-store.ts';
+import { UUID_RE } from '../seed/ids.ts';
+import type { ErrorDetail } from './errors.ts';
+
+/**
+ * Request and response shapes of the HTTP API, in zod. The handlers validate with
+ * them and openapi.ts builds the OpenAPI document from the very same schemas.
+ */
+const uuid = () => z.string().regex(UUID_RE, 'must be a uuid');
+const instant = () => z.string().meta({ format: 'date-time' });
+/** A zod error message that says "is required" for a missing field. */
+const required = (otherwise: string) => (iss: { input?: unknown }) => (iss.input === undefined ? 'is required' : otherwise);
+
+export const ErrorSchema = z.object({
+  error: z.object({
+    code: z.string().meta({ description: 'stable, machine-readable', example: 'validation_error' }),
+    message: z.string().meta({ description: 'for people; never a stack trace' }),
+    details: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+  }),
+});
+
+export const SUBSCRIPTION_TIER_RE = /^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$/;
+
+/** The POST body. The account types are the profiles found in SEED_DATA_DIR. */
+export function createSessionSchema(profiles: readonly string[]) {
+  return z.object({
+    demo_account_type: z
+      .enum(profiles as [string, ...string[]], { error: required(`must be one of: ${profiles.join(', ') || '(no profile installed)'}`) })
+      .meta({ description: 'the seed-data profile to load', example: profiles[0] }),
+    email: z
+      .email({ error: required('must be an email address') })
+      .max(254, 'must be at most 254 characters')
+      .meta({ description: 'who asked for the demo; live sessions per email are capped', example: 'test@example.com' }),
+    subscription_tier: z
+      .string({ error: 'must be a string' })
+      .regex(SUBSCRIPTION_TIER_RE, 'must be 1-64 letters, digits, spaces, _ . or -')
+      .nullable()
+      .optional()
+      .meta({ example: 'professional' }),
+  });
+}
+export type CreateSessionBody = z.output<ReturnType<typeof createSessionSchema>>;
+
+export const SessionIdSchema = uuid().meta({ description: 'the session id (a uuid)' });
+
+export const SessionStatusSchema = z.enum(SESSION_STATUSES);
+
+export const SessionCreatedSchema = z.object({
+  session_id: uuid(),
+  status: SessionStatusSchema,
+  demo_account_type: z.string(),
+  tenant_id: uuid().meta({ description: 'the main tenant' }),
+  tenant_ids: z.array(uuid()).meta({ description: 'every tenant of the session, the main one first' }),
+  expires_at: instant(),
+});
+
+const TableResultSchema = z.object({ rows: z.number().int(), duration_ms: z.number() });
+
+export const ServiceViewSchema = z.object({
+  status: z.enum(['pending', 'loading', 'ready', 'failed']),
+  rows: z.number().int(),
+  duration_ms: z.number().nullable(),
+  tables: z.record(z.string(), TableResultSchema).optional(),
+  error: z.string().optional(),
+});
+
+const PhaseSummarySchema = z.object({
+  phase: z.number().int(),
+  services: z.array(z.string()),
+  rows: z.number().int(),
+  started_at: z.number(),
+  finished_at: z.number(),
+  duration_ms: z.number(),
+});
+
+export const SessionViewSchema = z.object({
+  session_id: uuid(),
+  status: SessionStatusSchema,
+  demo_account_type: z.string(),
+  email: z.string().nullable(),
+  subscription_tier: z.string().nullable(),
+  tenant_id: uuid(),
+  tenant_ids: z.array(uuid()),
+  created_at: instant(),
+  expires_at: instant(),
+  ready_at: instant().nullable(),
+  duration_ms: z.number().nullable().meta({ description: 'creation to ready, once ready' }),
+  error: z.string().nullable().meta({ description: 'why loading failed' }),
+  phases: z.record(z.string(), PhaseSummarySchema),
+  services: z.object(Object.fromEntries(SERVICES.map((s) => [s, ServiceViewSchema])) as Record<(typeof SERVICES)[number], typeof ServiceViewSchema>),
+});
+
+export const HealthSchema = z.object({ status: z.literal('ok') });
+export const ReadySchema = z.object({
+  status: z.literal('ready'),
+  checks: z.object({ redis: z.literal('ok'), databases: z.literal('ok') }),
+});
+
+/** zod issues as the `details` of a 400: the field's path and what is wrong with it. */
+export function issueDetails(error: z.ZodError): ErrorDetail[] {
+  return error.issues.slice(0, 20).map((i) => ({
+    path: i.path.length > 0 ? i.path.map(String).join('.') : '(body)',
+    message: i.code === 'invalid_type' && i.path.length === 0 ? 'the body must be a JSON object' : i.message,
+  }));
+}
