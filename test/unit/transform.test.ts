@@ -94,5 +94,4 @@ describe('record transform', () => {
     delete (missing as Record<string, unknown>).channel;
     expect(() => compileTable(sales, ctx)(missing, 'f.json', 0)).toThrow(/field channel: missing/);
   });
-
 });
