@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { describeError } from './errors.ts';
+import { registerApi } from './commands/api.ts';
 import { registerCreate } from './commands/create.ts';
 import { registerDestroy } from './commands/destroy.ts';
 import { registerGenerate } from './commands/generate.ts';
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
   registerMigrate(program);
   registerStart(program);
   registerWorker(program);
+  registerApi(program);
   registerCreate(program);
   registerDestroy(program);
   registerGenerate(program);

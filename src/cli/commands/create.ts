@@ -36,6 +36,7 @@ export function registerCreate(program: Command): void {
         }
         const created = await rt.producer.create({ profile: o.profile, email: o.email ?? null, subscriptionTier: o.subscriptionTier ?? null, dataDir: o.data });
         const view = await waitForEnd(rt, created.session_id, timeout * 1000);
+        if (!workers) logPhases(rt, view); // in-process workers have logged them already
         console.log(formatSession(view));
         if (o.json) console.log(JSON.stringify(view));
         process.exitCode = view.status === 'ready' ? 0 : 1;
@@ -44,6 +45,20 @@ export function registerCreate(program: Command): void {
         await rt.close();
       }
     });
+}
+
+/**
+ * The runbook's lines (`grep "Phase.*completed"`, `grep duration_ms`) in this
+ * process's log, when the workers that logged them run elsewhere.
+ */
+function logPhases(rt: Runtime, v: SessionView): void {
+  for (const [phase, p] of Object.entries(v.phases)) {
+    if (p) rt.log.info({ session_id: v.session_id, phase: Number(phase), services: p.services, rows: p.rows, duration_ms: p.duration_ms }, `Phase ${phase} completed`);
+  }
+  const rows = Object.values(v.services).reduce((n, s) => n + s.rows, 0);
+  const line = { session_id: v.session_id, profile: v.demo_account_type, status: v.status, rows, duration_ms: v.duration_ms };
+  if (v.status === 'ready') rt.log.info(line, 'session ready');
+  else rt.log.error({ ...line, error: v.error }, `session ${v.status}`);
 }
 
 /** True when every queue has at least one worker somewhere. */

@@ -1,24 +1,28 @@
 import type { Command } from 'commander';
+import { startApi } from '../../api/server.ts';
 import { loadConfig } from '../../config/env.ts';
-import { Databases } from '../../db/pools.ts';
 import { migrate } from '../../db/migrate.ts';
 import { createLogger } from '../../logger.ts';
 import { startWorkers } from '../../workers/run-workers.ts';
+import { createRuntime } from '../runtime.ts';
 import { onShutdown } from '../shutdown.ts';
 
 export function registerStart(program: Command): void {
   program
     .command('start')
-    .description('the whole service in one process: migrations, workers for every service')
+    .description('the whole service in one process: migrations, workers for every service, HTTP API and Bull Board')
     .action(async () => {
       const cfg = loadConfig();
       const log = createLogger(cfg.LOG_LEVEL);
       await migrate(cfg, log);
-      const dbs = new Databases(cfg);
-      const workers = await startWorkers(cfg, dbs, log);
+      const rt = createRuntime(cfg, log);
+      const workers = await startWorkers(cfg, rt.dbs, log);
+      const api = await startApi(cfg, rt, log);
       onShutdown(log, async () => {
+        // No new requests first, then let running jobs finish, then the connections.
+        await api.close();
         await workers.close();
-        await dbs.close();
+        await rt.close();
       });
     });
 }
