@@ -53,11 +53,15 @@ export const ENV_SCHEMA = z.object({
     .regex(/^\{[A-Za-z0-9_-]+\}$/, 'must be a Redis hash tag like {demo}')
     .default('{demo}'),
   WORKER_CONCURRENCY: intFrom(1, 64).default(3),
-  JOB_ATTEMPTS: intFrom(1, 20).default(3),
+  JOB_ATTEMPTS: intFrom(1, 20).default(6),
   JOB_BACKOFF_MS: intFrom(0, 600_000).default(200),
   /** A job whose worker stops renewing its lock for this long is retried elsewhere. */
   LOCK_DURATION_MS: intFrom(1000, 600_000).default(10_000),
   STALLED_INTERVAL_MS: intFrom(500, 600_000).default(5_000),
+  /** How often the reconciler looks for sessions whose jobs were lost (workers/reconciler.ts). */
+  RECONCILE_INTERVAL_MS: intFrom(200, 3_600_000).default(5_000),
+  /** A session still loading after this long fails and is cleaned up. */
+  SESSION_LOAD_TIMEOUT_SECONDS: intFrom(5, 86_400).default(120),
   WORKER_CLOSE_TIMEOUT_MS: intFrom(0, 600_000).default(10_000),
   PG_POOL_SIZE: intFrom(1, 100).default(5),
   SEED_DATA_DIR: z.string().trim().min(1).default('./seed-data'),

@@ -26,6 +26,27 @@ export interface CreateSessionInput {
 /** Records a session and enqueues its flow: what the HTTP API and `demo-seed create` call. */
 export { QueueUnavailableError };
 
+/** What the session's jobs carry, from its record. */
+export function sessionJobData(s: SessionRecord): SessionJobData {
+  return {
+    sessionId: s.session_id,
+    profile: s.demo_account_type,
+    dataDir: s.data_dir ?? '',
+    createdAt: s.created_at.toISOString(),
+    // Keys outlive the session a little, so cleanup always finds them.
+    ttlSeconds: Math.ceil((s.expires_at.getTime() - s.created_at.getTime()) / 1000) + 3600,
+    tenantIds: s.tenant_ids,
+  };
+}
+
+/**
+ * Enqueues a session's flow and its expiry in one MULTI: both or neither. Safe to
+ * repeat (fixed job ids), which is how the reconciler rebuilds a lost flow.
+ */
+export async function enqueueSession(cfg: Config, flows: FlowProducer, s: SessionRecord): Promise<void> {
+  await flows.addBulk([buildSessionFlow(cfg, sessionJobData(s)), expireJob(cfg, s.session_id, s.expires_at.getTime() - Date.now())]);
+}
+
 export class SessionProducer {
   constructor(
     private readonly cfg: Config,
@@ -52,19 +73,10 @@ export class SessionProducer {
       tenant_ids: tenantIds,
       created_at: createdAt,
       expires_at: new Date(createdAt.getTime() + ttl * 1000),
+      data_dir: dataDir,
     });
-    const data: SessionJobData = {
-      sessionId,
-      profile: input.profile,
-      dataDir,
-      createdAt: createdAt.toISOString(),
-      // Keys outlive the session a little, so cleanup always finds them.
-      ttlSeconds: ttl + 3600,
-      tenantIds,
-    };
     try {
-      // One MULTI: the session's flow and its expiry are enqueued together or not at all.
-      await this.flows.addBulk([buildSessionFlow(this.cfg, data), expireJob(this.cfg, sessionId, ttl * 1000)]);
+      await enqueueSession(this.cfg, this.flows, record);
     } catch (err) {
       await markFailed(db, sessionId, `could not enqueue: ${(err as Error).message}`, {}).catch(() => undefined);
       throw new QueueUnavailableError(err);

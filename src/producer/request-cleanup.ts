@@ -18,10 +18,10 @@ export async function requestCleanup(
   sessionId: string,
   end: SessionEnd,
 ): Promise<SessionRecord | undefined> {
-  const s = await markDestroying(db, sessionId);
+  const s = await markDestroying(db, sessionId, end);
   if (!s || s.status === 'destroyed' || s.status === 'expired') return s;
   try {
-    await flows.add(buildCleanupFlow(cfg, { sessionId, tenantIds: s.tenant_ids, end }));
+    await flows.add(buildCleanupFlow(cfg, { sessionId, tenantIds: s.tenant_ids, end: s.ending ?? end }));
   } catch (err) {
     throw new QueueUnavailableError(err);
   }

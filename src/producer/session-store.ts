@@ -22,16 +22,20 @@ export interface SessionRecord {
   services: Partial<Record<string, ServiceJobResult>>;
   phases: Partial<Record<string, PhaseSummary>>;
   updated_at: Date;
+  /** Seed-data root the session was created from (to rebuild a lost flow). */
+  data_dir: string | null;
+  /** How a session being destroyed will end. */
+  ending: 'destroyed' | 'expired' | null;
 }
 
 export async function insertSession(
   db: pg.Pool,
-  s: Pick<SessionRecord, 'session_id' | 'demo_account_type' | 'email' | 'subscription_tier' | 'tenant_id' | 'tenant_ids' | 'created_at' | 'expires_at'>,
+  s: Pick<SessionRecord, 'session_id' | 'demo_account_type' | 'email' | 'subscription_tier' | 'tenant_id' | 'tenant_ids' | 'created_at' | 'expires_at' | 'data_dir'>,
 ): Promise<SessionRecord> {
   const { rows } = await db.query<SessionRecord>(
-    `INSERT INTO demo_sessions (session_id, status, demo_account_type, email, subscription_tier, tenant_id, tenant_ids, created_at, expires_at)
-     VALUES ($1, 'pending', $2, $3, $4, $5, $6, $7, $8) RETURNING *`,
-    [s.session_id, s.demo_account_type, s.email, s.subscription_tier, s.tenant_id, s.tenant_ids, s.created_at, s.expires_at],
+    `INSERT INTO demo_sessions (session_id, status, demo_account_type, email, subscription_tier, tenant_id, tenant_ids, created_at, expires_at, data_dir)
+     VALUES ($1, 'pending', $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *`,
+    [s.session_id, s.demo_account_type, s.email, s.subscription_tier, s.tenant_id, s.tenant_ids, s.created_at, s.expires_at, s.data_dir],
   );
   return rows[0] as SessionRecord;
 }
@@ -70,15 +74,25 @@ export async function markFailed(db: pg.Pool, sessionId: string, error: string, 
 }
 
 /** Moves a session to destroying unless it is already gone; returns the record as it now is. */
-export async function markDestroying(db: pg.Pool, sessionId: string): Promise<SessionRecord | undefined> {
+export async function markDestroying(db: pg.Pool, sessionId: string, ending: 'destroyed' | 'expired' = 'destroyed'): Promise<SessionRecord | undefined> {
   const { rows } = await db.query<SessionRecord>(
-    `UPDATE demo_sessions SET status = 'destroying', updated_at = now()
+    `UPDATE demo_sessions SET status = 'destroying', ending = COALESCE(ending, $2), updated_at = now()
      WHERE session_id = $1 AND status NOT IN ('destroyed', 'expired') RETURNING *`,
-    [sessionId],
+    [sessionId, ending],
   );
   return rows[0] ?? (await getSession(db, sessionId));
 }
 
 export async function markGone(db: pg.Pool, sessionId: string, status: 'destroyed' | 'expired'): Promise<void> {
   await db.query(`UPDATE demo_sessions SET status = $2, updated_at = now() WHERE session_id = $1`, [sessionId, status]);
+}
+
+/** Sessions the reconciler looks after: unfinished ones, and live ones whose expiry must exist. */
+export async function sessionsToReconcile(db: pg.Pool, limit: number): Promise<SessionRecord[]> {
+  const { rows } = await db.query<SessionRecord>(
+    `SELECT * FROM demo_sessions WHERE status IN ('pending', 'loading', 'destroying', 'ready', 'failed')
+     ORDER BY updated_at LIMIT $1`,
+    [limit],
+  );
+  return rows;
 }

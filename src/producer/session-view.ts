@@ -3,7 +3,8 @@ import type { ServiceJobResult } from '../flows/jobs.ts';
 import type { SessionRecord, SessionStatus } from './session-store.ts';
 
 export interface ServiceView {
-  status: 'pending' | 'loading' | 'ready' | 'failed';
+  /** `removed`: it had loaded, and the session's rows are gone since (failed, destroyed or expired). */
+  status: 'pending' | 'loading' | 'ready' | 'failed' | 'removed';
   rows: number;
   duration_ms: number | null;
   tables?: Record<string, { rows: number; duration_ms: number }>;
@@ -30,6 +31,8 @@ export interface SessionView {
 /** Live progress of a loading session, per service, as workers write it to Redis. */
 export type Progress = Partial<Record<string, { status: 'loading' | 'ready'; rows?: number; duration_ms?: number; tables?: ServiceView['tables'] }>>;
 
+const GONE = new Set<SessionStatus>(['failed', 'destroyed', 'expired']);
+
 /** The public shape of a session (GET /api/v1/demo-sessions/{id} and `create --json`). */
 export function sessionView(s: SessionRecord, progress: Progress = {}): SessionView {
   const services = {} as Record<ServiceName, ServiceView>;
@@ -43,7 +46,8 @@ export function sessionView(s: SessionRecord, progress: Progress = {}): SessionV
     } else {
       services[name] = { status: s.status === 'failed' ? 'failed' : 'pending', rows: 0, duration_ms: null };
     }
-    if (s.status === 'failed' && s.error && services[name].status !== 'ready') {
+    if (GONE.has(s.status) && services[name].status === 'ready') services[name].status = 'removed';
+    if (s.status === 'failed' && s.error && services[name].status !== 'removed') {
       const own = s.error.split('; ').find((e) => e.startsWith(`${name}: `));
       services[name].status = own ? 'failed' : 'pending';
       if (own) services[name].error = own.slice(name.length + 2);

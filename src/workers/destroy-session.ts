@@ -17,7 +17,7 @@ export async function destroySession(
 ): Promise<{ deleted: Record<string, number>; duration_ms: number }> {
   const t0 = Date.now();
   const db = w.dbs.pool('demo_session');
-  const s = (await markDestroying(db, sessionId)) ?? (await getSession(db, sessionId));
+  const s = (await markDestroying(db, sessionId, end)) ?? (await getSession(db, sessionId));
   if (!s) throw new UnknownSessionError(`no session ${sessionId}`);
   const deleted = await removeSessionData(w, sessionId, s.tenant_ids);
   if (s.status !== 'destroyed' && s.status !== 'expired') await markGone(db, sessionId, end);

@@ -9,6 +9,7 @@ import { createRedis } from '../redis/connection.ts';
 import { workerContext } from './context.ts';
 import { cleanupService, runCleanup, runExpire } from './cleanup-job.ts';
 import { loadService } from './service-job.ts';
+import { startReconciler } from './reconciler.ts';
 import { runSession } from './session-job.ts';
 
 export interface RunningWorkers {
@@ -64,8 +65,14 @@ export async function startWorkers(
   for (const service of services) {
     workers.push(new Worker(service, dispatch(serviceHandlers), { ...common, connection: connection(), name: `demo-seed-${service}` }));
   }
+  let reconciler: { stop(): Promise<void> } | undefined;
   if (opts.sessionQueue ?? true) {
     workers.push(new Worker(SESSION_QUEUE, dispatch(sessionHandlers), { ...common, connection: connection(), name: 'demo-seed-session' }));
+    reconciler = startReconciler(w, flows, {
+      intervalMs: cfg.RECONCILE_INTERVAL_MS,
+      loadTimeoutMs: cfg.SESSION_LOAD_TIMEOUT_SECONDS * 1000,
+      graceMs: Math.max(2 * cfg.RECONCILE_INTERVAL_MS, 5_000),
+    });
   }
   for (const worker of workers) {
     worker.on('failed', (job, err) => {
@@ -79,6 +86,7 @@ export async function startWorkers(
   return {
     workers,
     async close() {
+      await reconciler?.stop();
       const graceful = Promise.all(workers.map((wk) => wk.close()));
       const timedOut = await Promise.race([
         graceful.then(() => false),

@@ -33,7 +33,7 @@ describe('a failing service fails the session and removes everything', () => {
       expect(v.status).toBe('failed');
       expect(v.error).toMatch(/^forecasting: .*forecast store is read-only/);
       expect(v.services.forecasting.status).toBe('failed');
-      expect(v.services.sales.status).toBe('ready'); // it had loaded, and was removed
+      expect(v.services.sales.status).toBe('removed'); // it had loaded, and was removed
       const job = await new Queue('forecasting', { connection: h.rt.redis, prefix: h.cfg.QUEUE_PREFIX }).getJob(`${v.session_id}-forecasting`);
       expect(job?.attemptsMade).toBe(3);
       expect(await leftoverCount(h.rt.dbs, v.tenant_ids)).toBe(0);

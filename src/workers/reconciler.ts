@@ -1,0 +1,117 @@
+import { Queue, type FlowProducer } from 'bullmq';
+import { SESSION_QUEUE, type ServiceJobResult } from '../flows/jobs.ts';
+import { expireJob } from '../flows/cleanup-flow.ts';
+import { enqueueSession } from '../producer/create-session.ts';
+import { requestCleanup } from '../producer/request-cleanup.ts';
+import { markFailed, sessionsToReconcile, type SessionRecord } from '../producer/session-store.ts';
+import type { WorkerContext } from './context.ts';
+import { removeSessionData } from './remove-session-data.ts';
+
+/**
+ * Recovery, not scheduling: sessions move on through their jobs, and this loop
+ * only repairs what a lost Redis (restarted without persistence, flushed) or a
+ * stuck flow left behind:
+ * - a pending or loading session whose flow job is gone is enqueued again (loads
+ *   are idempotent: services already loaded are skipped and republish their maps);
+ * - a session loading for longer than `loadTimeoutMs` fails and is cleaned up;
+ * - a session being destroyed whose cleanup job is gone gets a new cleanup flow;
+ * - a live session whose expiry job is gone gets it back, or is expired when due.
+ * It runs in every process that runs the session queue; one run at a time
+ * cluster-wide (a Redis lock), and every repair is safe to repeat.
+ */
+export interface ReconcilerOptions {
+  readonly intervalMs: number;
+  /** A session still loading after this long has failed. */
+  readonly loadTimeoutMs: number;
+  /** Younger records are left alone: their jobs may be on their way. */
+  readonly graceMs: number;
+}
+
+export interface ReconcileReport {
+  rebuilt: string[];
+  timedOut: string[];
+  cleanups: string[];
+  expiries: string[];
+}
+
+export function startReconciler(w: WorkerContext, flows: FlowProducer, opts: ReconcilerOptions): { stop(): Promise<void> } {
+  let running: Promise<unknown> = Promise.resolve();
+  const timer = setInterval(() => {
+    running = reconcileOnce(w, flows, opts)
+      .then((r) => {
+        const n = r.rebuilt.length + r.timedOut.length + r.cleanups.length + r.expiries.length;
+        if (n > 0) w.log.warn(r, 'reconciler repaired sessions');
+      })
+      .catch((err: unknown) => w.log.warn({ err: (err as Error).message }, 'reconciler run failed; next run retries'));
+  }, opts.intervalMs);
+  timer.unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}
+
+export async function reconcileOnce(w: WorkerContext, flows: FlowProducer, opts: ReconcilerOptions): Promise<ReconcileReport> {
+  const report: ReconcileReport = { rebuilt: [], timedOut: [], cleanups: [], expiries: [] };
+  const prefix = w.cfg.QUEUE_PREFIX;
+  const lock = `${prefix}:reconciler:lock`;
+  if ((await w.redis.set(lock, String(process.pid), 'PX', Math.max(100, opts.intervalMs - 50), 'NX')) !== 'OK') return report;
+  const db = w.dbs.pool('demo_session');
+  const sessions = await sessionsToReconcile(db, 5000);
+  if (sessions.length === 0) return report;
+
+  // One round trip: does each session's flow, cleanup and expiry job exist?
+  const pipe = w.redis.pipeline();
+  for (const s of sessions) {
+    pipe.exists(`${prefix}:${SESSION_QUEUE}:${s.session_id}`);
+    pipe.exists(`${prefix}:${SESSION_QUEUE}:${s.session_id}-cleanup`);
+    pipe.exists(`${prefix}:${SESSION_QUEUE}:${s.session_id}-expire`);
+  }
+  const exists = ((await pipe.exec()) ?? []).map(([err, v]) => (err ? 1 : Number(v)));
+  const now = Date.now();
+
+  for (const [i, s] of sessions.entries()) {
+    const [flow, cleanup, expire] = [exists[3 * i], exists[3 * i + 1], exists[3 * i + 2]];
+    const age = now - s.updated_at.getTime();
+    try {
+      if (s.status === 'pending' || s.status === 'loading') {
+        if (now - s.created_at.getTime() > opts.loadTimeoutMs) {
+          await failStuck(w, s, opts.loadTimeoutMs);
+          report.timedOut.push(s.session_id);
+        } else if (!flow && now - s.created_at.getTime() > opts.graceMs && s.data_dir) {
+          await enqueueSession(w.cfg, flows, s);
+          report.rebuilt.push(s.session_id);
+        }
+      } else if (s.status === 'destroying') {
+        if (!cleanup && age > opts.graceMs) {
+          await requestCleanup(w.cfg, db, flows, s.session_id, s.ending ?? 'destroyed');
+          report.cleanups.push(s.session_id);
+        }
+      } else if (!expire) {
+        // ready or failed: its expiry must be pending, or be done now.
+        if (s.expires_at.getTime() <= now) await requestCleanup(w.cfg, db, flows, s.session_id, 'expired');
+        else await flows.add(expireJob(w.cfg, s.session_id, s.expires_at.getTime() - now));
+        report.expiries.push(s.session_id);
+      }
+    } catch (err) {
+      w.log.warn({ session_id: s.session_id, err: (err as Error).message }, 'could not repair session; next run retries');
+    }
+  }
+  return report;
+}
+
+async function failStuck(w: WorkerContext, s: SessionRecord, timeoutMs: number): Promise<void> {
+  // What did load, as the session's flow recorded it, so the session still tells the truth.
+  const queue = new Queue(SESSION_QUEUE, { connection: w.redis, prefix: w.cfg.QUEUE_PREFIX });
+  let loaded: Record<string, ServiceJobResult> = {};
+  try {
+    const job = await queue.getJob(s.session_id);
+    if (job) loaded = Object.fromEntries(Object.values(await job.getChildrenValues<ServiceJobResult>()).map((r) => [r.service, r]));
+  } finally {
+    await queue.close();
+  }
+  await removeSessionData(w, s.session_id, s.tenant_ids);
+  await markFailed(w.dbs.pool('demo_session'), s.session_id, `loading did not finish within ${Math.round(timeoutMs / 1000)} s`, loaded);
+}
