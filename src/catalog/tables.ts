@@ -465,8 +465,16 @@ export function splitEntity(entity: EntityName): { service: ServiceName; table: 
   return { service: entity.slice(0, dot) as ServiceName, table: entity.slice(dot + 1) };
 }
 
+const memo = <T>(fn: (s: ServiceName) => T): ((s: ServiceName) => T) => {
+  const cache = new Map<ServiceName, T>();
+  return (s) => {
+    if (!cache.has(s)) cache.set(s, fn(s));
+    return cache.get(s) as T;
+  };
+};
+
 /** Entities of `service` that another service references: their ID maps are published to Redis. */
-export function publishedEntities(service: ServiceName): EntityName[] {
+export const publishedEntities = memo((service: ServiceName): readonly EntityName[] => {
   const out = new Set<EntityName>();
   for (const tables of Object.values(TABLES)) {
     for (const table of tables) {
@@ -477,10 +485,10 @@ export function publishedEntities(service: ServiceName): EntityName[] {
     }
   }
   return [...out].sort();
-}
+});
 
 /** Entities of other services that `service` reads from Redis ID maps. */
-export function consumedEntities(service: ServiceName): EntityName[] {
+export const consumedEntities = memo((service: ServiceName): readonly EntityName[] => {
   const out = new Set<EntityName>();
   for (const table of TABLES[service]) {
     for (const col of Object.values(table.columns)) {
@@ -488,4 +496,4 @@ export function consumedEntities(service: ServiceName): EntityName[] {
     }
   }
   return [...out].sort();
-}
+});

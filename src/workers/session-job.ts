@@ -32,8 +32,8 @@ export async function runSession(
   if (session.status === 'pending') await markLoading(db, d.sessionId);
 
   for (;;) {
-    const results = await childResults(job);
-    const failures = await job.getIgnoredChildrenFailures();
+    // Both reads go out together (ioredis pipelines commands issued at once).
+    const [results, failures] = await Promise.all([childResults(job), job.getIgnoredChildrenFailures()]);
     if (Object.keys(failures).length > 0) return failSession(job, w, results, failures);
 
     const wave = Math.max(0, ...[...results.values()].map((r) => r.wave));
