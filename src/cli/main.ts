@@ -6,6 +6,7 @@ import { registerDestroy } from './commands/destroy.ts';
 import { registerGenerate } from './commands/generate.ts';
 import { registerMigrate } from './commands/migrate.ts';
 import { registerStart } from './commands/start.ts';
+import { registerValidate } from './commands/validate.ts';
 import { registerWorker } from './commands/worker.ts';
 
 /** The `demo-seed` command line. */
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerCreate(program);
   registerDestroy(program);
   registerGenerate(program);
+  registerValidate(program);
   return program;
 }
 

@@ -4,7 +4,7 @@ import { createFlowProducer } from '../flows/queues.ts';
 import { createLogger, type Logger } from '../logger.ts';
 import { SessionProducer } from '../producer/create-session.ts';
 import { createRedis, type Redis } from '../redis/connection.ts';
-import { ProfileCache } from '../seed/profile.ts';
+import { ProfileCache } from '../seed/profile-cache.ts';
 import { workerContext, type WorkerContext } from '../workers/context.ts';
 
 /** The process-wide pieces a command needs, built once and closed together. */

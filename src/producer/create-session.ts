@@ -8,7 +8,7 @@ import { buildSessionFlow } from '../flows/build-flow.ts';
 import { expireJob } from '../flows/cleanup-flow.ts';
 import type { SessionJobData } from '../flows/jobs.ts';
 import { progressKey } from '../redis/keys.ts';
-import type { ProfileCache } from '../seed/profile.ts';
+import type { ProfileCache } from '../seed/profile-cache.ts';
 import { sessionTenantIds } from '../seed/session-context.ts';
 import { QueueUnavailableError } from './errors.ts';
 import { requestCleanup } from './request-cleanup.ts';
@@ -58,7 +58,9 @@ export class SessionProducer {
 
   async create(input: CreateSessionInput): Promise<SessionRecord> {
     const dataDir = path.resolve(input.dataDir ?? this.cfg.SEED_DATA_DIR);
-    const profile = await this.profiles.get(dataDir, input.profile);
+    // A profile that fails validation (errors; warnings do not count) is refused
+    // before any row is written, with the validator's findings.
+    const profile = await this.profiles.checked(dataDir, input.profile);
     const sessionId = randomUUID();
     const createdAt = new Date();
     const ttl = this.cfg.DEMO_SESSION_TTL_SECONDS;

@@ -193,19 +193,3 @@ function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
   if (list) list.push(value);
   else map.set(key, [value]);
 }
-
-/** Profiles parsed once per process and directory. */
-export class ProfileCache {
-  private readonly cache = new Map<string, Promise<LoadedProfile>>();
-
-  get(dataDir: string, name: string): Promise<LoadedProfile> {
-    const key = `${path.resolve(dataDir)}\0${name}`;
-    let p = this.cache.get(key);
-    if (!p) {
-      p = loadProfile(dataDir, name);
-      this.cache.set(key, p);
-      p.catch(() => this.cache.delete(key));
-    }
-    return p;
-  }
-}

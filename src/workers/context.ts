@@ -3,7 +3,7 @@ import type { Config } from '../config/env.ts';
 import type { Databases } from '../db/pools.ts';
 import type { Logger } from '../logger.ts';
 import { IdMaps } from '../redis/id-maps.ts';
-import { ProfileCache } from '../seed/profile.ts';
+import { ProfileCache } from '../seed/profile-cache.ts';
 
 /** What job handlers need: the side effects behind small modules. */
 export interface WorkerContext {
