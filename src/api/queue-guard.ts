@@ -1,14 +1,19 @@
 import type { Redis } from 'ioredis';
 import { QueueUnavailableError } from '../producer/errors.ts';
 
-/**
+/*
  * BullMQ's FlowProducer waits for its connection to become ready before it sends
  * anything, so with Redis down from the start `producer.create` would hang, and
  * leave its session row pending, for as long as Redis stays away. (Once the
  * connection has been ready, commands fail fast: the producer connection has no
  * offline queue.) So the API checks the connection first, and bounds the call.
  */
-export const QUEUE_CALL_TIMEOUT_MS = 3_000;
+/**
+ * A safety net for a Redis that is connected but does not answer (ioredis has no
+ * command timeout). Generous, because the bound covers all of `create`, whose first
+ * call per profile also validates the profile.
+ */
+export const QUEUE_CALL_TIMEOUT_MS = 10_000;
 
 export function assertQueueReady(redis: Redis): void {
   if (redis.status !== 'ready') throw new QueueUnavailableError(new Error(`Redis connection is ${redis.status}`));

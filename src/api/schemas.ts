@@ -1,14 +1,20 @@
+import { extendZodWithOpenApi } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
 import { SERVICES } from '../catalog/services.ts';
 import { SESSION_STATUSES } from '../producer/session-store.ts';
-import { UUID_RE } from '../seed/ids.ts';
 import type { ErrorDetail } from './errors.ts';
 
 /**
  * Request and response shapes of the HTTP API, in zod. The handlers validate with
  * them and openapi.ts builds the OpenAPI document from the very same schemas.
  */
-const uuid = () => z.string().regex(UUID_RE, 'must be a uuid');
+// openapi.ts registers these schemas by name through `.openapi()`, which zod 4 only
+// gives to schemas created after this call (idempotent).
+extendZodWithOpenApi(z);
+
+/** UUID_RE of seed/ids.ts without its `i` flag, which JSON Schema patterns cannot carry. */
+export const API_UUID_RE = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+const uuid = () => z.string().regex(API_UUID_RE, 'must be a uuid');
 const instant = () => z.string().meta({ format: 'date-time' });
 /** A zod error message that says "is required" for a missing field. */
 const required = (otherwise: string) => (iss: { input?: unknown }) => (iss.input === undefined ? 'is required' : otherwise);
@@ -59,7 +65,7 @@ export const SessionCreatedSchema = z.object({
 const TableResultSchema = z.object({ rows: z.number().int(), duration_ms: z.number() });
 
 export const ServiceViewSchema = z.object({
-  status: z.enum(['pending', 'loading', 'ready', 'failed']),
+  status: z.enum(['pending', 'loading', 'ready', 'failed', 'removed']).meta({ description: '`removed`: it had loaded, and the session\'s rows are gone since' }),
   rows: z.number().int(),
   duration_ms: z.number().nullable(),
   tables: z.record(z.string(), TableResultSchema).optional(),

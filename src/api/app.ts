@@ -1,0 +1,70 @@
+import express, { type Express, type RequestHandler } from 'express';
+import helmet from 'helmet';
+import type { Redis } from 'ioredis';
+import type { Config } from '../config/env.ts';
+import type { Databases } from '../db/pools.ts';
+import type { Logger } from '../logger.ts';
+import type { SessionProducer } from '../producer/create-session.ts';
+import { BOARD_PATH } from './bull-board.ts';
+import { errorHandler, notFound } from './errors.ts';
+import type { ApiMetrics } from './metrics.ts';
+import { buildOpenApiDocument, OPENAPI_PATH } from './openapi.ts';
+import { createRateLimit } from './rate-limit.ts';
+import { requestLog } from './request-log.ts';
+import { healthRoutes } from './routes/health.ts';
+import { sessionRoutes } from './routes/sessions.ts';
+import type { SessionStreams } from './sse.ts';
+import { applyTrustProxy } from './trust-proxy.ts';
+
+/** Everything the HTTP app uses, injected: server.ts wires the real ones, tests may too. */
+export interface AppDeps {
+  readonly cfg: Config;
+  readonly log: Logger;
+  readonly producer: SessionProducer;
+  readonly redis: Redis;
+  readonly dbs: Databases;
+  /** Demo account types on offer (profile folders of SEED_DATA_DIR). */
+  readonly profiles: readonly string[];
+  readonly metrics: ApiMetrics;
+  readonly streams: SessionStreams;
+  /** The Bull Board router (auth included), mounted at /admin/queues. */
+  readonly board?: RequestHandler;
+  /** Bound on create/destroy calls that reach Redis (default QUEUE_CALL_TIMEOUT_MS). */
+  readonly queueTimeoutMs?: number;
+}
+
+export function createApp(d: AppDeps): Express {
+  const app = express();
+  applyTrustProxy(app, d.cfg.TRUST_PROXY);
+  app.set('x-powered-by', false);
+  app.set('etag', false);
+  app.set('env', 'production'); // no HTML error pages with stack traces, even if something slipped past errorHandler
+  app.use(requestLog(d.log, d.metrics));
+  app.use(helmet());
+
+  app.use(healthRoutes({ redis: d.redis, dbs: d.dbs }));
+  app.get('/metrics', d.metrics.handler());
+  const openapi = buildOpenApiDocument(d.profiles);
+  app.get(OPENAPI_PATH, (_req, res) => {
+    res.json(openapi);
+  });
+  app.use(
+    sessionRoutes({
+      cfg: d.cfg,
+      log: d.log,
+      producer: d.producer,
+      redis: d.redis,
+      db: d.dbs.pool('demo_session'),
+      profiles: d.profiles,
+      metrics: d.metrics,
+      streams: d.streams,
+      rateLimit: createRateLimit(d.cfg.RATE_LIMIT_PER_MINUTE, d.log),
+      queueTimeoutMs: d.queueTimeoutMs,
+    }),
+  );
+  if (d.board) app.use(BOARD_PATH, d.board);
+
+  app.use(notFound);
+  app.use(errorHandler(d.log));
+  return app;
+}

@@ -1,0 +1,92 @@
+import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
+import { z } from 'zod';
+import { SESSIONS_PATH } from './routes/sessions.ts';
+import { createSessionSchema, ErrorSchema, HealthSchema, ReadySchema, SessionCreatedSchema, SessionIdSchema, SessionViewSchema } from './schemas.ts';
+
+/**
+ * The OpenAPI 3.1 document of the API (GET /api/v1/openapi.json), generated from
+ * the zod schemas the handlers validate with, so the two cannot drift apart.
+ */
+export const OPENAPI_PATH = '/api/v1/openapi.json';
+
+export function buildOpenApiDocument(profiles: readonly string[], version = '0.1.0'): object {
+  const registry = new OpenAPIRegistry();
+  const ErrorRef = registry.register('Error', ErrorSchema);
+  const CreateSession = registry.register('CreateSessionRequest', createSessionSchema(profiles));
+  const Created = registry.register('SessionCreated', SessionCreatedSchema);
+  const View = registry.register('SessionView', SessionViewSchema);
+  const json = (schema: z.ZodType) => ({ 'application/json': { schema } });
+  const err = (description: string) => ({ description, content: json(ErrorRef) });
+  const idParams = z.object({ id: SessionIdSchema });
+  const badId = { 400: err('the id is not a uuid (`invalid_session_id`)'), 404: err('unknown session (`session_not_found`)') };
+
+  const createResponses = {
+    202: { description: 'created; the session loads in the background (Location: the session)', content: json(Created) },
+    400: err('`invalid_json` or `validation_error` (with `details`)'),
+    413: err('body larger than 16 kB (`payload_too_large`)'),
+    415: err('body not application/json (`unsupported_media_type`)'),
+    422: err('the profile cannot be loaded (`profile_unavailable`)'),
+    429: err('`rate_limited` (per client, with RateLimit headers and Retry-After) or `too_many_sessions` (live sessions per email)'),
+    503: err('Redis is not reachable (`queue_unavailable`) or a database is not (`database_unavailable`)'),
+  };
+  registry.registerPath({
+    method: 'post',
+    path: SESSIONS_PATH,
+    summary: 'Create a demo session',
+    request: { body: { required: true, content: json(CreateSession) } },
+    responses: createResponses,
+  });
+  registry.registerPath({
+    method: 'get',
+    path: `${SESSIONS_PATH}/{id}`,
+    summary: 'A session: status, tenants, and per-service rows and durations',
+    request: { params: idParams },
+    responses: { 200: { description: 'the session', content: json(View) }, ...badId },
+  });
+  registry.registerPath({
+    method: 'delete',
+    path: `${SESSIONS_PATH}/{id}`,
+    summary: 'Remove a session: it moves to destroying, then destroyed once its rows are gone',
+    request: { params: idParams },
+    responses: { 202: { description: 'removal started (or already done)', content: json(View) }, ...badId, 503: err('`queue_unavailable`') },
+  });
+  registry.registerPath({
+    method: 'get',
+    path: `${SESSIONS_PATH}/{id}/events`,
+    summary: 'Live progress as server-sent events',
+    description:
+      '`progress` events carry the session view each time it changes; an `end` event carries the final view ' +
+      '(ready, failed, destroyed, expired) and the stream closes; `: ping` comments keep it open. A reconnect ' +
+      '(Last-Event-ID) to a finished session is answered 204.',
+    request: { params: idParams },
+    responses: {
+      200: { description: 'text/event-stream', content: { 'text/event-stream': { schema: z.string() } } },
+      204: { description: 'the session had already finished (reconnect)' },
+      ...badId,
+      503: err('too many open streams (`too_many_streams`)'),
+    },
+  });
+  registry.registerPath({ method: 'get', path: '/healthz', summary: 'The process is alive', responses: { 200: { description: 'alive', content: json(HealthSchema) } } });
+  registry.registerPath({
+    method: 'get',
+    path: '/readyz',
+    summary: 'Redis and every database are reachable',
+    responses: { 200: { description: 'ready', content: json(ReadySchema) }, 503: err('`not_ready`; `checks` says what is down') },
+  });
+  registry.registerPath({
+    method: 'get',
+    path: '/metrics',
+    summary: 'Prometheus metrics',
+    responses: { 200: { description: 'Prometheus text format', content: { 'text/plain': { schema: z.string() } } } },
+  });
+
+  return new OpenApiGeneratorV31(registry.definitions).generateDocument({
+    openapi: '3.1.0',
+    info: {
+      title: 'demo-seed API',
+      version,
+      description: 'Demo sessions for the bakery platform. Errors are `{"error": {"code", "message"}}`.',
+    },
+    servers: [{ url: '/' }],
+  });
+}

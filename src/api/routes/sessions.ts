@@ -1,0 +1,131 @@
+import express, { Router, type RequestHandler } from 'express';
+import type { Redis } from 'ioredis';
+import type pg from 'pg';
+import type { Config } from '../../config/env.ts';
+import type { Logger } from '../../logger.ts';
+import type { SessionProducer } from '../../producer/create-session.ts';
+import type { SessionView } from '../../producer/session-view.ts';
+import { countLiveForEmail } from '../session-counts.ts';
+import { ApiError, methodNotAllowed } from '../errors.ts';
+import { KeyedMutex } from '../keyed-mutex.ts';
+import type { ApiMetrics } from '../metrics.ts';
+import { withQueue } from '../queue-guard.ts';
+import { createSessionSchema, issueDetails, SessionIdSchema } from '../schemas.ts';
+import type { SessionStreams } from '../sse.ts';
+
+export const SESSIONS_PATH = '/api/v1/demo-sessions';
+/** The largest POST body accepted; anything bigger is answered 413. */
+export const BODY_LIMIT = '16kb';
+
+export interface SessionRoutesDeps {
+  readonly cfg: Config;
+  readonly log: Logger;
+  readonly producer: SessionProducer;
+  readonly redis: Redis;
+  readonly db: pg.Pool;
+  readonly profiles: readonly string[];
+  readonly metrics: ApiMetrics;
+  readonly streams: SessionStreams;
+  /** The per-client limit on POST, if on. */
+  readonly rateLimit?: RequestHandler;
+  /** Bound on a create/destroy call once Redis looked connected (default QUEUE_CALL_TIMEOUT_MS). */
+  readonly queueTimeoutMs?: number;
+}
+
+/** POST/GET/DELETE /api/v1/demo-sessions[/{id}[/events]]. */
+export function sessionRoutes(d: SessionRoutesDeps): Router {
+  const router = Router();
+  const bodySchema = createSessionSchema(d.profiles);
+  const perEmail = new KeyedMutex();
+
+  const requireJson: RequestHandler = (req, _res, next) => {
+    // No body at all (or an empty one) falls through to validation ("is required").
+    if (req.get('Content-Length') !== '0' && req.is('application/json') === false) {
+      next(new ApiError(415, 'unsupported_media_type', 'send the body as application/json'));
+      return;
+    }
+    next();
+  };
+
+  const create: RequestHandler = async (req, res) => {
+    const parsed = bodySchema.safeParse(req.body);
+    if (!parsed.success) {
+      throw new ApiError(400, 'validation_error', 'the request body is not valid', issueDetails(parsed.error));
+    }
+    const body = parsed.data;
+    const record = await perEmail.run(body.email.toLowerCase(), async () => {
+      if (d.cfg.MAX_SESSIONS_PER_EMAIL > 0) {
+        const live = await countLiveForEmail(d.db, body.email);
+        if (live >= d.cfg.MAX_SESSIONS_PER_EMAIL) {
+          throw new ApiError(
+            429,
+            'too_many_sessions',
+            `this email already has ${live} live demo session(s), the most allowed; delete one or wait until one expires`,
+          );
+        }
+      }
+      return withQueue(
+        d.redis,
+        () => d.producer.create({ profile: body.demo_account_type, email: body.email, subscriptionTier: body.subscription_tier ?? null }),
+        (err, late) =>
+          d.log.warn({ session_id: late?.session_id, err: err ? (err as Error).message : undefined }, 'session creation finished after its request timed out'),
+        d.queueTimeoutMs,
+      );
+    });
+    d.metrics.sessionsCreated.inc({ demo_account_type: record.demo_account_type });
+    d.log.info({ session_id: record.session_id, demo_account_type: record.demo_account_type }, 'session created');
+    res
+      .status(202)
+      .location(`${SESSIONS_PATH}/${record.session_id}`)
+      .json({
+        session_id: record.session_id,
+        status: record.status,
+        demo_account_type: record.demo_account_type,
+        tenant_id: record.tenant_id,
+        tenant_ids: record.tenant_ids,
+        expires_at: record.expires_at.toISOString(),
+      });
+  };
+
+  /** The session of `:id`, or 400 (not a uuid) / 404 (unknown). */
+  const load = async (id: string | undefined): Promise<SessionView> => {
+    if (!SessionIdSchema.safeParse(id).success) throw new ApiError(400, 'invalid_session_id', 'the session id must be a uuid');
+    const v = await d.producer.view(id as string);
+    if (!v) throw new ApiError(404, 'session_not_found', 'no such session');
+    return v;
+  };
+
+  const get: RequestHandler<{ id: string }> = async (req, res) => {
+    res.json(await load(req.params.id));
+  };
+
+  const destroy: RequestHandler<{ id: string }> = async (req, res) => {
+    const before = await load(req.params.id);
+    if (before.status === 'destroyed' || before.status === 'expired') {
+      res.status(202).json(before);
+      return;
+    }
+    // withQueue checks Redis before the session moves to destroying, so a 503 leaves it as it was.
+    const after = await withQueue(
+      d.redis,
+      () => d.producer.destroy(before.session_id),
+      (err) => d.log.warn({ session_id: before.session_id, err: err ? (err as Error).message : undefined }, 'destroy finished after its request timed out'),
+      d.queueTimeoutMs,
+    );
+    if (!after) throw new ApiError(404, 'session_not_found', 'no such session');
+    d.log.info({ session_id: after.session_id }, 'session destroy requested');
+    res.status(202).json(after);
+  };
+
+  const events: RequestHandler<{ id: string }> = async (req, res) => {
+    d.streams.assertCapacity();
+    d.streams.stream(req, res, await load(req.params.id));
+  };
+
+  const parseBody = express.json({ limit: BODY_LIMIT, strict: true });
+  const limit: RequestHandler[] = d.rateLimit ? [d.rateLimit] : [];
+  router.route(SESSIONS_PATH).post(...limit, requireJson, parseBody, create).all(methodNotAllowed(['POST']));
+  router.route(`${SESSIONS_PATH}/:id`).get(get).delete(destroy).all(methodNotAllowed(['GET', 'DELETE']));
+  router.route(`${SESSIONS_PATH}/:id/events`).get(events).all(methodNotAllowed(['GET']));
+  return router;
+}

@@ -1,0 +1,117 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Express } from 'express';
+import type { Runtime } from '../cli/runtime.ts';
+import type { Config } from '../config/env.ts';
+import { createQueues } from '../flows/queues.ts';
+import type { Logger } from '../logger.ts';
+import { createApp } from './app.ts';
+import { BOARD_PATH, bullBoardRouter } from './bull-board.ts';
+import { ApiMetrics } from './metrics.ts';
+import { listProfiles } from './profiles.ts';
+import { startQueueEventsFeed } from './queue-events.ts';
+import { countByStatus, sessionTiming } from './session-counts.ts';
+import { SessionStreams, type SseOptions } from './sse.ts';
+
+export interface RunningApi {
+  readonly server: http.Server;
+  readonly app: Express;
+  /** `http://host:port` the server listens on. */
+  readonly url: string;
+  readonly metrics: ApiMetrics;
+  readonly streams: SessionStreams;
+  /** Resolves once the metrics' event streams are connected (tests wait for it). */
+  readonly eventsReady: Promise<void>;
+  /** Stops taking requests, ends event streams, closes the queues' connections. Not the runtime. */
+  close(): Promise<void>;
+}
+
+export interface ApiOptions {
+  readonly sse?: Partial<SseOptions>;
+  /** How long close() waits for requests in flight before cutting connections. */
+  readonly closeTimeoutMs?: number;
+  /** Bound on create/destroy calls once Redis looked connected (default QUEUE_CALL_TIMEOUT_MS). */
+  readonly queueTimeoutMs?: number;
+}
+
+/** Serves the HTTP API and Bull Board on HOST:PORT with the runtime's producer, databases and Redis. */
+export async function startApi(cfg: Config, runtime: Pick<Runtime, 'producer' | 'dbs' | 'redis'>, log: Logger, opts: ApiOptions = {}): Promise<RunningApi> {
+  const db = runtime.dbs.pool('demo_session');
+  const metrics = new ApiMetrics(() => countByStatus(db), log);
+  const feed = startQueueEventsFeed(cfg, { metrics, log, sessionTiming: (id) => sessionTiming(db, id) });
+  feed.ready.catch(() => undefined); // with Redis down it never resolves before close(); errors are logged by the feed
+  const queues = createQueues(cfg, runtime.redis);
+  for (const q of queues.values()) q.on('error', () => undefined); // the producer connection's errors are reported by /readyz
+  const streams = new SessionStreams((id) => runtime.producer.view(id), log, opts.sse);
+  const profiles = listProfiles(cfg.SEED_DATA_DIR);
+  if (profiles.length === 0) log.warn({ dir: cfg.SEED_DATA_DIR }, 'no seed-data profile found: every POST will be answered 400');
+
+  const release = () => Promise.all([feed.close(), ...[...queues.values()].map((q) => q.close().catch(() => undefined))]);
+  let app: Express;
+  let server: http.Server;
+  try {
+    app = createApp({
+      cfg,
+      log,
+      producer: runtime.producer,
+      redis: runtime.redis,
+      dbs: runtime.dbs,
+      profiles,
+      metrics,
+      streams,
+      board: bullBoardRouter(cfg, queues.values(), log),
+      queueTimeoutMs: opts.queueTimeoutMs,
+    });
+    server = http.createServer(app);
+    server.keepAliveTimeout = 65_000; // longer than common load balancers' idle timeouts
+    server.headersTimeout = 66_000;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(cfg.PORT, cfg.HOST, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (err) {
+    // A bad TRUST_PROXY, a port in use: nothing may stay open behind the error.
+    await release();
+    throw err;
+  }
+  const addr = server.address() as AddressInfo;
+  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  const url = `http://${host}:${addr.port}`;
+  log.info({ url, profiles, board: `${url}${BOARD_PATH}`, rate_limit_per_minute: cfg.RATE_LIMIT_PER_MINUTE }, 'HTTP API listening');
+
+  let closing: Promise<void> | undefined;
+  return {
+    server,
+    app,
+    url,
+    metrics,
+    streams,
+    eventsReady: feed.ready,
+    close() {
+      closing ??= (async () => {
+        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        streams.closeAll();
+        server.closeIdleConnections();
+        let timer: NodeJS.Timeout | undefined;
+        const timedOut = await Promise.race([
+          stopped.then(() => false),
+          new Promise<boolean>((r) => {
+            timer = setTimeout(() => r(true), opts.closeTimeoutMs ?? 5_000);
+          }),
+        ]);
+        clearTimeout(timer);
+        if (timedOut) {
+          log.warn('requests still running at shutdown; closing their connections');
+          server.closeAllConnections();
+          await stopped;
+        }
+        await release();
+        log.info('HTTP API stopped');
+      })();
+      return closing;
+    },
+  };
+}

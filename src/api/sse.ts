@@ -1,0 +1,135 @@
+import type { Request, Response } from 'express';
+import type { Logger } from '../logger.ts';
+import type { SessionView } from '../producer/session-view.ts';
+import { ApiError } from './errors.ts';
+
+/**
+ * Live progress of a session as server-sent events
+ * (GET /api/v1/demo-sessions/{id}/events):
+ *
+ * - `progress`: the session view (the GET body), first at once, then each time it changes;
+ * - `end`: the final view, once the status is ready, failed, destroyed or expired; the
+ *   server then closes the stream (an EventSource client should call close() on it; a
+ *   reconnect with Last-Event-ID to a finished session is answered 204, which stops it);
+ * - `error`: `{"error": {...}}` when the session can no longer be read; the stream ends;
+ * - a `: ping` comment every heartbeat, so proxies keep the connection open.
+ *
+ * The server polls the session every `pollMs` for each stream, and stops as soon
+ * as the client goes away.
+ */
+export const FINAL_STATUSES: ReadonlySet<string> = new Set(['ready', 'failed', 'destroyed', 'expired']);
+
+export interface SseOptions {
+  readonly pollMs: number;
+  readonly heartbeatMs: number;
+  readonly maxStreams: number;
+  /** Consecutive failed polls (database down) before the stream gives up. */
+  readonly maxFailedPolls: number;
+}
+
+export const DEFAULT_SSE_OPTIONS: SseOptions = { pollMs: 100, heartbeatMs: 15_000, maxStreams: 1_000, maxFailedPolls: 50 };
+
+export class SessionStreams {
+  private readonly closers = new Set<() => void>();
+  private readonly opts: SseOptions;
+
+  constructor(
+    private readonly view: (sessionId: string) => Promise<SessionView | undefined>,
+    private readonly log: Logger,
+    opts: Partial<SseOptions> = {},
+  ) {
+    this.opts = { ...DEFAULT_SSE_OPTIONS, ...opts };
+  }
+
+  /** Open streams. */
+  get size(): number {
+    return this.closers.size;
+  }
+
+  /** Throws 503 when no further stream may be opened. */
+  assertCapacity(): void {
+    if (this.closers.size >= this.opts.maxStreams) {
+      throw new ApiError(503, 'too_many_streams', 'too many event streams are open; poll GET /api/v1/demo-sessions/{id} instead');
+    }
+  }
+
+  /** Streams `first` (already read by the handler) and what follows, until the status is final. */
+  stream(req: Request, res: Response, first: SessionView): void {
+    if (req.get('Last-Event-ID') !== undefined && FINAL_STATUSES.has(first.status)) {
+      res.status(204).end();
+      return;
+    }
+    const sessionId = first.session_id;
+    const log = this.log.child({ session_id: sessionId });
+    res.status(200).set({
+      'Content-Type': 'text/event-stream; charset=utf-8',
+      'Cache-Control': 'no-cache, no-transform',
+      Connection: 'keep-alive',
+      'X-Accel-Buffering': 'no',
+    });
+    res.flushHeaders();
+    req.socket.setNoDelay(true);
+
+    let seq = 0;
+    let last = '';
+    let failedPolls = 0;
+    let poll: NodeJS.Timeout | undefined;
+    let closed = false;
+    const send = (event: string, json: string) => {
+      res.write(`id: ${++seq}\nevent: ${event}\ndata: ${json}\n\n`);
+    };
+    const close = () => {
+      if (closed) return;
+      closed = true;
+      clearTimeout(poll);
+      clearInterval(heartbeat);
+      this.closers.delete(close);
+      if (!res.writableEnded) res.end();
+      log.debug({ events: seq }, 'event stream closed');
+    };
+    const show = (v: SessionView) => {
+      const json = JSON.stringify(v);
+      if (FINAL_STATUSES.has(v.status)) {
+        send('end', json);
+        close();
+      } else if (json !== last) {
+        last = json;
+        send('progress', json);
+      }
+    };
+    const tick = async () => {
+      try {
+        const v = await this.view(sessionId);
+        failedPolls = 0;
+        if (closed) return;
+        if (!v) {
+          send('error', JSON.stringify({ error: { code: 'session_not_found', message: 'the session no longer exists' } }));
+          close();
+          return;
+        }
+        show(v);
+      } catch (err) {
+        if (++failedPolls === 1) log.warn({ err: (err as Error).message }, 'event stream: could not read the session');
+        if (failedPolls >= this.opts.maxFailedPolls && !closed) {
+          send('error', JSON.stringify({ error: { code: 'unavailable', message: 'the session cannot be read right now; reconnect later' } }));
+          close();
+        }
+      }
+      if (!closed) poll = setTimeout(() => void tick(), this.opts.pollMs);
+    };
+    const heartbeat = setInterval(() => {
+      if (!res.writableEnded) res.write(': ping\n\n');
+    }, this.opts.heartbeatMs);
+
+    this.closers.add(close);
+    res.on('close', close);
+    res.write(`retry: 2000\n\n`);
+    show(first);
+    if (!closed) poll = setTimeout(() => void tick(), this.opts.pollMs);
+  }
+
+  /** Ends every open stream (shutdown): clients reconnect, to another instance if need be. */
+  closeAll(): void {
+    for (const close of [...this.closers]) close();
+  }
+}

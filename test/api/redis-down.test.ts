@@ -1,0 +1,189 @@
+import net from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningApi } from '../../src/api/server.ts';
+import { createRuntime, type Runtime } from '../../src/cli/runtime.ts';
+import { redisReady } from '../../src/redis/connection.ts';
+import { createHarness, eventually, type Harness } from '../support/harness.ts';
+import { client, expectErrorShape, freshEmail, PATH, postSession, startTestApi } from './helpers.ts';
+
+/** A TCP proxy to the real Redis that the test can freeze (hold all traffic) or cut, as if Redis hung or went away. */
+async function redisProxy(target: URL): Promise<{ url: string; freeze(): void; thaw(): void; cut(): Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  let frozen = false;
+  let held: [net.Socket, Buffer][] = [];
+  const forward = (from: net.Socket, to: net.Socket) =>
+    from.on('data', (d: Buffer) => {
+      if (frozen) held.push([to, d]);
+      else to.write(d);
+    });
+  const server = net.createServer((inbound) => {
+    const outbound = net.connect(Number(target.port || 6379), target.hostname);
+    for (const s of [inbound, outbound]) {
+      sockets.add(s);
+      s.on('error', () => undefined);
+      s.on('close', () => {
+        sockets.delete(s);
+        inbound.destroy();
+        outbound.destroy();
+      });
+    }
+    forward(inbound, outbound);
+    forward(outbound, inbound);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as net.AddressInfo;
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    freeze: () => {
+      frozen = true;
+    },
+    thaw: () => {
+      frozen = false;
+      for (const [to, d] of held) to.write(d);
+      held = [];
+    },
+    cut: () =>
+      new Promise<void>((r) => {
+        server.close(() => r());
+        for (const s of sockets) s.destroy();
+      }),
+  };
+}
+
+async function countByStatus(h: Harness): Promise<Record<string, number>> {
+  const { rows } = await h.rt.dbs.pool('demo_session').query<{ status: string; n: number }>('SELECT status, count(*)::int AS n FROM demo_sessions GROUP BY status');
+  return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+}
+
+/** With Redis away the API answers at once: 503 where the queue is needed, 4xx/200 elsewhere, and leaves no session pending. */
+describe('HTTP API: Redis down', () => {
+  let h: Harness;
+  const runtimes: Runtime[] = [];
+  const apis: RunningApi[] = [];
+
+  beforeAll(async () => {
+    h = await createHarness();
+  });
+  afterAll(async () => {
+    await Promise.all(apis.map((a) => a.close()));
+    await Promise.all(runtimes.map((r) => r.close()));
+    await h?.close();
+  });
+
+  const apiWith = async (overrides: Record<string, unknown>, opts: { queueTimeoutMs?: number } = {}) => {
+    const cfg = { ...h.cfg, ...overrides } as typeof h.cfg;
+    const rt = createRuntime(cfg, h.rt.log);
+    runtimes.push(rt);
+    const api = await startTestApi(h, overrides, { runtime: rt, ...opts });
+    apis.push(api);
+    return { rt, api };
+  };
+
+  describe('from the start (REDIS_URL names a closed port)', () => {
+    let api: RunningApi;
+    beforeAll(async () => {
+      ({ api } = await apiWith({ REDIS_URL: 'redis://127.0.0.1:6390', RATE_LIMIT_PER_MINUTE: 0 }));
+    });
+
+    it('POST answers 503 queue_unavailable within 2 s and records no pending session', async () => {
+      const before = await countByStatus(h);
+      const t0 = Date.now();
+      const res = await postSession(api, { demo_account_type: 'professional', email: freshEmail() });
+      expect(Date.now() - t0).toBeLessThan(2_000);
+      expectErrorShape(res, 503, 'queue_unavailable');
+      const after = await countByStatus(h);
+      expect(after.pending ?? 0).toBe(before.pending ?? 0);
+    });
+
+    it('bad input is still a 4xx, not a 503', async () => {
+      expectErrorShape(await postSession(api, { demo_account_type: 'nope', email: 'x' }), 400, 'validation_error');
+    });
+
+    it('GET still answers from the database; DELETE answers 503 and leaves the session as it was', async () => {
+      const s = await h.rt.producer.create({ profile: 'professional', email: freshEmail() });
+      const got = await client(api).get(`${PATH}/${s.session_id}`);
+      expect(got.status, got.text).toBe(200);
+      expect(got.body.status).toBe('pending');
+      const t0 = Date.now();
+      expectErrorShape(await client(api).delete(`${PATH}/${s.session_id}`), 503, 'queue_unavailable');
+      expect(Date.now() - t0).toBeLessThan(2_000);
+      expect((await h.rt.producer.view(s.session_id))?.status).toBe('pending');
+      expectErrorShape(await client(api).delete(`${PATH}/00000000-0000-4000-8000-000000000000`), 404);
+    });
+
+    it('/readyz answers 503 naming redis; /healthz and /metrics still answer', async () => {
+      const t0 = Date.now();
+      const ready = await client(api).get('/readyz');
+      expect(Date.now() - t0).toBeLessThan(3_000);
+      expectErrorShape(ready, 503, 'not_ready');
+      expect(ready.body.error.message).toMatch(/redis/);
+      expect(ready.body.checks.redis).not.toBe('ok');
+      expect(ready.body.checks.databases).toBe('ok');
+      expect((await client(api).get('/healthz')).status).toBe(200);
+      const metrics = await client(api).get('/metrics');
+      expect(metrics.status).toBe(200);
+      expect(metrics.text).toMatch(/demo_sessions\{status="pending"\}/);
+    });
+  });
+
+  describe('lost while running', () => {
+    it('POST answers 202 while Redis is there, then 503 at once, with no session left pending', async () => {
+      const proxy = await redisProxy(new URL(h.cfg.REDIS_URL));
+      const { rt, api } = await apiWith({ REDIS_URL: proxy.url, RATE_LIMIT_PER_MINUTE: 0 });
+      await redisReady(rt.redis);
+      const ok = await postSession(api, { demo_account_type: 'professional', email: freshEmail() });
+      expect(ok.status, ok.text).toBe(202);
+      const pendingBefore = (await countByStatus(h)).pending ?? 0;
+
+      await proxy.cut();
+      await eventually(async () => (rt.redis.status === 'ready' ? undefined : true), 2_000, 'the client to notice');
+      for (let i = 0; i < 3; i++) {
+        const t0 = Date.now();
+        const res = await postSession(api, { demo_account_type: 'professional', email: freshEmail() });
+        expect(Date.now() - t0).toBeLessThan(2_000);
+        expectErrorShape(res, 503, 'queue_unavailable');
+      }
+      expect((await countByStatus(h)).pending ?? 0).toBe(pendingBefore);
+      expectErrorShape(await client(api).get('/readyz'), 503, 'not_ready');
+    });
+  });
+
+  describe('connected but not answering', () => {
+    it('POST answers 503 once the bound runs out; the session goes on when Redis answers again', async () => {
+      const proxy = await redisProxy(new URL(h.cfg.REDIS_URL));
+      const { rt, api } = await apiWith({ REDIS_URL: proxy.url, RATE_LIMIT_PER_MINUTE: 0 }, { queueTimeoutMs: 500 });
+      await redisReady(rt.redis);
+      // Warm up: the first create of a profile also validates it.
+      expect((await postSession(api, { demo_account_type: 'professional', email: freshEmail() })).status).toBe(202);
+
+      proxy.freeze();
+      const email = freshEmail('frozen');
+      const t0 = Date.now();
+      const res = await postSession(api, { demo_account_type: 'professional', email });
+      expect(Date.now() - t0).toBeLessThan(2_000);
+      expectErrorShape(res, 503, 'queue_unavailable');
+      expectErrorShape(await client(api).get('/readyz'), 503, 'not_ready');
+
+      proxy.thaw();
+      // The request timed out, not the work: once Redis answers, its flow is enqueued.
+      const { rows } = await h.rt.dbs.pool('demo_session').query<{ session_id: string; status: string }>(
+        'SELECT session_id, status FROM demo_sessions WHERE email = $1',
+        [email],
+      );
+      expect(rows).toHaveLength(1);
+      const jobs = await eventually(async () => ((await h.rt.redis.exists(`${h.cfg.QUEUE_PREFIX}:demo-session:${rows[0]!.session_id}`)) ? true : undefined), 5_000, 'the late flow');
+      expect(jobs).toBe(true);
+      await proxy.cut();
+    });
+  });
+
+  it('/readyz answers 503 naming a database that is not reachable', async () => {
+    const { rt, api } = await apiWith({ INVENTORY_DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/no_such_database_here' });
+    await redisReady(rt.redis);
+    const res = await client(api).get('/readyz');
+    expectErrorShape(res, 503, 'not_ready');
+    expect(res.body.error.message).toMatch(/database inventory/);
+    expect(Object.keys(res.body.checks.databases)).toEqual(['inventory']);
+    expect(res.body.checks.redis).toBe('ok');
+  });
+});
