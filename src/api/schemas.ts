@@ -85,7 +85,6 @@ export const SessionViewSchema = z.object({
   session_id: uuid(),
   status: SessionStatusSchema,
   demo_account_type: z.string(),
-  email: z.string().nullable(),
   subscription_tier: z.string().nullable(),
   tenant_id: uuid(),
   tenant_ids: z.array(uuid()),

@@ -15,7 +15,6 @@ export interface SessionView {
   session_id: string;
   status: SessionStatus;
   demo_account_type: string;
-  email: string | null;
   subscription_tier: string | null;
   tenant_id: string;
   tenant_ids: string[];
@@ -58,7 +57,6 @@ export function sessionView(s: SessionRecord, progress: Progress = {}): SessionV
     session_id: s.session_id,
     status: s.status === 'pending' && anyStarted ? 'loading' : s.status,
     demo_account_type: s.demo_account_type,
-    email: s.email,
     subscription_tier: s.subscription_tier,
     tenant_id: s.tenant_id,
     tenant_ids: s.tenant_ids,
