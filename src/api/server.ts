@@ -8,7 +8,7 @@ import type { Logger } from '../logger.ts';
 import { createApp } from './app.ts';
 import { BOARD_PATH, bullBoardRouter } from './bull-board.ts';
 import { ApiMetrics } from './metrics.ts';
-import { listProfiles } from './profiles.ts';
+import { listProfiles } from '../seed/profile.ts';
 import { startQueueEventsFeed } from './queue-events.ts';
 import { countByStatus, sessionTiming } from './session-counts.ts';
 import { SessionStreams, type SseOptions } from './sse.ts';
@@ -80,6 +80,7 @@ export async function startApi(cfg: Config, runtime: Pick<Runtime, 'producer' | 
   const addr = server.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   const url = `http://${host}:${addr.port}`;
+  void runtime.producer.warmUp(profiles);
   log.info({ url, profiles, board: `${url}${BOARD_PATH}`, rate_limit_per_minute: cfg.RATE_LIMIT_PER_MINUTE }, 'HTTP API listening');
 
   let closing: Promise<void> | undefined;

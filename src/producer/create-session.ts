@@ -56,6 +56,15 @@ export class SessionProducer {
     private readonly profiles: ProfileCache,
   ) {}
 
+  /**
+   * Reads and validates a profile and opens a connection ahead of the first
+   * request, so the first prospect does not wait for them. Best effort.
+   */
+  async warmUp(profiles: readonly string[]): Promise<void> {
+    const dataDir = path.resolve(this.cfg.SEED_DATA_DIR);
+    await Promise.allSettled([this.dbs.pool('demo_session').query('SELECT 1'), ...profiles.map((p) => this.profiles.checked(dataDir, p))]);
+  }
+
   async create(input: CreateSessionInput): Promise<SessionRecord> {
     const dataDir = path.resolve(input.dataDir ?? this.cfg.SEED_DATA_DIR);
     // A profile that fails validation (errors; warnings do not count) is refused

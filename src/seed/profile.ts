@@ -1,4 +1,4 @@
-import { createReadStream } from 'node:fs';
+import { createReadStream, existsSync, readdirSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -192,4 +192,17 @@ function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
   const list = map.get(key);
   if (list) list.push(value);
   else map.set(key, [value]);
+}
+
+/** The profiles of a seed-data root: its folders that hold a manifest.json (sorted). */
+export function listProfiles(dataDir: string): string[] {
+  let entries: string[];
+  try {
+    entries = readdirSync(dataDir, { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name);
+  } catch {
+    return [];
+  }
+  return entries.filter((name) => PROFILE_NAME_RE.test(name) && existsSync(path.join(dataDir, name, 'manifest.json'))).sort();
 }

@@ -1,5 +1,7 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
-import { SERVICES, type ServiceName } from '../catalog/services.ts';
+import path from 'node:path';
+import { DEMO_SESSION_DB, SERVICES, type DatabaseKey, type ServiceName } from '../catalog/services.ts';
+import { listProfiles } from '../seed/profile.ts';
 import type { Config } from '../config/env.ts';
 import type { Databases } from '../db/pools.ts';
 import { SESSION_QUEUE, type JobTypes } from '../flows/jobs.ts';
@@ -11,6 +13,11 @@ import { cleanupService, runCleanup, runExpire } from './cleanup-job.ts';
 import { loadService } from './service-job.ts';
 import { startReconciler } from './reconciler.ts';
 import { runSession } from './session-job.ts';
+
+/** The databases the given queues write to. */
+export function databasesOf(services: readonly ServiceName[], sessionQueue: boolean): DatabaseKey[] {
+  return sessionQueue ? [...services, DEMO_SESSION_DB] : [...services];
+}
 
 export interface RunningWorkers {
   readonly workers: readonly Worker[];
@@ -81,6 +88,12 @@ export async function startWorkers(
     worker.on('error', (err) => log.error({ queue: worker.name, err: err.message }, 'worker error'));
   }
   await Promise.all(workers.map((wk) => wk.waitUntilReady()));
+  // Best effort: open a connection per database and read the profiles before the first job needs them.
+  const dataDir = path.resolve(cfg.SEED_DATA_DIR);
+  await Promise.allSettled([
+    ...databasesOf(services, opts.sessionQueue ?? true).map((k) => dbs.pool(k).query('SELECT 1')),
+    ...listProfiles(dataDir).map((p) => w.profiles.get(dataDir, p)),
+  ]);
   log.info({ queues: workers.map((wk) => wk.name), concurrency: cfg.WORKER_CONCURRENCY }, 'workers started');
 
   return {

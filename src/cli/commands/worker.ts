@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
-import { DEMO_SESSION_DB, isServiceName, SERVICES, type DatabaseKey, type ServiceName } from '../../catalog/services.ts';
+import { isServiceName, SERVICES, type ServiceName } from '../../catalog/services.ts';
 import { loadConfig } from '../../config/env.ts';
 import { Databases } from '../../db/pools.ts';
 import { createLogger } from '../../logger.ts';
 import { createRedis } from '../../redis/connection.ts';
 import { startWorkerHealth } from '../../workers/health-server.ts';
-import { startWorkers } from '../../workers/run-workers.ts';
+import { databasesOf, startWorkers } from '../../workers/run-workers.ts';
 import { onShutdown } from '../shutdown.ts';
 
 export function registerWorker(program: Command): void {
@@ -22,7 +22,7 @@ export function registerWorker(program: Command): void {
       const workers = await startWorkers(cfg, dbs, log, services, { sessionQueue: o.sessionQueue });
       const redis = createRedis(cfg.REDIS_URL, 'producer');
       redis.on('error', () => undefined);
-      const databases: DatabaseKey[] = o.sessionQueue ? [...services, DEMO_SESSION_DB] : services;
+      const databases = databasesOf(services, o.sessionQueue);
       const health = await startWorkerHealth({ port: cfg.WORKER_HEALTH_PORT, host: cfg.HOST, workers, redis, dbs, databases }, log);
       onShutdown(log, async () => {
         await workers.close();
