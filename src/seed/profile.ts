@@ -144,13 +144,8 @@ export async function* segmentRecords(segment: Segment): AsyncGenerator<SeedReco
   }
 }
 
-async function readNdjsonHeader(full: string, file: string, findings: Finding[]): Promise<{ entity: EntityName } | undefined> {
-  try {
-    await stat(full);
-  } catch {
-    findings.push({ file, message: 'listed in manifest.json but missing' });
-    return undefined;
-  }
+/** The `table` an NDJSON seed file's first line names, if it is a JSON object with one. */
+export async function ndjsonTable(full: string): Promise<unknown> {
   const lines = createInterface({ input: createReadStream(full, { encoding: 'utf8', end: 64 * 1024 }), crlfDelay: Infinity });
   let first: string | undefined;
   for await (const line of lines) {
@@ -158,13 +153,21 @@ async function readNdjsonHeader(full: string, file: string, findings: Finding[])
     break;
   }
   lines.close();
-  let header: unknown;
   try {
-    header = JSON.parse(first ?? '');
+    return (JSON.parse(first ?? '') as { table?: unknown } | null)?.table;
   } catch {
-    header = undefined;
+    return undefined;
   }
-  const table = (header as { table?: unknown } | undefined)?.table;
+}
+
+async function readNdjsonHeader(full: string, file: string, findings: Finding[]): Promise<{ entity: EntityName } | undefined> {
+  try {
+    await stat(full);
+  } catch {
+    findings.push({ file, message: 'listed in manifest.json but missing' });
+    return undefined;
+  }
+  const table = await ndjsonTable(full);
   if (typeof table !== 'string' || !entitySpec(table)) {
     findings.push({ file, record: 'line 1', field: 'table', message: 'the first line must be {"table":"<service>.<table>"} naming a catalog table' });
     return undefined;

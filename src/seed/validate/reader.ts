@@ -4,7 +4,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { SERVICES } from '../../catalog/services.ts';
 import { TABLES, entityOf, type EntityName } from '../../catalog/tables.ts';
-import { entitySpec, ManifestSchema, type Manifest, type SeedRecord } from '../profile.ts';
+import { entitySpec, ManifestSchema, ndjsonTable, type Manifest, type SeedRecord } from '../profile.ts';
 import type { DataFile, DataTable, FindingSink } from './report.ts';
 
 /**
@@ -125,20 +125,7 @@ async function openJson(index: number, file: string, full: string, sink: Finding
 }
 
 async function openNdjson(index: number, file: string, full: string, sink: FindingSink): Promise<DataFile> {
-  const lines = createInterface({ input: createReadStream(full, { encoding: 'utf8', end: 64 * 1024 }), crlfDelay: Infinity });
-  let first: string | undefined;
-  for await (const line of lines) {
-    first = line;
-    break;
-  }
-  lines.close();
-  let header: unknown;
-  try {
-    header = JSON.parse(first ?? '');
-  } catch {
-    header = undefined;
-  }
-  const table = (header as { table?: unknown } | null | undefined)?.table;
+  const table = await ndjsonTable(full);
   const spec = typeof table === 'string' ? entitySpec(table) : undefined;
   if (!spec) {
     sink.add('error', { file, record: 'line 1', field: 'table', message: 'the first line must be {"table":"<service>.<table>"} naming a catalog table' }, index, 1);
