@@ -21,6 +21,9 @@ export class Databases {
         idleTimeoutMillis: 30_000,
         connectionTimeoutMillis: 10_000,
         application_name: `demo-seed:${key}`,
+        // A worker frozen mid-transaction (a lost lock, a paused process) must not hold
+        // the session's load marker, or block a cleanup, for ever: PostgreSQL ends it.
+        options: '-c idle_in_transaction_session_timeout=60000 -c lock_timeout=60000',
       });
       // An idle client that loses its server must not crash the process.
       pool.on('error', () => undefined);
