@@ -85,6 +85,7 @@ export class SessionProducer {
       created_at: createdAt,
       expires_at: new Date(createdAt.getTime() + ttl * 1000),
       data_dir: dataDir,
+      queue_prefix: this.cfg.QUEUE_PREFIX,
     });
     try {
       await enqueueSession(this.cfg, this.flows, record);

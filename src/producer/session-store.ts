@@ -26,16 +26,18 @@ export interface SessionRecord {
   data_dir: string | null;
   /** How a session being destroyed will end. */
   ending: 'destroyed' | 'expired' | null;
+  /** QUEUE_PREFIX of the deployment that created it. */
+  queue_prefix: string | null;
 }
 
 export async function insertSession(
   db: pg.Pool,
-  s: Pick<SessionRecord, 'session_id' | 'demo_account_type' | 'email' | 'subscription_tier' | 'tenant_id' | 'tenant_ids' | 'created_at' | 'expires_at' | 'data_dir'>,
+  s: Pick<SessionRecord, 'session_id' | 'demo_account_type' | 'email' | 'subscription_tier' | 'tenant_id' | 'tenant_ids' | 'created_at' | 'expires_at' | 'data_dir' | 'queue_prefix'>,
 ): Promise<SessionRecord> {
   const { rows } = await db.query<SessionRecord>(
-    `INSERT INTO demo_sessions (session_id, status, demo_account_type, email, subscription_tier, tenant_id, tenant_ids, created_at, expires_at, data_dir)
-     VALUES ($1, 'pending', $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *`,
-    [s.session_id, s.demo_account_type, s.email, s.subscription_tier, s.tenant_id, s.tenant_ids, s.created_at, s.expires_at, s.data_dir],
+    `INSERT INTO demo_sessions (session_id, status, demo_account_type, email, subscription_tier, tenant_id, tenant_ids, created_at, expires_at, data_dir, queue_prefix)
+     VALUES ($1, 'pending', $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING *`,
+    [s.session_id, s.demo_account_type, s.email, s.subscription_tier, s.tenant_id, s.tenant_ids, s.created_at, s.expires_at, s.data_dir, s.queue_prefix],
   );
   return rows[0] as SessionRecord;
 }
@@ -88,11 +90,12 @@ export async function markGone(db: pg.Pool, sessionId: string, status: 'destroye
 }
 
 /** Sessions the reconciler looks after: unfinished ones, and live ones whose expiry must exist. */
-export async function sessionsToReconcile(db: pg.Pool, limit: number): Promise<SessionRecord[]> {
+export async function sessionsToReconcile(db: pg.Pool, queuePrefix: string, limit: number): Promise<SessionRecord[]> {
   const { rows } = await db.query<SessionRecord>(
     `SELECT * FROM demo_sessions WHERE status IN ('pending', 'loading', 'destroying', 'ready', 'failed')
-     ORDER BY updated_at LIMIT $1`,
-    [limit],
+       AND (queue_prefix = $1 OR queue_prefix IS NULL)
+     ORDER BY updated_at LIMIT $2`,
+    [queuePrefix, limit],
   );
   return rows;
 }

@@ -6,14 +6,16 @@ import { passes, validateProfile, type ValidationReport } from './validate/index
 
 interface Entry {
   readonly version: string;
+  /** When the manifest was last looked at (ms): at most once a second, not once per job. */
+  checkedAt: number;
   readonly profile: Promise<LoadedProfile>;
   report?: Promise<ValidationReport>;
 }
 
 /**
  * Profiles parsed, and validated, once per process and profile version (the
- * manifest's mtime and size): a profile written anew is read anew. Failures are
- * not cached.
+ * manifest's mtime and size, looked at once a second at most): a profile written
+ * anew is read anew. Failures are not cached.
  */
 export class ProfileCache {
   private readonly entries = new Map<string, Entry>();
@@ -37,11 +39,14 @@ export class ProfileCache {
 
   private async entry(dataDir: string, name: string): Promise<Entry> {
     const key = `${path.resolve(dataDir)}\0${name}`;
+    const known = this.entries.get(key);
+    if (known && Date.now() - known.checkedAt < 1000) return known;
     const st = await stat(path.resolve(dataDir, name, 'manifest.json')).catch(() => undefined);
     const version = st ? `${st.mtimeMs}:${st.size}` : 'missing';
     let entry = this.entries.get(key);
-    if (!entry || entry.version !== version) {
-      const fresh: Entry = { version, profile: loadProfile(dataDir, name) };
+    if (entry && entry.version === version) entry.checkedAt = Date.now();
+    else {
+      const fresh: Entry = { version, checkedAt: Date.now(), profile: loadProfile(dataDir, name) };
       fresh.profile.catch(() => this.forget(dataDir, name, fresh));
       this.entries.set(key, fresh);
       entry = fresh;

@@ -16,8 +16,9 @@ import { removeSessionData } from './remove-session-data.ts';
  * - a session loading for longer than `loadTimeoutMs` fails and is cleaned up;
  * - a session being destroyed whose cleanup job is gone gets a new cleanup flow;
  * - a live session whose expiry job is gone gets it back, or is expired when due.
- * It runs in every process that runs the session queue; one run at a time
- * cluster-wide (a Redis lock), and every repair is safe to repeat.
+ * It runs in every process that runs the session queue, for the sessions of its
+ * own QUEUE_PREFIX; one run at a time cluster-wide (a Redis lock), and every
+ * repair is safe to repeat.
  */
 export interface ReconcilerOptions {
   readonly intervalMs: number;
@@ -59,7 +60,7 @@ export async function reconcileOnce(w: WorkerContext, flows: FlowProducer, opts:
   const lock = `${prefix}:reconciler:lock`;
   if ((await w.redis.set(lock, String(process.pid), 'PX', Math.max(100, opts.intervalMs - 50), 'NX')) !== 'OK') return report;
   const db = w.dbs.pool('demo_session');
-  const sessions = await sessionsToReconcile(db, 5000);
+  const sessions = await sessionsToReconcile(db, prefix, 5000);
   if (sessions.length === 0) return report;
 
   // One round trip: does each session's flow, cleanup and expiry job exist?

@@ -1,9 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { insertSession } from '../../src/producer/session-store.ts';
+import { recordSession } from '../support/sessions.ts';
 import type { SessionView } from '../../src/producer/session-view.ts';
 import { createHarness, eventually, type Harness } from '../support/harness.ts';
 import { freshEmail, PATH } from './helpers.ts';
@@ -64,18 +63,7 @@ describe('demo-seed api / start', () => {
     expect(c.logs.some((l) => l.level === 'warn' && /ADMIN_USER and ADMIN_PASSWORD/.test(String(l.msg)))).toBe(true);
 
     // A session that stays pending (no worker runs in `api`), watched over SSE.
-    const id = randomUUID();
-    await insertSession(h.rt.dbs.pool('demo_session'), {
-      session_id: id,
-      demo_account_type: 'professional',
-      email: null,
-      subscription_tier: null,
-      tenant_id: randomUUID(),
-      tenant_ids: [],
-      created_at: new Date(),
-      expires_at: new Date(Date.now() + 60_000),
-      data_dir: null,
-    });
+    const id = (await recordSession(h)).session_id;
     let streamEnded = false;
     const stream = request(c.url)
       .get(`${PATH}/${id}/events`)

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningApi } from '../../src/api/server.ts';
 import { SERVICES } from '../../src/catalog/services.ts';
-import { insertSession } from '../../src/producer/session-store.ts';
+import { recordSession } from '../support/sessions.ts';
 import type { SessionView } from '../../src/producer/session-view.ts';
 import { createHarness, eventually, type Harness } from '../support/harness.ts';
 import { client, expectErrorShape, freshEmail, openSse, PATH, postSession, startTestApi, waitForStatus } from './helpers.ts';
@@ -24,20 +24,7 @@ describe('HTTP API: server-sent events', () => {
 
   /** A session that stays pending: recorded, but no flow enqueued. */
   async function stuckSession(): Promise<string> {
-    const id = randomUUID();
-    const now = new Date();
-    await insertSession(h.rt.dbs.pool('demo_session'), {
-      session_id: id,
-      demo_account_type: 'professional',
-      email: null,
-      subscription_tier: null,
-      tenant_id: randomUUID(),
-      tenant_ids: [],
-      created_at: now,
-      expires_at: new Date(now.getTime() + 60_000),
-      data_dir: null,
-    });
-    return id;
+    return (await recordSession(h)).session_id;
   }
 
   it('streams progress per service while loading and ends with the ready session', async () => {

@@ -6,11 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sessionKeys } from '../../src/redis/keys.ts';
 import { leftoverCount } from '../support/data-rules.ts';
 import { createHarness, type Harness } from '../support/harness.ts';
-import { createAndWait, SEED_DATA, waitForEnd } from '../support/sessions.ts';
+import { createAndWait, recordSession, SEED_DATA, waitForEnd } from '../support/sessions.ts';
 import { randomUUID } from 'node:crypto';
 import { createFlowProducer } from '../../src/flows/queues.ts';
 import { enqueueSession } from '../../src/producer/create-session.ts';
-import { insertSession } from '../../src/producer/session-store.ts';
 import { loadProfile } from '../../src/seed/profile.ts';
 import { sessionTenantIds } from '../../src/seed/session-context.ts';
 
@@ -61,18 +60,7 @@ describe('a failing service fails the session and removes everything', () => {
     // when it gets one anyway (a profile changed on disk after its session was created).
     const sessionId = randomUUID();
     const tenantIds = sessionTenantIds(await loadProfile(dataDir, 'professional'), sessionId);
-    const now = new Date();
-    const record = await insertSession(h.rt.dbs.pool('demo_session'), {
-      session_id: sessionId,
-      demo_account_type: 'professional',
-      email: null,
-      subscription_tier: null,
-      tenant_id: tenantIds[0]!,
-      tenant_ids: tenantIds,
-      created_at: now,
-      expires_at: new Date(now.getTime() + 600_000),
-      data_dir: dataDir,
-    });
+    const record = await recordSession(h, { session_id: sessionId, tenant_id: tenantIds[0]!, tenant_ids: tenantIds, data_dir: dataDir });
     await enqueueSession(h.cfg, createFlowProducer(h.cfg, h.rt.redis), record);
     const v = await waitForEnd(h, sessionId, 30_000);
     expect(v.status).toBe('failed');

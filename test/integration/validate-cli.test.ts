@@ -145,9 +145,10 @@ describe('create with a profile that fails validation', () => {
     // Broken again, without touching the manifest: the cached report (same version) still passes it...
     await cp(path.join(broken.root, 'professional', '04-recipes.json'), path.join(root, 'professional', '04-recipes.json'));
     await expect(h.rt.producer.create({ profile: 'professional', dataDir: root })).resolves.toMatchObject({ status: 'pending' });
-    // ...and a new manifest version is validated again.
+    // ...and a new manifest version is validated again (the manifest is looked at once a second at most).
     const later = new Date(Date.now() + 60_000);
     await utimes(path.join(root, 'professional', 'manifest.json'), later, later);
+    await new Promise((r) => setTimeout(r, 1100));
     await expect(h.rt.producer.create({ profile: 'professional', dataDir: root })).rejects.toBeInstanceOf(SeedDataError);
     expect(await sessionsRows()).toBe(2);
   });

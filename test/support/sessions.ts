@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { insertSession } from '../../src/producer/session-store.ts';
 import path from 'node:path';
 import type { Manifest } from '../../src/seed/profile.ts';
 import type { SessionView } from '../../src/producer/session-view.ts';
@@ -40,4 +42,26 @@ export async function waitForEnd(h: Harness, sessionId: string, timeoutMs = 60_0
     timeoutMs,
     `session ${sessionId} to finish loading`,
   );
+}
+
+/** Records a session without enqueuing its flow (it stays pending unless a test enqueues it). */
+export async function recordSession(
+  h: Harness,
+  over: Partial<Parameters<typeof insertSession>[1]> = {},
+): Promise<Awaited<ReturnType<typeof insertSession>>> {
+  const now = new Date();
+  const tenant = randomUUID();
+  return insertSession(h.rt.dbs.pool('demo_session'), {
+    session_id: randomUUID(),
+    demo_account_type: 'professional',
+    email: null,
+    subscription_tier: null,
+    tenant_id: tenant,
+    tenant_ids: [tenant],
+    created_at: now,
+    expires_at: new Date(now.getTime() + 60_000),
+    data_dir: null,
+    queue_prefix: h.cfg.QUEUE_PREFIX,
+    ...over,
+  });
 }

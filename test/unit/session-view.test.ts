@@ -22,6 +22,7 @@ const record = (over: Partial<SessionRecord> = {}): SessionRecord => ({
   updated_at: new Date('2026-11-24T10:00:00Z'),
   data_dir: '/seed-data',
   ending: null,
+  queue_prefix: '{demo}',
   ...over,
 });
 const result = (service: string, rows: number) => ({ service, rows, duration_ms: 5, tables: {} }) as unknown as ServiceJobResult;
