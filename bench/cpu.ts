@@ -1,0 +1,54 @@
+import { execFileSync } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import type { Redis } from 'ioredis';
+
+/**
+ * CPU time spent by the processes a figure depends on, to turn "sessions per
+ * second" into "CPU ms per session" (what a 2-core machine can afford: 2,000 ms of
+ * CPU a second for every process together). Worker and API processes are read from
+ * /proc/<pid>/stat; Redis from INFO cpu (the whole server, shared with anyone else using it).
+ */
+let ticksPerSecond: number | undefined;
+
+function clockTicks(): number {
+  if (ticksPerSecond === undefined) {
+    try {
+      ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    } catch {
+      ticksPerSecond = 100;
+    }
+  }
+  return ticksPerSecond;
+}
+
+/** User + system CPU ms of a process so far (NaN when it cannot be read). */
+export async function processCpuMs(pid: number): Promise<number> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks();
+  } catch {
+    return NaN;
+  }
+}
+
+export async function redisCpuMs(redis: Redis): Promise<number> {
+  const info = await redis.info('cpu');
+  const get = (k: string) => Number(new RegExp(`^${k}:([\\d.]+)`, 'm').exec(info)?.[1] ?? NaN);
+  return (get('used_cpu_user') + get('used_cpu_sys')) * 1000;
+}
+
+export type CpuSnapshot = Record<string, number>;
+
+/** Takes a snapshot of CPU ms per named source; `perEvent` turns two of them into ms per event. */
+export function cpuMeter(sources: Record<string, () => Promise<number>>) {
+  return {
+    async snapshot(): Promise<CpuSnapshot> {
+      const entries = await Promise.all(Object.entries(sources).map(async ([k, f]) => [k, await f().catch(() => NaN)] as const));
+      return Object.fromEntries(entries);
+    },
+    perEvent(a: CpuSnapshot, b: CpuSnapshot, events: number): CpuSnapshot {
+      return Object.fromEntries(Object.keys(a).map((k) => [k, Math.round((((b[k] ?? NaN) - (a[k] ?? NaN)) / Math.max(1, events)) * 10) / 10]));
+    },
+  };
+}

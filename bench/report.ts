@@ -1,0 +1,192 @@
+import type { Breakdown, SessionTiming } from './breakdown.ts';
+import type { BulkResult } from './bulk.ts';
+import type { LatencyResult, LatencySample } from './latency.ts';
+import type { Machine } from './machine.ts';
+import { judge, speedUp, type Summary } from './stats.ts';
+import type { DestroyBatch, ThroughputLevel } from './throughput.ts';
+
+/** The result of one run: written to bench/results/<date>.json and printed with --json. */
+export interface BenchResult {
+  readonly version: 1;
+  readonly mode: 'quick' | 'full';
+  readonly started_at: string;
+  finished_at: string;
+  duration_s: number;
+  readonly machine: Machine;
+  readonly method: string[];
+  readonly latency: Omit<LatencyResult, 'timings'> & { samples: LatencySample[] };
+  readonly throughput: { levels: ThroughputLevel[]; best: ThroughputLevel; destroy_batches: DestroyBatch[] };
+  readonly bulk: BulkResult;
+  readonly breakdown: Breakdown;
+  /** The raw record of the session the breakdown and the Gantt show. */
+  readonly timeline: SessionTiming;
+  checks: Check[];
+  files?: { json: string; svg: string };
+}
+
+export interface Check {
+  readonly figure: string;
+  readonly value: number;
+  readonly unit: string;
+  readonly target: string;
+  /** null: a figure printed for information, with no target. */
+  readonly pass: boolean | null;
+  readonly note: string;
+}
+
+const ORIGIN_MS = [8_000, 15_000] as const;
+
+export function checks(r: Omit<BenchResult, 'checks'>): Check[] {
+  const out: Check[] = [];
+  const add = (figure: string, raw: number, unit: string, target: number, kind: 'max' | 'min', fmt: (v: number) => string = (v) => fix(v)) => {
+    // Judged as printed, so "183.5 ms, over by 83.5 ms" adds up.
+    const value = Number(raw.toFixed(unit === '×' ? 2 : 1));
+    const v = judge(value, target, kind);
+    out.push({
+      figure,
+      value,
+      unit,
+      target: `${kind === 'max' ? '≤' : '≥'} ${fmt(target)} ${unit}`.trim(),
+      pass: v.pass,
+      note: v.pass ? '' : `${kind === 'max' ? 'over' : 'short'} by ${fmt(v.by)} ${unit} (${fix(v.byPct, 0)}%)`,
+    });
+  };
+  const { professional: pro, enterprise: ent } = r.latency.summary;
+  add('professional latency p50, client', pro.client.p50, 'ms', 100, 'max');
+  add('professional latency p50, server', pro.server.p50, 'ms', 100, 'max');
+  add('professional latency p99, client', pro.client.p99, 'ms', 250, 'max');
+  add('professional latency p99, server', pro.server.p99, 'ms', 250, 'max');
+  add('enterprise latency p50, client', ent.client.p50, 'ms', 250, 'max');
+  add('enterprise latency p50, server', ent.server.p50, 'ms', 250, 'max');
+  const b = r.throughput.best;
+  add(`professional sessions/s, best (c=${b.concurrency}, ${b.workers} worker${b.workers > 1 ? 's' : ''})`, b.per_second, '/s', 50, 'min');
+  add('bulk load ÷ psql \\copy rate', r.bulk.ratio_vs_copy, '×', 0.8, 'min', (v) => fix(v, 2));
+  add('bulk load ÷ 100-row INSERT rate', r.bulk.ratio_vs_insert, '×', 3, 'min', (v) => fix(v, 2));
+  add(`sales worker peak RSS (VmHWM), ${r.bulk.service.rows.toLocaleString('en')} rows`, r.bulk.worker_rss.vm_hwm_mb, 'MB', 200, 'max');
+  add('destroy p50 (DELETE → destroyed), client', r.latency.destroy.p50, 'ms', 200, 'max');
+  const [lo, hi] = speedUp(pro.client.p50, ...ORIGIN_MS);
+  out.push({
+    figure: 'speed-up vs origin (8,000-15,000 ms), prof. p50 client',
+    value: lo,
+    unit: '×',
+    target: 'info',
+    pass: null,
+    note: `${fix(lo, 0)}×-${fix(hi, 0)}× faster`,
+  });
+  return out;
+}
+
+function fix(v: number, digits = 1): string {
+  if (!Number.isFinite(v)) return String(v);
+  return v.toLocaleString('en', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+function table(head: string[], rows: (string | number)[][], align?: ('l' | 'r')[]): string {
+  const cells = [head, ...rows.map((r) => r.map((c) => (typeof c === 'number' ? fix(c) : c)))];
+  const widths = head.map((_, i) => Math.max(...cells.map((r) => [...(r[i] ?? '')].length)));
+  const pad = (s: string, i: number) => {
+    const gap = ' '.repeat(Math.max(0, (widths[i] ?? 0) - [...s].length));
+    return (align?.[i] ?? (i === 0 ? 'l' : 'r')) === 'l' ? s + gap : gap + s;
+  };
+  const line = (r: string[]) => `  ${r.map(pad).join('  ')}`.trimEnd();
+  return [line(cells[0] as string[]), line(widths.map((w) => '─'.repeat(w))), ...cells.slice(1).map(line)].join('\n');
+}
+
+const sumRow = (name: string, s: Summary) => [name, String(s.n), s.p50, s.p95, s.p99, s.min, s.max];
+
+export function formatReport(r: BenchResult): string {
+  const m = r.machine;
+  const parts: string[] = [];
+  parts.push(`demo-seed benchmark (${r.mode}${r.mode === 'quick' ? ': fewer sessions, smaller bulk profile' : ''}), ${r.started_at}, ${fix(r.duration_s, 0)} s`);
+  parts.push(
+    `machine: ${m.cpu}, ${m.cores} cores, ${m.memory_gb} GB; Node ${m.node}; PostgreSQL ${m.postgres}; Redis ${m.redis}; ${m.os}; load average ${m.load_start} at start, ${m.load_end ?? '?'} at end`,
+  );
+  parts.push(`method:\n${r.method.map((x) => `  - ${x}`).join('\n')}`);
+
+  const l = r.latency;
+  parts.push(
+    `1. LATENCY, POST → ready, one session at a time (ms)\n` +
+      table(['', 'n', 'p50', 'p95', 'p99', 'min', 'max'], [
+        sumRow('professional, client', l.summary.professional.client),
+        sumRow('professional, server', l.summary.professional.server),
+        sumRow('enterprise, client', l.summary.enterprise.client),
+        sumRow('enterprise, server', l.summary.enterprise.server),
+        sumRow('destroy, client', l.destroy),
+      ]),
+  );
+
+  const t = r.throughput;
+  parts.push(
+    `2. THROUGHPUT, professional sessions until ready, N in flight at a time\n` +
+      table(
+        ['workers', 'in flight', 'sessions', 'seconds', 'sessions/s', 'server /s', 'latency p50', 'p95', 'CPU ms/session: workers', 'API', 'Redis'],
+        t.levels.map((x) => [
+          String(x.workers),
+          String(x.concurrency),
+          String(x.sessions),
+          x.elapsed_ms / 1000,
+          x.per_second,
+          x.server_per_second,
+          x.latency.p50,
+          x.latency.p95,
+          x.cpu_ms_per_session.workers ?? NaN,
+          x.cpu_ms_per_session.api ?? NaN,
+          x.cpu_ms_per_session.redis ?? NaN,
+        ]),
+      ) +
+      `\n  CPU: user+system of our worker and API processes (/proc) and of the whole Redis server (INFO cpu), per session; ${m.cores} cores give ${(m.cores * 1000).toLocaleString('en')} CPU ms a second to share with PostgreSQL` +
+      `\n  destroy between levels: ${t.destroy_batches.map((d) => `${d.sessions} in ${fix(d.elapsed_ms / 1000)} s (${fix(d.per_second)}/s)`).join(', ')}, ${t.destroy_batches[0]?.concurrency ?? 8} at a time`,
+  );
+
+  const b = r.bulk;
+  const rate = (x: number) => `${Math.round(x).toLocaleString('en')} rows/s`;
+  parts.push(
+    `3. BULK LOAD, professional profile, sales_daily ${b.service.rows.toLocaleString('en')} rows (scale ${b.scale})\n` +
+      table(
+        ['method', 'rows', 'ms', 'rate', 'service ÷ it'],
+        [
+          ['service job: sales_daily (transform + COPY)', b.service.rows.toLocaleString('en'), String(b.service.table_ms), rate(b.service.rows_per_second), ''],
+          ['service job: whole sales job', b.service.rows.toLocaleString('en'), String(b.service.job_ms), rate(b.service.job_rows_per_second), ''],
+          ['psql \\copy of the same rows', b.psql_copy.rows.toLocaleString('en'), String(b.psql_copy.ms), rate(b.psql_copy.rows_per_second), `${fix(b.ratio_vs_copy, 2)}×`],
+          ['pg INSERT, 100 rows per statement', b.insert_100.rows.toLocaleString('en'), String(b.insert_100.ms), rate(b.insert_100.rows_per_second), `${fix(b.ratio_vs_insert, 2)}×`],
+        ],
+      ) +
+      `\n  INSERT: ${b.insert_100.note}` +
+      `\n  dedicated sales worker RSS: ${b.worker_rss.before_mb} MB before the load, VmHWM ${b.worker_rss.vm_hwm_mb} MB, sampled peak ${b.worker_rss.sampled_peak_mb} MB (${b.worker_rss.samples} samples, every 50 ms)` +
+      `\n  whole session ${fix(b.service.session_ms / 1000)} s; destroying it (DELETE → destroyed) ${fix(b.destroy_ms / 1000)} s; profile generated in ${fix(b.generate_ms / 1000)} s`,
+  );
+
+  const k = r.breakdown;
+  parts.push(
+    `4. WHERE THE TIME GOES, professional session ${k.session_id} (median of ${k.sessions} by server time: ${k.server_ms} ms server, ${fix(k.client_ms)} ms client)\n` +
+      table(
+        ['stage (critical path)', 'this session ms', `p50 of ${k.sessions} ms`],
+        [...k.stages.map((s) => [s.label, s.ms, s.p50_ms]), ['total (= client latency)', k.stages.reduce((n, s) => n + s.ms, 0), '']],
+      ) +
+      '\n\n' +
+      table(
+        ['service', 'phase', 'wave', 'rows', 'queued at', 'wait', 'work', 'done at', 'p50 wait', 'p50 work'],
+        k.services.map((s) => [s.service, String(s.phase), String(s.wave), String(s.rows), s.queued_ms, s.wait_ms, s.work_ms, s.finished_ms, s.p50_wait_ms, s.p50_work_ms]),
+      ) +
+      '\n\n' +
+      table(
+        ['wave', 'services', 'gap before', 'queued at', 'done at', 'last to finish'],
+        k.waves.map((w) => [String(w.wave), w.services.join(' '), w.gap_ms, w.queued_ms, w.finished_ms, w.critical]),
+        ['l', 'l', 'r', 'r', 'r', 'l'],
+      ) +
+      '\n\n' +
+      table(['phase', 'rows', 'start', 'end', 'duration'], k.phases.map((p) => [String(p.phase), String(p.rows), p.started_ms, p.finished_ms, p.duration_ms])) +
+      `\n  (times in ms from the session's created_at; Σ over the 11 services, p50: queue wait ${fix(k.totals.wait_ms)} ms, work ${fix(k.totals.work_ms)} ms)`,
+  );
+
+  parts.push(
+    'TARGETS (2-core machine)\n' +
+      table(
+        ['figure', 'value', 'target', 'result'],
+        r.checks.map((c) => [c.figure, `${fix(c.value, c.unit === '×' ? 2 : 1)} ${c.unit}`, c.target, c.pass === null ? c.note : c.pass ? 'PASS' : `MISS: ${c.note}`]),
+        ['l', 'r', 'l', 'l'],
+      ),
+  );
+  if (r.files) parts.push(`written: ${r.files.json}\n         ${r.files.svg}`);
+  return parts.join('\n\n');
+}

@@ -1,0 +1,151 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { breakdown, type SessionTiming } from './breakdown.ts';
+import { measureBulk, rowsForScale } from './bulk.ts';
+import { renderChart } from './chart.ts';
+import { ApiClient, POLL_MS } from './client.ts';
+import { cpuMeter, processCpuMs, redisCpuMs } from './cpu.ts';
+import { measureLatency } from './latency.ts';
+import { describeMachine, loadNow } from './machine.ts';
+import { checks, formatReport, type BenchResult } from './report.ts';
+import { StatusPoller } from './status-poller.ts';
+import { destroyAll, measureLevel, type DestroyBatch, type ThroughputLevel } from './throughput.ts';
+import { World } from './world.ts';
+
+/**
+ * `npm run bench [-- --quick] [-- --json]`: latency, throughput, bulk load and the
+ * time breakdown of a session, in one isolated world on the local Redis and
+ * PostgreSQL. Progress goes to stderr; the report to stdout (with --json, the result
+ * object as its last line); files to bench/results/<date>.{json,svg}.
+ */
+const RESULTS_DIR = path.join(import.meta.dirname, 'results');
+const CONCURRENCY = [1, 4, 16, 32];
+
+const PLANS = {
+  quick: { perProfile: 20, warmup: 2, sessionsAt: (c: number) => Math.max(10, 3 * c), levelMaxMs: 5_000, workerCounts: [1, 2], scale: 1112, insertRows: Infinity },
+  full: { perProfile: 60, warmup: 3, sessionsAt: (c: number) => Math.max(50, 8 * c), levelMaxMs: 60_000, workerCounts: [1, 2], scale: 3704, insertRows: Infinity },
+};
+
+function parseArgs(argv: string[]): { quick: boolean; json: boolean; dist: boolean } {
+  const known = new Set(['--quick', '--json', '--dist']);
+  const bad = argv.filter((a) => !known.has(a));
+  if (bad.length > 0) {
+    process.stderr.write(
+      `bench: unknown argument ${bad.join(' ')}\nusage: npm run bench [-- [--quick] [--json] [--dist]]\n` +
+        '  --quick  under 3 minutes: 20 sessions per profile, short throughput levels, a 300k-row bulk profile\n' +
+        '  --json   print the result object as the last line of stdout\n' +
+        '  --dist   run the API and workers from dist/ (npm run build), as the Docker image does, instead of through tsx\n',
+    );
+    process.exit(2);
+  }
+  return { quick: argv.includes('--quick'), json: argv.includes('--json'), dist: argv.includes('--dist') };
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const mode = args.quick ? 'quick' : 'full';
+  const plan = PLANS[mode];
+  const t0 = Date.now();
+  const startedAt = new Date(t0).toISOString().replace(/\.\d+Z$/, 'Z');
+  const progress = (msg: string) => process.stderr.write(`[bench ${((Date.now() - t0) / 1000).toFixed(1).padStart(6)} s] ${msg}\n`);
+
+  progress(`${mode} run: creating an isolated world (own databases, queue prefix, temp folder)`);
+  const world = await World.create({ dist: args.dist });
+  let api: ApiClient | undefined;
+  const poller = new StatusPoller(world.rt.dbs.pool('demo_session'), POLL_MS);
+  try {
+    const machine = await describeMachine(world.rt);
+    const { url, proc: apiProc } = await world.startApi();
+    api = new ApiClient(url);
+    const workers = [await world.startWorker('worker-1')];
+    progress(`API at ${url}, 1 worker process; databases ${world.cfg.DB_NAME_PREFIX}*, queue prefix ${world.cfg.QUEUE_PREFIX}`);
+
+    const latency = await measureLatency(api, world.rt.dbs.pool('demo_session'), { perProfile: plan.perProfile, warmup: plan.warmup }, progress);
+    const split = breakdown(latency.timings);
+    const timeline = latency.timings.find((t) => t.session_id === split.session_id) as SessionTiming;
+
+    const levels: ThroughputLevel[] = [];
+    const destroyBatches: DestroyBatch[] = [];
+    for (const n of plan.workerCounts) {
+      while (workers.length < n) workers.push(await world.startWorker(`worker-${workers.length + 1}`));
+      const meter = cpuMeter({
+        workers: async () => (await Promise.all(workers.map((w) => processCpuMs(w.pid)))).reduce((a, b) => a + b, 0),
+        api: () => processCpuMs(apiProc.pid),
+        redis: () => redisCpuMs(world.rt.redis),
+        bench: () => processCpuMs(process.pid),
+      });
+      // Warm-up, not counted: a new worker process connects its pools and loads the profiles on first use.
+      const warm = await measureLevel(api, poller, world.rt.dbs.pool('demo_session'), { workers: n, concurrency: 16, sessions: 32, maxMs: plan.levelMaxMs, profile: 'professional' }, meter);
+      await destroyAll(api, poller, warm.ids);
+      for (const c of CONCURRENCY) {
+        const { level, ids } = await measureLevel(api, poller, world.rt.dbs.pool('demo_session'), {
+          workers: n,
+          concurrency: c,
+          sessions: plan.sessionsAt(c),
+          maxMs: plan.levelMaxMs,
+          profile: 'professional',
+        }, meter);
+        levels.push(level);
+        destroyBatches.push(await destroyAll(api, poller, ids));
+        progress(`throughput: ${n} worker(s), ${c} in flight: ${level.sessions} sessions, ${level.per_second.toFixed(1)}/s`);
+      }
+    }
+    const best = levels.reduce((a, b) => (b.per_second > a.per_second ? b : a));
+    await Promise.all(workers.map((w) => w.stop()));
+
+    progress(`bulk: generating a professional profile with ${rowsForScale(plan.scale).toLocaleString('en')} sales rows`);
+    const bulk = await measureBulk(world, api, poller, { scale: plan.scale, insertRows: plan.insertRows }, progress);
+    machine.load_end = loadNow();
+
+    const partial: Omit<BenchResult, 'checks'> = {
+      version: 1,
+      mode,
+      started_at: startedAt,
+      finished_at: new Date().toISOString(),
+      duration_s: (Date.now() - t0) / 1000,
+      machine,
+      method: method(plan, bulk.service.rows, args.dist),
+      latency: { poll_ms: latency.poll_ms, warmup_per_profile: latency.warmup_per_profile, samples: latency.samples, summary: latency.summary, destroy: latency.destroy },
+      throughput: { levels, best, destroy_batches: destroyBatches },
+      bulk,
+      breakdown: split,
+      timeline,
+    };
+    const result: BenchResult = { ...partial, checks: checks(partial) };
+    const stamp = startedAt.replace(/:/g, '-');
+    await mkdir(RESULTS_DIR, { recursive: true });
+    const files = { json: path.join(RESULTS_DIR, `${stamp}.json`), svg: path.join(RESULTS_DIR, `${stamp}.svg`) };
+    result.files = { json: path.relative(process.cwd(), files.json), svg: path.relative(process.cwd(), files.svg) };
+    await writeFile(files.svg, renderChart(result, timeline));
+    progress('cleaning up');
+    await world.close(); // before the final figures, so the run's duration includes it
+    result.finished_at = new Date().toISOString();
+    result.duration_s = (Date.now() - t0) / 1000;
+    await writeFile(files.json, `${JSON.stringify(result, null, 2)}\n`);
+    process.stdout.write(`${formatReport(result)}\n`);
+    if (args.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+  } finally {
+    poller.stop();
+    api?.close();
+    await world.close();
+  }
+}
+
+function method(plan: (typeof PLANS)[keyof typeof PLANS], bulkRows: number, dist: boolean): string[] {
+  return [
+    `one API process (demo-seed api) and 1 or 2 worker processes (demo-seed worker, WORKER_CONCURRENCY default) on the local Redis and PostgreSQL, in their own databases and queue prefix; run ${dist ? 'from dist/ (compiled)' : 'through tsx (TypeScript compiled in-process: about 30 MB more RSS per process than dist/)'}`,
+    `latency: ${plan.perProfile} sessions per profile, one at a time, profiles alternating, after ${plan.warmup} warm-up session(s) each; client = POST sent → a GET shows ready, GET every ${POLL_MS} ms after the previous answer; server = the session's duration_ms (created → last service done); each session destroyed before the next (DELETE → a GET shows destroyed: the destroy figure)`,
+    `throughput: closed loop, N professional sessions in flight through the API, up to ${plan.sessionsAt(1)}-${plan.sessionsAt(32)} sessions or ${plan.levelMaxMs / 1000} s per level; readiness seen by one SELECT on demo_sessions every ${POLL_MS} ms for all sessions in flight (a GET per session every ${POLL_MS} ms would load the API); sessions/s = sessions / (first POST → last ready seen); each level's sessions destroyed before the next; before the levels of each worker count, 32 warm-up sessions (16 in flight) not counted`,
+    `bulk: professional profile generated with ${bulkRows.toLocaleString('en')} sales rows${bulkRows < 1_000_000 ? ' (QUICK MODE: a smaller profile than the million-row target)' : ''}, loaded by a session whose sales job runs alone in a dedicated worker process (--services sales --no-session-queue); the loaded rows exported with psql \\copy, given fresh ids and another tenant, then loaded with psql \\copy and with pg INSERTs of 100 rows; each load into the same emptied, vacuumed sales_daily`,
+    'breakdown: the median professional session of the latency run (by server time), from demo_sessions.services; stages of the critical path add up to the client latency',
+  ];
+}
+
+// Everything is closed by now; exit even if a stray timer or socket of a library is left.
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,106 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { ticks } from '../../bench/chart.ts';
+import { cdf, judge, medianIndex, percentile, ratePerSecond, speedUp, summarize } from '../../bench/stats.ts';
+
+describe('percentile (linear between closest ranks, as numpy)', () => {
+  it('matches numpy.percentile on small samples', () => {
+    expect(percentile([1, 2, 3, 4], 50)).toBe(2.5);
+    expect(percentile([1, 2, 3, 4], 0)).toBe(1);
+    expect(percentile([1, 2, 3, 4], 100)).toBe(4);
+    expect(percentile([15, 20, 35, 40, 50], 40)).toBeCloseTo(29, 10);
+    expect(percentile([10], 99)).toBe(10);
+    // numpy.percentile(range(1, 51), 99) == 49.51
+    expect(percentile(Array.from({ length: 50 }, (_, i) => i + 1), 99)).toBeCloseTo(49.51, 10);
+    expect(percentile(Array.from({ length: 50 }, (_, i) => i + 1), 95)).toBeCloseTo(47.55, 10);
+  });
+
+  it('does not depend on the order of the values', () => {
+    expect(percentile([4, 1, 3, 2], 50)).toBe(2.5);
+  });
+
+  it('refuses no values, NaN and a p outside 0..100', () => {
+    expect(() => percentile([], 50)).toThrow(RangeError);
+    expect(() => percentile([1, Number.NaN], 50)).toThrow(RangeError);
+    expect(() => percentile([1], 101)).toThrow(RangeError);
+    expect(() => percentile([1], -1)).toThrow(RangeError);
+  });
+
+  it('lies between min and max and grows with p', () => {
+    fc.assert(
+      fc.property(fc.array(fc.double({ min: -1e6, max: 1e6, noNaN: true }), { minLength: 1, maxLength: 60 }), fc.double({ min: 0, max: 100, noNaN: true }), fc.double({ min: 0, max: 100, noNaN: true }), (xs, p, q) => {
+        const [lo, hi] = p <= q ? [p, q] : [q, p];
+        const a = percentile(xs, lo);
+        const b = percentile(xs, hi);
+        expect(a).toBeGreaterThanOrEqual(Math.min(...xs));
+        expect(b).toBeLessThanOrEqual(Math.max(...xs));
+        expect(a).toBeLessThanOrEqual(b + 1e-9 * Math.max(1, Math.abs(b)));
+      }),
+    );
+  });
+});
+
+describe('summarize', () => {
+  it('gives n, min, mean, p50, p95, p99 and max', () => {
+    const s = summarize([5, 1, 3, 2, 4]);
+    expect(s).toEqual({ n: 5, min: 1, mean: 3, p50: 3, p95: 4.8, p99: expect.closeTo(4.96, 10) as number, max: 5 });
+  });
+  it('refuses an empty sample', () => {
+    expect(() => summarize([])).toThrow(RangeError);
+  });
+});
+
+describe('rates', () => {
+  it('counts events per second', () => {
+    expect(ratePerSecond(50, 1000)).toBe(50);
+    expect(ratePerSecond(1_000_000, 8_000)).toBe(125_000);
+    expect(ratePerSecond(0, 10)).toBe(0);
+  });
+  it('refuses a zero or negative time and a negative count', () => {
+    expect(() => ratePerSecond(1, 0)).toThrow(RangeError);
+    expect(() => ratePerSecond(1, -5)).toThrow(RangeError);
+    expect(() => ratePerSecond(-1, 5)).toThrow(RangeError);
+  });
+  it('gives the speed-up against a range of reference durations', () => {
+    expect(speedUp(100, 8_000, 15_000)).toEqual([80, 150]);
+    expect(() => speedUp(0, 1, 2)).toThrow(RangeError);
+  });
+});
+
+describe('cdf and median', () => {
+  it('steps 1/n per value, sorted', () => {
+    expect(cdf([3, 1, 2, 4])).toEqual([
+      { x: 1, y: 0.25 },
+      { x: 2, y: 0.5 },
+      { x: 3, y: 0.75 },
+      { x: 4, y: 1 },
+    ]);
+  });
+  it('finds the index of the median (the lower of an even count)', () => {
+    expect(medianIndex([30, 10, 20])).toBe(2);
+    expect(medianIndex([40, 10, 30, 20])).toBe(3);
+    expect(medianIndex([7])).toBe(0);
+    expect(() => medianIndex([])).toThrow(RangeError);
+  });
+});
+
+describe('judge', () => {
+  it('passes an upper bound at or below it and says by how much it is exceeded', () => {
+    expect(judge(100, 100, 'max')).toEqual({ pass: true, by: 0, byPct: 0 });
+    expect(judge(125, 100, 'max')).toEqual({ pass: false, by: 25, byPct: 25 });
+  });
+  it('passes a lower bound at or above it and says by how much it falls short', () => {
+    expect(judge(50, 50, 'min').pass).toBe(true);
+    expect(judge(40, 50, 'min')).toEqual({ pass: false, by: 10, byPct: 20 });
+    expect(judge(0.6, 0.8, 'min').byPct).toBeCloseTo(25, 10);
+  });
+});
+
+describe('chart ticks', () => {
+  it('are round steps from 0 whose last is at least the maximum', () => {
+    expect(ticks(157)).toEqual([0, 50, 100, 150, 200]);
+    expect(ticks(100)).toEqual([0, 20, 40, 60, 80, 100]);
+    expect(ticks(128, 8)).toEqual([0, 20, 40, 60, 80, 100, 120, 140]);
+    expect(ticks(0)).toEqual([0, 1]);
+  });
+});
