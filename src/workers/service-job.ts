@@ -6,7 +6,7 @@ import type { ServiceJobData, ServiceJobResult, TableResult } from '../flows/job
 import type { ProgressEntry } from '../redis/id-maps.ts';
 import { SeedDataError } from '../seed/errors.ts';
 import { idMapperFor } from '../seed/ids.ts';
-import { segmentRecords, serviceTables, type LoadedProfile, type Segment } from '../seed/profile.ts';
+import { segmentBatches, segmentRecords, serviceTables, type LoadedProfile, type Segment } from '../seed/profile.ts';
 import { transformContext } from '../seed/session-context.ts';
 import { compileTable, type RecordEncoder } from '../seed/transform.ts';
 import type { WorkerContext } from './context.ts';
@@ -86,13 +86,13 @@ function encodeSegments(segments: readonly Segment[], encode: RecordEncoder): st
   return streamSegments(segments, encode);
 }
 
+/** One string of COPY text per batch of records (about a megabyte of NDJSON). */
 async function* streamSegments(segments: readonly Segment[], encode: RecordEncoder): AsyncGenerator<string> {
   for (const seg of segments) {
-    if (seg.kind === 'json') {
-      for (let i = 0; i < seg.records.length; i++) yield encode(seg.records[i] as Record<string, unknown>, seg.file, i);
-    } else {
-      let i = 0;
-      for await (const rec of segmentRecords(seg)) yield encode(rec, seg.file, i++);
+    for await (const { first, records } of segmentBatches(seg)) {
+      let text = '';
+      for (let i = 0; i < records.length; i++) text += encode(records[i] as Record<string, unknown>, seg.file, first + i);
+      yield text;
     }
   }
 }
