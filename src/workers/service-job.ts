@@ -22,15 +22,20 @@ export async function loadService(job: Job<ServiceJobData, ServiceJobResult>, w:
   const started = Date.now();
   const log = w.log.child({ session_id: d.sessionId, service: d.service, phase: d.phase, job_id: job.id, attempt: job.attemptsMade + 1 });
   const profile = await w.profiles.get(d.dataDir, d.profile).catch(asUnrecoverable);
-  const remote = await w.idMaps.read(d.sessionId, consumedEntities(d.service), progress(d, { status: 'loading', started_at: started, attempt: job.attemptsMade + 1 }));
-  checkRemoteMaps(profile, d, remote);
-  const { ctx, local } = transformContext(profile, d.sessionId, d.createdAt, d.service, remote);
-
+  // Redis (progress, the ID maps this service needs) and PostgreSQL (a connection,
+  // the transaction and its claim) are asked at the same time.
   const client = await w.dbs.pool(d.service).connect();
   let tables: Record<string, TableResult> = {};
   let alreadyLoaded = false;
+  let local: Map<EntityName, Map<string, string>>;
   try {
-    const earlier = await beginLoad(client, d.sessionId);
+    const [remote, earlier] = await Promise.all([
+      w.idMaps.read(d.sessionId, consumedEntities(d.service), progress(d, { status: 'loading', started_at: started, attempt: job.attemptsMade + 1 })),
+      beginLoad(client, d.sessionId),
+    ]);
+    checkRemoteMaps(profile, d, remote);
+    const transform = transformContext(profile, d.sessionId, d.createdAt, d.service, remote);
+    local = transform.local;
     if (earlier?.state === 'destroyed') {
       throw new UnrecoverableError(`session ${d.sessionId} was destroyed; ${d.service} loads nothing`);
     }
@@ -41,7 +46,7 @@ export async function loadService(job: Job<ServiceJobData, ServiceJobResult>, w:
     } else {
       for (const { spec, segments } of serviceTables(profile, d.service)) {
         const t0 = performance.now();
-        const encode = compileTable(spec, ctx, local.get(`${d.service}.${spec.name}`));
+        const encode = compileTable(spec, transform.ctx, local.get(`${d.service}.${spec.name}`));
         const rows = await copyRows(client, spec.name, Object.keys(spec.columns), encodeSegments(segments, encode));
         tables[spec.name] = { rows, duration_ms: round(performance.now() - t0) };
       }
