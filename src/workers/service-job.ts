@@ -91,7 +91,7 @@ function encodeSegments(segments: readonly Segment[], encode: RecordEncoder): st
   return streamSegments(segments, encode);
 }
 
-/** One string of COPY text per batch of records (about a megabyte of NDJSON). */
+/** One string of COPY text per batch of records (64 KiB of NDJSON). */
 async function* streamSegments(segments: readonly Segment[], encode: RecordEncoder): AsyncGenerator<string> {
   for (const seg of segments) {
     for await (const { first, records } of segmentBatches(seg)) {
