@@ -5,10 +5,9 @@ import { mkdir, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
-import { DATABASE_KEYS } from '../src/catalog/services.ts';
-import { databaseName, loadConfig, type Config } from '../src/config/env.ts';
+import { loadConfig, type Config } from '../src/config/env.ts';
 import { dropDatabases, migrate } from '../src/db/migrate.ts';
+import { deleteKeysMatching } from '../src/redis/keys.ts';
 import { createLogger } from '../src/logger.ts';
 import { createRuntime, type Runtime } from '../src/cli/runtime.ts';
 import { redisReady } from '../src/redis/connection.ts';
@@ -156,9 +155,9 @@ export class World {
         if (process.env.BENCH_DEBUG) process.stderr.write(`bench cleanup: ${what} took ${Math.round(performance.now() - t0)} ms\n`);
       };
       await step('stop processes', () => this.stopFleet());
-      await step('delete Redis keys', () => deleteKeys(this.rt, `${this.cfg.QUEUE_PREFIX}:*`));
+      await step('delete Redis keys', () => deleteKeysMatching(this.rt.redis, `${this.cfg.QUEUE_PREFIX}:*`));
       await step('close connections', () => this.rt.close());
-      await step('drop databases', () => dropInParallel(this.cfg));
+      await step('drop databases', () => dropDatabases(this.cfg));
       await step('remove temp files', () => rm(this.tmp, { recursive: true, force: true }));
       if (problems.length > 0) process.stderr.write(`bench cleanup: ${problems.join('; ')}\n`);
     })();
@@ -180,34 +179,6 @@ export class World {
     process.on('uncaughtException', (err) => bail(`uncaught error: ${err.stack ?? err.message}`, 1));
     process.on('unhandledRejection', (err) => bail(`unhandled rejection: ${(err as Error)?.stack ?? String(err)}`, 1));
   }
-}
-
-async function deleteKeys(rt: Runtime, pattern: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await rt.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await rt.redis.del(...keys);
-  } while (cursor !== '0');
-}
-
-/**
- * DROP DATABASE forces a checkpoint; dropping the 11 side by side lets them share it
- * (one at a time took 27 s on a busy machine). dropDatabases then finds nothing left.
- */
-async function dropInParallel(cfg: Config): Promise<void> {
-  await Promise.all(
-    DATABASE_KEYS.map(async (key) => {
-      const admin = new pg.Client({ connectionString: cfg.DATABASE_URL });
-      await admin.connect();
-      try {
-        await admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(databaseName(cfg, key))} WITH (FORCE)`);
-      } finally {
-        await admin.end().catch(() => undefined);
-      }
-    }),
-  );
-  await dropDatabases(cfg);
 }
 
 function freePort(): Promise<number> {

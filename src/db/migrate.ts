@@ -93,15 +93,21 @@ async function migrateDatabase(cfg: Config, key: DatabaseKey, log: Logger): Prom
   return applied;
 }
 
-/** Drops every database of `cfg` (tests use their own DB_NAME_PREFIX). */
+/**
+ * Drops every database of `cfg` (tests and the benchmark use their own
+ * DB_NAME_PREFIX). Side by side: each DROP DATABASE forces a checkpoint, and
+ * concurrent ones share it (one at a time took 27 s on a busy machine).
+ */
 export async function dropDatabases(cfg: Config): Promise<void> {
-  const admin = new pg.Client({ connectionString: cfg.DATABASE_URL });
-  await admin.connect();
-  try {
-    for (const key of DATABASE_KEYS) {
-      await admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(databaseName(cfg, key))} WITH (FORCE)`);
-    }
-  } finally {
-    await admin.end().catch(() => undefined);
-  }
+  await Promise.all(
+    DATABASE_KEYS.map(async (key) => {
+      const admin = new pg.Client({ connectionString: cfg.DATABASE_URL });
+      await admin.connect();
+      try {
+        await admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(databaseName(cfg, key))} WITH (FORCE)`);
+      } finally {
+        await admin.end().catch(() => undefined);
+      }
+    }),
+  );
 }

@@ -1,3 +1,4 @@
+import type { Redis } from 'ioredis';
 import { SERVICES } from '../catalog/services.ts';
 import { publishedEntities, type EntityName } from '../catalog/tables.ts';
 
@@ -17,4 +18,16 @@ export function progressKey(prefix: string, sessionId: string): string {
 export function sessionKeys(prefix: string, sessionId: string): string[] {
   const maps = SERVICES.flatMap((s) => publishedEntities(s)).map((e) => idMapKey(prefix, sessionId, e));
   return [...maps, progressKey(prefix, sessionId)];
+}
+
+/** Deletes every key matching `pattern` (SCAN, never KEYS); returns how many. For tests and tools, not hot paths. */
+export async function deleteKeysMatching(redis: Redis, pattern: string): Promise<number> {
+  let n = 0;
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) n += await redis.del(...keys);
+  } while (cursor !== '0');
+  return n;
 }

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SERVICES } from '../../src/catalog/services.ts';
+import { deleteKeysMatching } from '../../src/redis/keys.ts';
 import { countsOf, leftoverCount, sessionRows } from '../support/data-rules.ts';
 import { createHarness, eventually, type Harness } from '../support/harness.ts';
 import { readManifest, waitForEnd } from '../support/sessions.ts';
@@ -15,16 +16,7 @@ describe('recovery of lost jobs', () => {
     await h?.close();
   });
 
-  async function flushPrefix(): Promise<number> {
-    let n = 0;
-    let cursor = '0';
-    do {
-      const [next, keys] = await h.rt.redis.scan(cursor, 'MATCH', `${h.cfg.QUEUE_PREFIX}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) n += await h.rt.redis.del(...keys);
-    } while (cursor !== '0');
-    return n;
-  }
+  const flushPrefix = () => deleteKeysMatching(h.rt.redis, `${h.cfg.QUEUE_PREFIX}:*`);
 
   it('rebuilds a session whose queues and ID maps were lost mid-load; it ends ready with exact counts', async () => {
     const manifest = await readManifest('professional');

@@ -5,6 +5,7 @@ import { createLogger } from '../../src/logger.ts';
 import { createRuntime, type Runtime } from '../../src/cli/runtime.ts';
 import { startWorkers, type RunningWorkers } from '../../src/workers/run-workers.ts';
 import { redisReady } from '../../src/redis/connection.ts';
+import { deleteKeysMatching } from '../../src/redis/keys.ts';
 
 /**
  * One test file's world: its own databases (DB_NAME_PREFIX) and its own queue
@@ -51,20 +52,11 @@ export async function createHarness(overrides: Record<string, string> = {}): Pro
     },
     async close() {
       await Promise.all(running.map((w) => w.close()));
-      await deleteKeys(rt, `${cfg.QUEUE_PREFIX}:*`);
+      await deleteKeysMatching(rt.redis, `${cfg.QUEUE_PREFIX}:*`);
       await rt.close();
       await dropDatabases(cfg);
     },
   };
-}
-
-async function deleteKeys(rt: Runtime, pattern: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await rt.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await rt.redis.del(...keys);
-  } while (cursor !== '0');
 }
 
 /** Polls until `fn` returns a value that is not undefined, or fails after `timeoutMs`. */
