@@ -58,6 +58,8 @@ export const ENV_SCHEMA = z.object({
   /** A job whose worker stops renewing its lock for this long is retried elsewhere. */
   LOCK_DURATION_MS: intFrom(1000, 600_000).default(10_000),
   STALLED_INTERVAL_MS: intFrom(500, 600_000).default(5_000),
+  /** A job whose worker died this many times fails for good (loads and cleanups are idempotent, so be generous). */
+  MAX_STALLED_COUNT: intFrom(1, 100).default(5),
   /** How often the reconciler looks for sessions whose jobs were lost (workers/reconciler.ts). */
   RECONCILE_INTERVAL_MS: intFrom(200, 3_600_000).default(5_000),
   /** A session still loading after this long fails and is cleaned up. */

@@ -25,8 +25,11 @@ export class Databases {
         // the session's load marker, or block a cleanup, for ever: PostgreSQL ends it.
         options: '-c idle_in_transaction_session_timeout=60000 -c lock_timeout=60000',
       });
-      // An idle client that loses its server must not crash the process.
+      // A client that loses its server must not crash the process: idle ones are
+      // reported on the pool, checked-out ones on themselves (between two statements,
+      // mid-COPY). The query in flight, or the next, then fails and its job is retried.
       pool.on('error', () => undefined);
+      pool.on('connect', (client) => client.on('error', () => undefined));
       this.pools.set(key, pool);
     }
     return pool;

@@ -11,10 +11,12 @@ import { removeSessionData } from './remove-session-data.ts';
  * Recovery, not scheduling: sessions move on through their jobs, and this loop
  * only repairs what a lost Redis (restarted without persistence, flushed) or a
  * stuck flow left behind:
- * - a pending or loading session whose flow job is gone is enqueued again (loads
- *   are idempotent: services already loaded are skipped and republish their maps);
+ * - a pending or loading session whose flow job is gone, or failed for good, is
+ *   enqueued again (loads are idempotent: services already loaded are skipped and
+ *   republish their maps);
  * - a session loading for longer than `loadTimeoutMs` fails and is cleaned up;
- * - a session being destroyed whose cleanup job is gone gets a new cleanup flow;
+ * - a session being destroyed whose cleanup job is gone, or failed for good, gets
+ *   a new cleanup flow;
  * - a live session whose expiry job is gone gets it back, or is expired when due.
  * It runs in every process that runs the session queue, for the sessions of its
  * own QUEUE_PREFIX; one run at a time cluster-wide (a Redis lock), and every
@@ -63,18 +65,30 @@ export async function reconcileOnce(w: WorkerContext, flows: FlowProducer, opts:
   const sessions = await sessionsToReconcile(db, prefix, 5000);
   if (sessions.length === 0) return report;
 
-  // One round trip: does each session's flow, cleanup and expiry job exist?
+  // One round trip: does each session's flow, cleanup and expiry job exist, and has
+  // a parent failed for good (it then counts as lost: its steps are idempotent)?
+  const failedSet = `${prefix}:${SESSION_QUEUE}:failed`;
   const pipe = w.redis.pipeline();
   for (const s of sessions) {
     pipe.exists(`${prefix}:${SESSION_QUEUE}:${s.session_id}`);
     pipe.exists(`${prefix}:${SESSION_QUEUE}:${s.session_id}-cleanup`);
     pipe.exists(`${prefix}:${SESSION_QUEUE}:${s.session_id}-expire`);
+    pipe.zscore(failedSet, s.session_id);
+    pipe.zscore(failedSet, `${s.session_id}-cleanup`);
   }
-  const exists = ((await pipe.exec()) ?? []).map(([err, v]) => (err ? 1 : Number(v)));
+  const replies = ((await pipe.exec()) ?? []).map(([err, v]) => (err ? undefined : v));
   const now = Date.now();
+  const queue = new Queue(SESSION_QUEUE, { connection: w.redis, prefix });
+  const drop = async (jobId: string) => {
+    await (await queue.getJob(jobId))?.remove({ removeChildren: true });
+  };
 
   for (const [i, s] of sessions.entries()) {
-    const [flow, cleanup, expire] = [exists[3 * i], exists[3 * i + 1], exists[3 * i + 2]];
+    const r = replies.slice(5 * i, 5 * i + 5);
+    const [flowFailed, cleanupFailed] = [r[3] !== null && r[3] !== undefined, r[4] !== null && r[4] !== undefined];
+    const flow = Number(r[0] ?? 1) > 0 && !flowFailed;
+    const cleanup = Number(r[1] ?? 1) > 0 && !cleanupFailed;
+    const expire = Number(r[2] ?? 1) > 0;
     const age = now - s.updated_at.getTime();
     try {
       if (s.status === 'pending' || s.status === 'loading') {
@@ -82,11 +96,13 @@ export async function reconcileOnce(w: WorkerContext, flows: FlowProducer, opts:
           await failStuck(w, s, opts.loadTimeoutMs);
           report.timedOut.push(s.session_id);
         } else if (!flow && now - s.created_at.getTime() > opts.graceMs && s.data_dir) {
+          if (flowFailed) await drop(s.session_id);
           await enqueueSession(w.cfg, flows, s);
           report.rebuilt.push(s.session_id);
         }
       } else if (s.status === 'destroying') {
         if (!cleanup && age > opts.graceMs) {
+          if (cleanupFailed) await drop(`${s.session_id}-cleanup`);
           await requestCleanup(w.cfg, db, flows, s.session_id, s.ending ?? 'destroyed');
           report.cleanups.push(s.session_id);
         }
@@ -100,6 +116,7 @@ export async function reconcileOnce(w: WorkerContext, flows: FlowProducer, opts:
       w.log.warn({ session_id: s.session_id, err: (err as Error).message }, 'could not repair session; next run retries');
     }
   }
+  await queue.close();
   return report;
 }
 

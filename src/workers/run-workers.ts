@@ -41,7 +41,7 @@ export async function startWorkers(
     concurrency: cfg.WORKER_CONCURRENCY,
     lockDuration: cfg.LOCK_DURATION_MS,
     stalledInterval: cfg.STALLED_INTERVAL_MS,
-    maxStalledCount: 2,
+    maxStalledCount: cfg.MAX_STALLED_COUNT,
   };
   const workers: Worker[] = [];
   const connections = [shared];
