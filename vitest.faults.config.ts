@@ -1,0 +1,22 @@
+import { defineConfig } from 'vitest/config';
+
+/**
+ * The fault suite (test/faults): real `demo-seed api` and `demo-seed worker` processes,
+ * private Redis and PostgreSQL servers killed and restarted, backends terminated.
+ * `npx vitest run -c vitest.faults.config.ts` (or `npm run test:faults`); add
+ * FAULTS_QUICK=1 for the short variants. One file at a time: they share the machine's
+ * PostgreSQL and Redis, some restart servers, and each keeps the 2 cores busy.
+ */
+export default defineConfig({
+  test: {
+    include: ['test/faults/**/*.test.ts'],
+    pool: 'forks',
+    fileParallelism: false,
+    maxWorkers: 1,
+    testTimeout: 300_000,
+    hookTimeout: 180_000,
+    teardownTimeout: 60_000,
+    env: { FAULTS_SUITE: '1' },
+    reporters: ['default'],
+  },
+});
