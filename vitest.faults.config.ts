@@ -17,6 +17,6 @@ export default defineConfig({
     hookTimeout: 180_000,
     teardownTimeout: 60_000,
     env: { FAULTS_SUITE: '1' },
-    reporters: ['default'],
+    reporters: process.env.CI ? ['default', ['json', { outputFile: '.vitest-faults-results.json' }]] : ['default'],
   },
 });

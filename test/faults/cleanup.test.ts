@@ -22,6 +22,7 @@ import {
   profileFacts,
   QUICK,
   recordRecovery,
+  stallParentUntilFailed,
   tempDir,
   terminateBackend,
   waitFor,
@@ -50,7 +51,9 @@ describeFaults('scenario 6: a cleanup interrupted half-way resumes and finishes'
 
   beforeAll(async () => {
     await generateProfile({ profile: 'professional', seed: 6, scale: SCALE, out: path.join(data.dir, 'professional') });
-    w = await createWorld({ overrides: { SEED_DATA_DIR: data.dir } });
+    // MAX_STALLED_COUNT 2: the parent fails for good after 3 stalls, while its stale runs
+    // (blocked on the session row) still leave a free slot of the session queue's 2 x 3 to fail it in.
+    w = await createWorld({ overrides: { SEED_DATA_DIR: data.dir, MAX_STALLED_COUNT: '2' } });
     await installCommitFaults(w.h, ['sales']);
     await Promise.all([w.fleet.api(), w.fleet.worker('w1'), w.fleet.worker('w2')]);
     facts = await profileFacts('professional', data.dir);
@@ -67,35 +70,23 @@ describeFaults('scenario 6: a cleanup interrupted half-way resumes and finishes'
     const api = fleet.url();
     const id = await postSession(api);
     expect([...(await waitForAll(h, [id], BOUND_MS)).values()][0]?.view.status).toBe('ready');
-    const jobKey = `${h.cfg.QUEUE_PREFIX}:demo-session:${id}-cleanup`;
-    const markGone = `UPDATE demo_sessions SET status = $2%`;
-    const blocked = async () => (await backends(h, { datname: `${h.cfg.DB_NAME_PREFIX}demo_session`, queryLike: markGone })).filter((b) => b.wait_event_type === 'Lock');
-
-    // The cleanup's last step (marking the session) is held on a row lock, so its run stays
-    // active while its lock is taken away, again and again: BullMQ fails it ("stalled more than allowable limit").
-    await armCommitFault(h, 'sales', id, 'slow'); // time to take the row lock after the 202
+    // The cleanup's last step (marking the session) is held on the session row, so its
+    // run stays active while its lock is taken away again and again, until BullMQ fails it.
+    await armCommitFault(h, 'sales', id, 'slow'); // time to take the row after the 202
     expect((await httpJson('DELETE', `${api}/api/v1/demo-sessions/${id}`)).status).toBe(202);
     const holder = await h.rt.dbs.pool('demo_session').connect();
+    let reason: string;
     try {
       await holder.query('BEGIN');
       await holder.query('SELECT 1 FROM demo_sessions WHERE session_id = $1 FOR UPDATE', [id]);
       await disarmCommitFault(h, 'sales', id);
-      // BullMQ fails a job stalled more than maxStalledCount times (MAX_STALLED_COUNT; 2 before it was a setting).
-      const stalls = (h.cfg.MAX_STALLED_COUNT ?? 2) + 1;
-      for (let stall = 1; stall <= stalls; stall++) {
-        await waitFor(`cleanup run ${stall} to block on the session row`, async () => ((await blocked()).length >= stall ? true : undefined), 60_000, 20);
-        await h.rt.redis.del(`${jobKey}:lock`);
-        await waitFor(`stall ${stall} to be detected`, async () => (Number(await h.rt.redis.hget(jobKey, 'stc')) >= stall ? true : undefined), 30_000, 20);
-      }
-      await waitFor('the cleanup job to fail for good', async () => ((await h.rt.redis.hget(jobKey, 'failedReason')) ? true : undefined), 30_000, 20);
-      // The runs still blocked lose their connection; then the row is free again.
-      for (const b of await blocked()) await terminateBackend(h, b.pid);
+      reason = await stallParentUntilFailed(h, `${id}-cleanup`, 'UPDATE demo_sessions SET status = $2%');
     } finally {
       await holder.query('ROLLBACK').catch(() => undefined);
       holder.release();
     }
     const failedAt = Date.now();
-    console.log(`scenario 6: cleanup job of ${id} failed: ${await h.rt.redis.hget(jobKey, 'failedReason')}; rows left: ${await leftoverCount(h.rt.dbs, (await h.rt.producer.view(id))?.tenant_ids ?? [])}`);
+    console.log(`scenario 6: cleanup job of ${id} failed: ${reason}; rows left: ${await leftoverCount(h.rt.dbs, (await h.rt.producer.view(id))?.tenant_ids ?? [])}`);
     // Every database is clean already; the session must not stay `destroying` (a reconciler pass is 0.5 s).
     const [gone] = (await waitForAll(h, [id], 30_000, ['destroyed'])).values();
     await checkSessions(h, [id], facts, { accept: ['destroyed'] });

@@ -19,6 +19,7 @@ import {
   profileFacts,
   QUICK,
   recordRecovery,
+  stallParentUntilFailed,
   redisClient,
   tempDir,
   waitFor,
@@ -48,8 +49,10 @@ describeFaults('scenario 4: a job whose lock is lost runs twice at the same time
 
   beforeAll(async () => {
     await generateProfile({ profile: 'professional', seed: 4, scale: SCALE, out: path.join(data.dir, 'professional') });
-    w = await createWorld({ overrides: { SEED_DATA_DIR: data.dir } });
-    await installCommitFaults(w.h, ['sales']);
+    // MAX_STALLED_COUNT 2: a parent fails for good after 3 stalls, while its stale runs still
+    // leave a free slot of the session queue (2 workers x 3) to fail it in.
+    w = await createWorld({ overrides: { SEED_DATA_DIR: data.dir, MAX_STALLED_COUNT: '2' } });
+    await installCommitFaults(w.h, ['sales', 'tenant']);
     await Promise.all([w.fleet.api(), w.fleet.worker('w1'), w.fleet.worker('w2')]);
     facts = await profileFacts('professional', data.dir);
     // The API parses the profile once; each test then has the only session loading.
@@ -117,6 +120,33 @@ describeFaults('scenario 4: a job whose lock is lost runs twice at the same time
     await checkSessions(h, [id], facts, { accept: ['ready'] });
     await expectTwoRuns(id);
     recordRecovery('lock-lost-sigstop: resume -> session ready', (ended?.endedAt ?? resumedAt) - resumedAt, { frozen_ms: resumedAt - stoppedAt });
+    expect(fleet.crashReport(crashMark)).toBe('');
+  }, TEST_TIMEOUT_MS);
+
+  it.skipIf(QUICK)('the session\'s parent job failed for good (stalled more than MAX_STALLED_COUNT): the flow is redone and the session ends ready', async () => {
+    const { h, fleet } = w;
+    const crashMark = fleet.crashes.length;
+    const id = await newSession();
+    // The parent's next write to the session row (loading, or ready) is held on that row,
+    // so its run stays active while its lock is taken away again and again.
+    await armCommitFault(h, 'tenant', id, 'slow'); // wave 1 waits: time to take the row first
+    const holder = await h.rt.dbs.pool('demo_session').connect();
+    let reason: string;
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT 1 FROM demo_sessions WHERE session_id = $1 FOR UPDATE', [id]);
+      await disarmCommitFault(h, 'tenant', id);
+      reason = await stallParentUntilFailed(h, id, 'UPDATE demo_sessions SET status%');
+    } finally {
+      await holder.query('ROLLBACK').catch(() => undefined);
+      holder.release();
+    }
+    const failedAt = Date.now();
+    console.log(`scenario 4: the parent of ${id} failed: ${reason}`);
+    const [ended] = (await waitForAll(h, [id], BOUND_MS)).values();
+    expect(ended?.view.status, ended?.view.error ?? '').toBe('ready');
+    await checkSessions(h, [id], facts, { accept: ['ready'] });
+    recordRecovery('session-parent-failed: failed for good -> ready', (ended?.endedAt ?? failedAt) - failedAt);
     expect(fleet.crashReport(crashMark)).toBe('');
   }, TEST_TIMEOUT_MS);
 

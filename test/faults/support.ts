@@ -457,6 +457,35 @@ export async function disarmCommitFault(h: Harness, service: (typeof SERVICES)[n
   await h.rt.dbs.pool(service).query('DELETE FROM demo_seed.fault_flags WHERE session_id = $1', [sessionId]);
 }
 
+/**
+ * Makes BullMQ fail a parent job (session or cleanup) for good, "stalled more than allowable
+ * limit": while the caller holds the session's row (`SELECT … FOR UPDATE`), each run of the
+ * job blocks on its UPDATE (`updateLike`), and its lock is taken away MAX_STALLED_COUNT + 1
+ * times. The stale runs still blocked are then cut off. Returns the job's failedReason.
+ */
+export async function stallParentUntilFailed(h: Harness, jobId: string, updateLike: string): Promise<string> {
+  const jobKey = `${h.cfg.QUEUE_PREFIX}:demo-session:${jobId}`;
+  const blocked = async () => (await backends(h, { datname: `${h.cfg.DB_NAME_PREFIX}demo_session`, queryLike: updateLike })).filter((b) => b.wait_event_type === 'Lock');
+  const stalls = h.cfg.MAX_STALLED_COUNT + 1;
+  for (let stall = 1; stall <= stalls; stall++) {
+    await waitFor(`run ${stall} of ${jobId} to block on the session row`, async () => ((await blocked()).length >= stall ? true : undefined), 60_000, 20);
+    await h.rt.redis.del(`${jobKey}:lock`);
+    await waitFor(`stall ${stall} of ${jobId} to be detected`, async () => (Number(await h.rt.redis.hget(jobKey, 'stc')) >= stall ? true : undefined), 30_000, 20);
+  }
+  // The stale runs still blocked hold slots of the session queue: cut them off, so that a
+  // worker is free to pick the job up again and fail it.
+  for (const b of await blocked()) await terminateBackend(h, b.pid);
+  try {
+    return await waitFor(`${jobId} to fail for good`, async () => (await h.rt.redis.hget(jobKey, 'failedReason')) ?? undefined, 30_000, 20);
+  } catch (err) {
+    const fields = await h.rt.redis.hgetall(jobKey);
+    delete fields.data;
+    delete fields.opts;
+    const lists = Object.fromEntries(await Promise.all(['wait', 'active'].map(async (l) => [l, await h.rt.redis.lrange(`${h.cfg.QUEUE_PREFIX}:demo-session:${l}`, 0, -1)] as const)));
+    throw new Error(`${(err as Error).message}; job ${JSON.stringify(fields)}; queue ${JSON.stringify(lists)}`);
+  }
+}
+
 /** The process (of the fleet) that owns the TCP socket whose local port is `clientPort`. */
 export async function ownerOfClientPort(fleet: Fleet, clientPort: number): Promise<string | undefined> {
   const hexPort = clientPort.toString(16).toUpperCase().padStart(4, '0');
