@@ -4,8 +4,8 @@ import { defineConfig } from 'vitest/config';
  * The fault suite (test/faults): real `demo-seed api` and `demo-seed worker` processes,
  * private Redis and PostgreSQL servers killed and restarted, backends terminated.
  * `npx vitest run -c vitest.faults.config.ts` (or `npm run test:faults`); add
- * FAULTS_QUICK=1 for the short variants. One file at a time: they share the machine's
- * PostgreSQL and Redis, some restart servers, and each keeps the 2 cores busy.
+ * FAULTS_QUICK=1 for the short variants. One file at a time: each starts its own
+ * PostgreSQL cluster, Redis server and 3-4 demo-seed processes, and keeps 2 cores busy.
  */
 export default defineConfig({
   test: {
