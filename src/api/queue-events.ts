@@ -21,6 +21,8 @@ export interface QueueEventsFeed {
 export interface FeedDeps {
   readonly metrics: ApiMetrics;
   readonly log: Logger;
+  /** A job of this session finished or failed (feeds the live event streams). */
+  onSessionEvent?(sessionId: string): void;
   /** Profile and load time of a session that just became ready. */
   sessionTiming(sessionId: string): Promise<{ demo_account_type: string; duration_ms: number | null } | undefined>;
 }
@@ -31,6 +33,12 @@ function sessionJobKind(jobId: string): 'session' | 'cleanup' | 'expire' | undef
   if (jobId.endsWith('-cleanup') && UUID_RE.test(jobId.slice(0, -8))) return 'cleanup';
   if (jobId.endsWith('-expire') && UUID_RE.test(jobId.slice(0, -7))) return 'expire';
   return undefined;
+}
+
+/** The session a job belongs to: every job id starts with the session's uuid. */
+export function sessionOfJob(jobId: string): string | undefined {
+  const head = jobId.slice(0, 36);
+  return UUID_RE.test(head) ? head : undefined;
 }
 
 const MAX_TRACKED = 50_000;
@@ -71,12 +79,18 @@ export function startQueueEventsFeed(cfg: Config, deps: FeedDeps): QueueEventsFe
         metrics.jobRetries.inc({ queue });
       }
     });
+    const nudge = (jobId: string) => {
+      const session = deps.onSessionEvent ? sessionOfJob(jobId) : undefined;
+      if (session) deps.onSessionEvent?.(session);
+    };
     events.on('failed', ({ jobId }) => {
       running.delete(jobId);
       metrics.jobFailures.inc({ queue });
+      nudge(jobId);
     });
     events.on('completed', ({ jobId, returnvalue }) => {
       running.delete(jobId);
+      nudge(jobId);
       try {
         onCompleted(queue, jobId, returnvalue as unknown);
       } catch (err) {

@@ -14,8 +14,9 @@ import { ApiError } from './errors.ts';
  * - `error`: `{"error": {...}}` when the session can no longer be read; the stream ends;
  * - a `: ping` comment every heartbeat, so proxies keep the connection open.
  *
- * The server polls the session every `pollMs` for each stream, and stops as soon
- * as the client goes away.
+ * A stream reads the session again as soon as BullMQ reports one of its jobs
+ * finished (`nudge`, fed by the API's QueueEvents), and every `pollMs` besides, in
+ * case an event was missed; it stops as soon as the client goes away.
  */
 export const FINAL_STATUSES: ReadonlySet<string> = new Set(['ready', 'failed', 'destroyed', 'expired']);
 
@@ -27,10 +28,12 @@ export interface SseOptions {
   readonly maxFailedPolls: number;
 }
 
-export const DEFAULT_SSE_OPTIONS: SseOptions = { pollMs: 100, heartbeatMs: 15_000, maxStreams: 1_000, maxFailedPolls: 50 };
+export const DEFAULT_SSE_OPTIONS: SseOptions = { pollMs: 1_000, heartbeatMs: 15_000, maxStreams: 1_000, maxFailedPolls: 50 };
 
 export class SessionStreams {
   private readonly closers = new Set<() => void>();
+  /** Session id → the wake-up of each of its open streams. */
+  private readonly wakers = new Map<string, Set<() => void>>();
   private readonly opts: SseOptions;
 
   constructor(
@@ -44,6 +47,12 @@ export class SessionStreams {
   /** Open streams. */
   get size(): number {
     return this.closers.size;
+  }
+
+  /** One of the session's jobs changed state: its streams read it again now. */
+  nudge(sessionId: string): void {
+    const set = this.wakers.get(sessionId);
+    if (set) for (const wake of set) wake();
   }
 
   /** Throws 503 when no further stream may be opened. */
@@ -75,6 +84,9 @@ export class SessionStreams {
     let failedPolls = 0;
     let poll: NodeJS.Timeout | undefined;
     let closed = false;
+    // One read at a time; a nudge during a read asks for one more right after it.
+    let reading = false;
+    let again = false;
     const send = (event: string, json: string) => {
       res.write(`id: ${++seq}\nevent: ${event}\ndata: ${json}\n\n`);
     };
@@ -84,6 +96,9 @@ export class SessionStreams {
       clearTimeout(poll);
       clearInterval(heartbeat);
       this.closers.delete(close);
+      const set = this.wakers.get(sessionId);
+      set?.delete(wake);
+      if (set?.size === 0) this.wakers.delete(sessionId);
       if (!res.writableEnded) res.end();
       log.debug({ events: seq }, 'event stream closed');
     };
@@ -98,6 +113,8 @@ export class SessionStreams {
       }
     };
     const tick = async () => {
+      clearTimeout(poll);
+      reading = true;
       try {
         const v = await this.view(sessionId);
         failedPolls = 0;
@@ -115,13 +132,28 @@ export class SessionStreams {
           close();
         }
       }
-      if (!closed) poll = setTimeout(() => void tick(), this.opts.pollMs);
+      reading = false;
+      if (closed) return;
+      if (again) {
+        again = false;
+        void tick();
+      } else {
+        poll = setTimeout(() => void tick(), this.opts.pollMs);
+      }
+    };
+    const wake = () => {
+      if (closed) return;
+      if (reading) again = true;
+      else void tick();
     };
     const heartbeat = setInterval(() => {
       if (!res.writableEnded) res.write(': ping\n\n');
     }, this.opts.heartbeatMs);
 
     this.closers.add(close);
+    let set = this.wakers.get(sessionId);
+    if (!set) this.wakers.set(sessionId, (set = new Set()));
+    set.add(wake);
     res.on('close', close);
     res.write(`retry: 2000\n\n`);
     show(first);

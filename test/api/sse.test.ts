@@ -107,6 +107,28 @@ describe('HTTP API: server-sent events', () => {
     expectErrorShape(await client(api).get(`${PATH}/nope/events`), 400, 'invalid_session_id');
   });
 
+  it('pushes each change as BullMQ reports a job of the session done, without waiting for the poll', async () => {
+    // A poll interval far longer than the test: only the QueueEvents nudges can move the stream.
+    const pushOnly = await startTestApi(h, { RATE_LIMIT_PER_MINUTE: 0 }, { sse: { heartbeatMs: 100, pollMs: 600_000 } });
+    try {
+      const res = await postSession(pushOnly, { demo_account_type: 'professional', email: freshEmail() });
+      const id = (res.body as { session_id: string }).session_id;
+      const sse = await openSse(pushOnly, `${PATH}/${id}/events`);
+      await sse.ended;
+      expect(sse.events.at(-1)!.event).toBe('end');
+      expect((JSON.parse(sse.events.at(-1)!.data) as SessionView).status).toBe('ready');
+      // Services finishing one after another were each pushed: more than the first view.
+      expect(sse.events.filter((e) => e.event === 'progress').length).toBeGreaterThanOrEqual(2);
+
+      expect((await client(pushOnly).delete(`${PATH}/${id}`)).status).toBe(202);
+      const gone = await openSse(pushOnly, `${PATH}/${id}/events`);
+      await gone.ended;
+      expect(JSON.parse(gone.events.at(-1)!.data).status).toBe('destroyed');
+    } finally {
+      await pushOnly.close();
+    }
+  });
+
   it('close() of the server ends open streams', async () => {
     const other = await startTestApi(h, {}, { sse: { heartbeatMs: 100 } });
     const sse = await openSse(other, `${PATH}/${await stuckSession()}/events`);
