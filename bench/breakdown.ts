@@ -50,7 +50,7 @@ export const STAGES = [
   ['work', 'work of the last service of each wave'],
   ['wave_gaps', 'a wave done → next wave queued (session job)'],
   ['mark_ready', 'last service done → session marked ready'],
-  ['client_seen', 'marked ready → client GET sees it (polling)'],
+  ['client_seen', 'marked ready → client sees it (event stream)'],
 ] as const;
 export type Stage = (typeof STAGES)[number][0];
 

@@ -10,7 +10,6 @@ import { SERVICES } from '../src/catalog/services.ts';
 import { databaseUrl } from '../src/config/env.ts';
 import { generateProfile } from '../src/seed/generate/index.ts';
 import type { ApiClient } from './client.ts';
-import type { StatusPoller } from './status-poller.ts';
 import { ratePerSecond } from './stats.ts';
 import type { World } from './world.ts';
 
@@ -54,7 +53,6 @@ export const rowsForScale = (scale: number) => ROWS_PER_SCALE * scale;
 export async function measureBulk(
   world: World,
   client: ApiClient,
-  poller: StatusPoller,
   opts: { scale: number; insertRows: number },
   progress: (msg: string) => void,
 ): Promise<BulkResult> {
@@ -78,7 +76,7 @@ export async function measureBulk(
   let peak: { VmRSS: number; VmHWM: number };
   try {
     created = await world.rt.producer.create({ profile: 'professional', dataDir: root, email: 'bench-bulk@example.com' });
-    await poller.wait(created.session_id, 'ready', 15 * 60_000);
+    await client.follow(created.session_id, 'ready', 15 * 60_000);
     peak = await procStatus(salesWorker.pid);
   } finally {
     clearInterval(sampler);
@@ -101,7 +99,7 @@ export async function measureBulk(
   // The session goes first (its destroy timed: a million-row DELETE), then every load starts from an empty, vacuumed table.
   const d0 = performance.now();
   await client.delete(created.session_id);
-  await poller.wait(created.session_id, 'destroyed', 15 * 60_000);
+  await client.follow(created.session_id, 'destroyed', 15 * 60_000);
   const destroyMs = Math.round(performance.now() - d0);
   await Promise.all(workers.map((w) => w.stop()));
   const db = new pg.Client({ connectionString: url });

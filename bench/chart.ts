@@ -116,11 +116,11 @@ export function renderChart(r: BenchResult, session: SessionTiming): string {
   const pick = (p: string, k: 'client_ms' | 'server_ms') => r.latency.samples.filter((s) => s.profile === p).map((s) => s[k]);
   const panelW = (W - 3 * 70) / 2;
   const a = cdfPanel(70, 70, panelW, 220, 'professional: latency CDF', [
-    { name: `client (GET every ${r.latency.poll_ms} ms)`, color: COLORS.client, values: pick('professional', 'client_ms') },
+    { name: 'client (event stream)', color: COLORS.client, values: pick('professional', 'client_ms') },
     { name: 'server duration_ms', color: COLORS.server, values: pick('professional', 'server_ms') },
   ]);
   const b = cdfPanel(70 * 2 + panelW, 70, panelW, 220, 'enterprise: latency CDF', [
-    { name: `client (GET every ${r.latency.poll_ms} ms)`, color: COLORS.client, values: pick('enterprise', 'client_ms') },
+    { name: 'client (event stream)', color: COLORS.client, values: pick('enterprise', 'client_ms') },
     { name: 'server duration_ms', color: COLORS.server, values: pick('enterprise', 'server_ms') },
   ]);
   const g = ganttPanel(390, session);

@@ -1,12 +1,13 @@
 import http from 'node:http';
-import { setTimeout as sleep } from 'node:timers/promises';
 
 /**
  * A small keep-alive HTTP client for the session API, as a client would use it:
- * POST, then GET every `pollMs` until the status it waits for (or a final one).
+ * POST, then follow the session's server-sent events until the status it waits for
+ * (or another final one). The API pushes an event as soon as BullMQ reports a job of
+ * the session done, so no polling load is put on the API or the database.
  */
 export const SESSIONS_PATH = '/api/v1/demo-sessions';
-export const POLL_MS = 5;
+const FINAL = new Set(['ready', 'failed', 'destroyed', 'expired']);
 
 export interface SessionBody {
   session_id: string;
@@ -23,6 +24,8 @@ export interface SessionBody {
 
 export class ApiClient {
   private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  /** Event streams hold their connection until the end: their own pool, so POSTs never wait for one. */
+  private readonly streamAgent = new http.Agent({ keepAlive: true });
   private emails = 0;
 
   constructor(readonly baseUrl: string) {}
@@ -78,21 +81,53 @@ export class ApiClient {
   }
 
   /**
-   * GETs the session every `pollMs` (the next GET is sent `pollMs` after the last answer)
-   * until its status is `want`; throws on another final status or after `timeoutMs`.
+   * Follows GET {id}/events until the `end` event; resolves with its session once the
+   * status is `want` (and performance.now() when it arrived), throws on another final
+   * status, an `error` event or after `timeoutMs`.
    */
-  async waitFor(id: string, want: string, timeoutMs = 60_000, pollMs = POLL_MS): Promise<SessionBody> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const s = await this.get(id);
-      if (s.status === want) return s;
-      if (['failed', 'destroyed', 'expired'].includes(s.status)) throw new Error(`session ${id} is ${s.status}, not ${want}: ${s.error ?? ''}`);
-      if (Date.now() > deadline) throw new Error(`session ${id} not ${want} within ${timeoutMs} ms (still ${s.status})`);
-      await sleep(pollMs);
-    }
+  follow(id: string, want: string, timeoutMs = 120_000): Promise<{ body: SessionBody; at: number }> {
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      const done = (err: Error | undefined, value?: { body: SessionBody; at: number }) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        req.destroy();
+        if (err) reject(err);
+        else resolve(value as { body: SessionBody; at: number });
+      };
+      const timer = setTimeout(() => done(new Error(`session ${id} not ${want} within ${timeoutMs} ms`)), timeoutMs);
+      const req = http.get(`${this.baseUrl}${SESSIONS_PATH}/${id}/events`, { agent: this.streamAgent }, (res) => {
+        if (res.statusCode !== 200) {
+          done(new Error(`GET ${SESSIONS_PATH}/${id}/events answered ${res.statusCode}`));
+          return;
+        }
+        let buf = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          const at = performance.now();
+          buf += chunk;
+          for (let cut = buf.indexOf('\n\n'); cut >= 0; cut = buf.indexOf('\n\n')) {
+            const block = buf.slice(0, cut);
+            buf = buf.slice(cut + 2);
+            const event = /^event: (.*)$/m.exec(block)?.[1];
+            const data = /^data: (.*)$/m.exec(block)?.[1];
+            if (event === 'error') return done(new Error(`session ${id}: ${data ?? 'error event'}`));
+            if (event !== 'end' || data === undefined) continue;
+            const body = JSON.parse(data) as SessionBody;
+            if (body.status === want) return done(undefined, { body, at });
+            if (FINAL.has(body.status)) return done(new Error(`session ${id} is ${body.status}, not ${want}: ${body.error ?? ''}`));
+          }
+        });
+        res.on('end', () => done(new Error(`the event stream of session ${id} ended before it was ${want}`)));
+        res.on('error', (err) => done(err));
+      });
+      req.on('error', (err) => done(err));
+    });
   }
 
   close(): void {
     this.agent.destroy();
+    this.streamAgent.destroy();
   }
 }

@@ -52,3 +52,33 @@ export function cpuMeter(sources: Record<string, () => Promise<number>>) {
     },
   };
 }
+
+/**
+ * CPU ms of the whole PostgreSQL server: every process named postgres (postmaster,
+ * backends, background writers) plus what exited backends left in the postmaster's
+ * children totals. The server is shared with anyone else using it, like Redis.
+ */
+export async function postgresCpuMs(): Promise<number> {
+  const { readdir } = await import('node:fs/promises');
+  let total = 0;
+  let found = false;
+  for (const pid of await readdir('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+    const open = stat.indexOf('(');
+    const close = stat.lastIndexOf(')');
+    if (open < 0 || stat.slice(open + 1, close) !== 'postgres') continue;
+    const f = stat.slice(close + 2).split(' ');
+    found = true;
+    // utime, stime; for the postmaster (its parent is not postgres) also cutime, cstime of reaped children.
+    total += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+  }
+  return found ? (total * 1000) / clockTicks() : NaN;
+}
+
+/** User and system CPU ms of a process, apart (system time is mostly socket reads and writes here). */
+export async function processCpuSplit(pid: number): Promise<{ user: number; system: number }> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { user: (Number(f[11]) * 1000) / clockTicks(), system: (Number(f[12]) * 1000) / clockTicks() };
+}

@@ -1,13 +1,15 @@
 import type pg from 'pg';
-import { POLL_MS, type ApiClient } from './client.ts';
+import type { ApiClient } from './client.ts';
 import { readTiming, type SessionTiming } from './breakdown.ts';
 import { summarize, type Summary } from './stats.ts';
 
 /**
- * Latency, one session at a time: POST sent → a GET (every POLL_MS) shows `ready`
- * (client), beside the server's own `duration_ms` (creation → last service done).
- * Each session is then destroyed (DELETE → a GET shows `destroyed`, timed too)
- * before the next is created. Profiles alternate so drift on a shared machine hits both.
+ * Latency, one session at a time: POST sent → the session's event stream (opened
+ * right after the POST's answer) delivers `end` with `ready` (client), beside the
+ * server's own `duration_ms` (creation → last service done). In rounds: 5 sessions
+ * per profile created one at a time, then destroyed one at a time (DELETE → the event
+ * stream ends with `destroyed`, timed too). Profiles alternate so drift on a shared
+ * machine hits both.
  */
 export const PROFILES = ['professional', 'enterprise'] as const;
 export type Profile = (typeof PROFILES)[number];
@@ -21,7 +23,6 @@ export interface LatencySample {
 }
 
 export interface LatencyResult {
-  readonly poll_ms: number;
   readonly warmup_per_profile: number;
   readonly samples: LatencySample[];
   readonly summary: Record<Profile, { client: Summary; server: Summary }>;
@@ -30,6 +31,9 @@ export interface LatencyResult {
   readonly timings: SessionTiming[];
 }
 
+/** Sessions created one at a time before they are destroyed one at a time. */
+const ROUND = 5;
+
 export async function measureLatency(
   client: ApiClient,
   db: pg.Pool,
@@ -37,22 +41,30 @@ export async function measureLatency(
   progress: (msg: string) => void,
 ): Promise<LatencyResult> {
   for (let i = 0; i < opts.warmup; i++) {
-    for (const profile of PROFILES) await one(client, db, profile);
+    for (const profile of PROFILES) await destroy(client, (await create(client, db, profile)).sample.session_id);
   }
   progress(`latency: ${opts.warmup} warm-up session(s) per profile done, measuring ${opts.perProfile} per profile`);
   const samples: LatencySample[] = [];
   const timings: SessionTiming[] = [];
-  for (let i = 0; i < opts.perProfile; i++) {
-    for (const profile of PROFILES) {
-      const { sample, timing } = await one(client, db, profile);
-      samples.push(sample);
-      if (profile === 'professional') timings.push(timing);
+  for (let done = 0; done < opts.perProfile; ) {
+    // A round: a few sessions of each profile created one at a time, then destroyed one at
+    // a time, so that no creation runs in the wake of a destroy (its deletes, autovacuum).
+    const round: Omit<LatencySample, 'destroy_ms'>[] = [];
+    const n = Math.min(ROUND, opts.perProfile - done);
+    for (let i = 0; i < n; i++) {
+      for (const profile of PROFILES) {
+        const { sample, timing } = await create(client, db, profile);
+        round.push(sample);
+        if (profile === 'professional') timings.push(timing);
+      }
     }
-    if ((i + 1) % 10 === 0) progress(`latency: ${i + 1}/${opts.perProfile} per profile`);
+    for (const s of round) samples.push({ ...s, destroy_ms: await destroy(client, s.session_id) });
+    const before = done;
+    done += n;
+    if (Math.floor(done / 10) > Math.floor(before / 10)) progress(`latency: ${done}/${opts.perProfile} per profile`);
   }
   const of = (p: Profile, k: 'client_ms' | 'server_ms') => samples.filter((s) => s.profile === p).map((s) => s[k]);
   return {
-    poll_ms: POLL_MS,
     warmup_per_profile: opts.warmup,
     samples,
     summary: {
@@ -64,22 +76,22 @@ export async function measureLatency(
   };
 }
 
-async function one(client: ApiClient, db: pg.Pool, profile: Profile): Promise<{ sample: LatencySample; timing: SessionTiming }> {
+async function create(client: ApiClient, db: pg.Pool, profile: Profile): Promise<{ sample: Omit<LatencySample, 'destroy_ms'>; timing: SessionTiming }> {
   const postedAt = Date.now();
   const t0 = performance.now();
   const id = await client.create(profile);
-  const ready = await client.waitFor(id, 'ready');
-  const clientMs = performance.now() - t0;
-  const seenAt = Date.now();
-  const timing = await readTiming(db, id, { posted_at: postedAt, seen_ready_at: seenAt });
+  const ready = await client.follow(id, 'ready');
+  const clientMs = ready.at - t0;
+  const timing = await readTiming(db, id, { posted_at: postedAt, seen_ready_at: postedAt + Math.round(clientMs) });
+  return { sample: { profile, session_id: id, client_ms: round(clientMs), server_ms: ready.body.duration_ms ?? NaN }, timing };
+}
+
+/** DELETE → the session's event stream ends with `destroyed`, in ms. */
+async function destroy(client: ApiClient, id: string): Promise<number> {
   const t1 = performance.now();
   await client.delete(id);
-  await client.waitFor(id, 'destroyed');
-  const destroyMs = performance.now() - t1;
-  return {
-    sample: { profile, session_id: id, client_ms: round(clientMs), server_ms: ready.duration_ms ?? NaN, destroy_ms: round(destroyMs) },
-    timing,
-  };
+  const destroyed = await client.follow(id, 'destroyed');
+  return round(destroyed.at - t1);
 }
 
 const round = (ms: number) => Math.round(ms * 10) / 10;

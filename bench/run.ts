@@ -3,12 +3,11 @@ import path from 'node:path';
 import { breakdown, type SessionTiming } from './breakdown.ts';
 import { measureBulk, rowsForScale } from './bulk.ts';
 import { renderChart } from './chart.ts';
-import { ApiClient, POLL_MS } from './client.ts';
+import { ApiClient } from './client.ts';
 import { cpuMeter, processCpuMs, redisCpuMs } from './cpu.ts';
 import { measureLatency } from './latency.ts';
 import { describeMachine, loadNow } from './machine.ts';
 import { checks, formatReport, type BenchResult } from './report.ts';
-import { StatusPoller } from './status-poller.ts';
 import { destroyAll, measureLevel, type DestroyBatch, type ThroughputLevel } from './throughput.ts';
 import { World } from './world.ts';
 
@@ -52,7 +51,6 @@ async function main(): Promise<void> {
   progress(`${mode} run: creating an isolated world (own databases, queue prefix, temp folder)`);
   const world = await World.create({ dist: args.dist });
   let api: ApiClient | undefined;
-  const poller = new StatusPoller(world.rt.dbs.pool('demo_session'), POLL_MS);
   try {
     const machine = await describeMachine(world.rt);
     const { url, proc: apiProc } = await world.startApi();
@@ -75,10 +73,10 @@ async function main(): Promise<void> {
         bench: () => processCpuMs(process.pid),
       });
       // Warm-up, not counted: a new worker process connects its pools and loads the profiles on first use.
-      const warm = await measureLevel(api, poller, world.rt.dbs.pool('demo_session'), { workers: n, concurrency: 16, sessions: 32, maxMs: plan.levelMaxMs, profile: 'professional' }, meter);
-      await destroyAll(api, poller, warm.ids);
+      const warm = await measureLevel(api, world.rt.dbs.pool('demo_session'), { workers: n, concurrency: 16, sessions: 32, maxMs: plan.levelMaxMs, profile: 'professional' }, meter);
+      await destroyAll(api, warm.ids);
       for (const c of CONCURRENCY) {
-        const { level, ids } = await measureLevel(api, poller, world.rt.dbs.pool('demo_session'), {
+        const { level, ids } = await measureLevel(api, world.rt.dbs.pool('demo_session'), {
           workers: n,
           concurrency: c,
           sessions: plan.sessionsAt(c),
@@ -86,7 +84,7 @@ async function main(): Promise<void> {
           profile: 'professional',
         }, meter);
         levels.push(level);
-        destroyBatches.push(await destroyAll(api, poller, ids));
+        destroyBatches.push(await destroyAll(api, ids));
         progress(`throughput: ${n} worker(s), ${c} in flight: ${level.sessions} sessions, ${level.per_second.toFixed(1)}/s`);
       }
     }
@@ -94,7 +92,7 @@ async function main(): Promise<void> {
     await Promise.all(workers.map((w) => w.stop()));
 
     progress(`bulk: generating a professional profile with ${rowsForScale(plan.scale).toLocaleString('en')} sales rows`);
-    const bulk = await measureBulk(world, api, poller, { scale: plan.scale, insertRows: plan.insertRows }, progress);
+    const bulk = await measureBulk(world, api, { scale: plan.scale, insertRows: plan.insertRows }, progress);
     machine.load_end = loadNow();
 
     const partial: Omit<BenchResult, 'checks'> = {
@@ -105,7 +103,7 @@ async function main(): Promise<void> {
       duration_s: (Date.now() - t0) / 1000,
       machine,
       method: method(plan, bulk.service.rows, args.dist),
-      latency: { poll_ms: latency.poll_ms, warmup_per_profile: latency.warmup_per_profile, samples: latency.samples, summary: latency.summary, destroy: latency.destroy },
+      latency: { warmup_per_profile: latency.warmup_per_profile, samples: latency.samples, summary: latency.summary, destroy: latency.destroy },
       throughput: { levels, best, destroy_batches: destroyBatches },
       bulk,
       breakdown: split,
@@ -125,7 +123,6 @@ async function main(): Promise<void> {
     process.stdout.write(`${formatReport(result)}\n`);
     if (args.json) process.stdout.write(`${JSON.stringify(result)}\n`);
   } finally {
-    poller.stop();
     api?.close();
     await world.close();
   }
@@ -134,8 +131,8 @@ async function main(): Promise<void> {
 function method(plan: (typeof PLANS)[keyof typeof PLANS], bulkRows: number, dist: boolean): string[] {
   return [
     `one API process (demo-seed api) and 1 or 2 worker processes (demo-seed worker, WORKER_CONCURRENCY default) on the local Redis and PostgreSQL, in their own databases and queue prefix; run ${dist ? 'from dist/ (compiled)' : 'through tsx (TypeScript compiled in-process: about 30 MB more RSS per process than dist/)'}`,
-    `latency: ${plan.perProfile} sessions per profile, one at a time, profiles alternating, after ${plan.warmup} warm-up session(s) each; client = POST sent → a GET shows ready, GET every ${POLL_MS} ms after the previous answer; server = the session's duration_ms (created → last service done); each session destroyed before the next (DELETE → a GET shows destroyed: the destroy figure)`,
-    `throughput: closed loop, N professional sessions in flight through the API, up to ${plan.sessionsAt(1)}-${plan.sessionsAt(32)} sessions or ${plan.levelMaxMs / 1000} s per level; readiness seen by one SELECT on demo_sessions every ${POLL_MS} ms for all sessions in flight (a GET per session every ${POLL_MS} ms would load the API); sessions/s = sessions / (first POST → last ready seen); each level's sessions destroyed before the next; before the levels of each worker count, 32 warm-up sessions (16 in flight) not counted`,
+    `latency: ${plan.perProfile} sessions per profile, one at a time, profiles alternating, after ${plan.warmup} warm-up session(s) each; client = POST sent → its event stream (GET …/events, opened after the POST's answer; the API pushes on each BullMQ job event) delivers end with ready; server = the session's duration_ms (created → last service done); in rounds of 5 per profile: created one at a time, then destroyed one at a time (DELETE → its event stream ends with destroyed: the destroy figure)`,
+    `throughput: closed loop, N professional sessions in flight through the API, up to ${plan.sessionsAt(1)}-${plan.sessionsAt(32)} sessions or ${plan.levelMaxMs / 1000} s per level; readiness seen on each session's event stream; sessions/s = sessions / (first POST → last ready seen); each level's sessions destroyed before the next; before the levels of each worker count, 32 warm-up sessions (16 in flight) not counted`,
     `bulk: professional profile generated with ${bulkRows.toLocaleString('en')} sales rows${bulkRows < 1_000_000 ? ' (QUICK MODE: a smaller profile than the million-row target)' : ''}, loaded by a session whose sales job runs alone in a dedicated worker process (--services sales --no-session-queue); the loaded rows exported with psql \\copy, given fresh ids and another tenant, then loaded with psql \\copy and with pg INSERTs of 100 rows; each load into the same emptied, vacuumed sales_daily`,
     'breakdown: the median professional session of the latency run (by server time), from demo_sessions.services; stages of the critical path add up to the client latency',
   ];

@@ -1,7 +1,6 @@
 import type pg from 'pg';
 import type { ApiClient } from './client.ts';
 import type { cpuMeter, CpuSnapshot } from './cpu.ts';
-import type { StatusPoller } from './status-poller.ts';
 import { ratePerSecond, summarize, type Summary } from './stats.ts';
 
 /**
@@ -27,7 +26,6 @@ export interface ThroughputLevel {
 
 export async function measureLevel(
   client: ApiClient,
-  poller: StatusPoller,
   db: pg.Pool,
   opts: { workers: number; concurrency: number; sessions: number; maxMs: number; profile: string },
   meter: ReturnType<typeof cpuMeter>,
@@ -45,8 +43,7 @@ export async function measureLevel(
       const s = performance.now();
       const id = await client.create(opts.profile);
       ids.push(id);
-      await poller.wait(id, 'ready');
-      const seen = performance.now();
+      const seen = (await client.follow(id, 'ready')).at;
       latencies.push(seen - s);
       lastSeen = Math.max(lastSeen, seen);
     }
@@ -81,14 +78,14 @@ export interface DestroyBatch {
   readonly per_second: number;
 }
 
-/** Destroys sessions `concurrency` at a time (DELETE, then the poller sees `destroyed`). */
-export async function destroyAll(client: ApiClient, poller: StatusPoller, ids: readonly string[], concurrency = 8): Promise<DestroyBatch> {
+/** Destroys sessions `concurrency` at a time (DELETE, then its event stream ends with `destroyed`). */
+export async function destroyAll(client: ApiClient, ids: readonly string[], concurrency = 8): Promise<DestroyBatch> {
   const queue = [...ids];
   const t0 = performance.now();
   const slot = async () => {
     for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
       await client.delete(id);
-      await poller.wait(id, 'destroyed');
+      await client.follow(id, 'destroyed');
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, ids.length) }, slot));

@@ -69,7 +69,10 @@ export function startQueueEventsFeed(cfg: Config, deps: FeedDeps): QueueEventsFe
       lastError = err.message;
     });
     events.on('active', ({ jobId }) => track(jobId));
-    events.on('waiting-children', ({ jobId }) => running.delete(jobId));
+    events.on('waiting-children', ({ jobId }) => {
+      running.delete(jobId);
+      nudge(jobId);
+    });
     events.on('delayed', ({ jobId }) => {
       if (running.delete(jobId)) metrics.jobRetries.inc({ queue });
     });
@@ -79,14 +82,17 @@ export function startQueueEventsFeed(cfg: Config, deps: FeedDeps): QueueEventsFe
         metrics.jobRetries.inc({ queue });
       }
     });
-    const nudge = (jobId: string) => {
-      const session = deps.onSessionEvent ? sessionOfJob(jobId) : undefined;
-      if (session) deps.onSessionEvent?.(session);
+    // Streams are nudged by the session queue (a wave added, the session ready, failed
+    // or removed) and by any failure; a service finishing shows at its wave's end.
+    const nudge = (jobId: string, always = false) => {
+      if (!deps.onSessionEvent || !(always || queue === SESSION_QUEUE)) return;
+      const session = sessionOfJob(jobId);
+      if (session) deps.onSessionEvent(session);
     };
     events.on('failed', ({ jobId }) => {
       running.delete(jobId);
       metrics.jobFailures.inc({ queue });
-      nudge(jobId);
+      nudge(jobId, true);
     });
     events.on('completed', ({ jobId, returnvalue }) => {
       running.delete(jobId);

@@ -34,7 +34,10 @@ export async function startWorkers(
   opts: { sessionQueue?: boolean } = {},
 ): Promise<RunningWorkers> {
   const shared = createRedis(cfg.REDIS_URL, 'worker');
-  const w = workerContext(cfg, dbs, shared, log);
+  // ID maps and progress get a connection of their own: one that BullMQ loaded its ~50
+  // scripts onto makes every ioredis pipeline copy them all (a measurable cost per job).
+  const maps = createRedis(cfg.REDIS_URL, 'worker');
+  const w = workerContext(cfg, dbs, maps, log);
   const flows = createFlowProducer(cfg, shared);
   const common = {
     prefix: cfg.QUEUE_PREFIX,
@@ -44,7 +47,7 @@ export async function startWorkers(
     maxStalledCount: cfg.MAX_STALLED_COUNT,
   };
   const workers: Worker[] = [];
-  const connections = [shared];
+  const connections = [shared, maps];
   const connection = () => {
     const c = createRedis(cfg.REDIS_URL, 'worker');
     connections.push(c);

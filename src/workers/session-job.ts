@@ -22,31 +22,39 @@ export async function runSession(
 ): Promise<SessionJobResult> {
   const d = job.data;
   const db = w.dbs.pool('demo_session');
-  const session = await getSession(db, d.sessionId);
+  // The session record and the children's results are read at the same time.
+  const [session, firstResults, firstFailures] = await Promise.all([getSession(db, d.sessionId), childResults(job), job.getIgnoredChildrenFailures()]);
+  let [results, failures] = [firstResults, firstFailures];
   if (!session) throw new Error(`session ${d.sessionId} has no record in demo_sessions`);
   if (session.status !== 'pending' && session.status !== 'loading') {
     // Destroyed or expired while loading: the cleanup owns it now.
     w.log.info({ session_id: d.sessionId, status: session.status }, 'session no longer loading; its flow stops');
     return { status: 'destroyed' };
   }
-  if (session.status === 'pending') await markLoading(db, d.sessionId);
+  let markingLoading = session.status === 'pending' ? markLoading(db, d.sessionId) : undefined;
 
   for (;;) {
-    // Both reads go out together (ioredis pipelines commands issued at once).
-    const [results, failures] = await Promise.all([childResults(job), job.getIgnoredChildrenFailures()]);
-    if (Object.keys(failures).length > 0) return failSession(job, w, results, failures);
+    if (Object.keys(failures).length > 0) {
+      await markingLoading;
+      return failSession(job, w, results, failures);
+    }
 
     const wave = Math.max(0, ...[...results.values()].map((r) => r.wave));
     logCompletedPhases(w, d, results, wave);
     const pending = SERVICES.filter((s) => !results.has(s));
-    if (pending.length === 0) return finishSession(job, w, results);
+    if (pending.length === 0) {
+      await markingLoading;
+      return finishSession(job, w, results);
+    }
 
     const ready = pending.filter((s) => SERVICE_SPECS[s].dependsOn.every((dep) => results.has(dep)));
     const parent = { id: job.id as string, queue: job.queueQualifiedName };
     // Job ids are fixed per session and service: adding a job that exists already is a no-op.
-    await flows.addBulk(serviceJobs(w.cfg, d, ready, wave + 1).map((j) => ({ ...j, opts: { ...j.opts, parent } })));
+    await Promise.all([flows.addBulk(serviceJobs(w.cfg, d, ready, wave + 1).map((j) => ({ ...j, opts: { ...j.opts, parent } }))), markingLoading]);
+    markingLoading = undefined;
     if (await job.moveToWaitingChildren(token ?? '')) throw new WaitingChildrenError();
     // Every child finished before we could wait: look again.
+    [results, failures] = await Promise.all([childResults(job), job.getIgnoredChildrenFailures()]);
   }
 }
 
