@@ -3,6 +3,7 @@ import type { BulkResult } from './bulk.ts';
 import type { LatencyResult, LatencySample } from './latency.ts';
 import type { Machine } from './machine.ts';
 import { judge, speedUp, type Summary } from './stats.ts';
+import type { PostgresFloor } from './floor.ts';
 import type { DestroyBatch, ThroughputLevel } from './throughput.ts';
 
 /** The result of one run: written to bench/results/<date>.json and printed with --json. */
@@ -17,6 +18,7 @@ export interface BenchResult {
   readonly latency: Omit<LatencyResult, 'timings'> & { samples: LatencySample[] };
   readonly throughput: { levels: ThroughputLevel[]; best: ThroughputLevel; destroy_batches: DestroyBatch[] };
   readonly bulk: BulkResult;
+  readonly floor: PostgresFloor;
   readonly breakdown: Breakdown;
   /** The raw record of the session the breakdown and the Gantt show. */
   readonly timeline: SessionTiming;
@@ -32,6 +34,8 @@ export interface Check {
   /** null: a figure printed for information, with no target. */
   readonly pass: boolean | null;
   readonly note: string;
+  /** For a miss: what PostgreSQL or Redis themselves allow, measured in the same run. */
+  readonly limit?: string;
 }
 
 const ORIGIN_MS = [8_000, 15_000] as const;
@@ -60,8 +64,11 @@ export function checks(r: Omit<BenchResult, 'checks'>): Check[] {
   add('enterprise latency p50, server', ent.server.p50, 'ms', 250, 'max');
   const b = r.throughput.best;
   add(`professional sessions/s, best (c=${b.concurrency}, ${b.workers} worker${b.workers > 1 ? 's' : ''})`, b.per_second, '/s', 50, 'min');
+  const lim = limits(r);
+  if (out.at(-1)?.pass === false) explain(out, `PostgreSQL alone needs ${fix(r.floor.postgres_cpu_ms)} CPU ms a session: ≤ ${fix(lim.postgres)}/s; with Redis's ${fix(lim.redisMs)} ms, ≤ ${fix(lim.both)}/s`);
   add('bulk load ÷ psql \\copy rate', r.bulk.ratio_vs_copy, '×', 0.8, 'min', (v) => fix(v, 2));
   add('bulk load ÷ 100-row INSERT rate', r.bulk.ratio_vs_insert, '×', 3, 'min', (v) => fix(v, 2));
+  if (out.at(-1)?.pass === false) explain(out, `psql \\copy itself is only ${fix(lim.copyOverInsert, 2)}× the INSERT rate here`);
   add(`sales worker peak RSS (VmHWM), ${r.bulk.service.rows.toLocaleString('en')} rows`, r.bulk.worker_rss.vm_hwm_mb, 'MB', 200, 'max');
   add('destroy p50 (DELETE → destroyed), client', r.latency.destroy.p50, 'ms', 200, 'max');
   const [lo, hi] = speedUp(pro.client.p50, ...ORIGIN_MS);
@@ -74,6 +81,24 @@ export function checks(r: Omit<BenchResult, 'checks'>): Check[] {
     note: `${fix(lo, 0)}×-${fix(hi, 0)}× faster`,
   });
   return out;
+}
+
+/** What PostgreSQL and Redis themselves allow on this machine, from the run's own measurements. */
+export function limits(r: Omit<BenchResult, 'checks'>): { postgres: number; redisMs: number; both: number; copyOverInsert: number } {
+  const cpuMs = r.machine.cores * 1000;
+  const redisMs = r.throughput.best.cpu_ms_per_session.redis ?? NaN;
+  return {
+    postgres: cpuMs / r.floor.postgres_cpu_ms,
+    redisMs,
+    both: cpuMs / (r.floor.postgres_cpu_ms + redisMs),
+    copyOverInsert: r.bulk.psql_copy.rows_per_second / r.bulk.insert_100.rows_per_second,
+  };
+}
+
+/** Adds to the last (missed) check what bounds it. */
+function explain(out: Check[], limit: string): void {
+  const last = out.pop() as Check;
+  out.push({ ...last, limit });
 }
 
 function fix(v: number, digits = 1): string {
@@ -119,7 +144,7 @@ export function formatReport(r: BenchResult): string {
   parts.push(
     `2. THROUGHPUT, professional sessions until ready, N in flight at a time\n` +
       table(
-        ['workers', 'in flight', 'sessions', 'seconds', 'sessions/s', 'server /s', 'latency p50', 'p95', 'CPU ms/session: workers', 'API', 'Redis'],
+        ['workers', 'in flight', 'sessions', 'seconds', 'sessions/s', 'server /s', 'latency p50', 'p95', 'CPU ms/session: workers', 'API', 'Redis', 'PostgreSQL', 'all'],
         t.levels.map((x) => [
           String(x.workers),
           String(x.concurrency),
@@ -132,9 +157,11 @@ export function formatReport(r: BenchResult): string {
           x.cpu_ms_per_session.workers ?? NaN,
           x.cpu_ms_per_session.api ?? NaN,
           x.cpu_ms_per_session.redis ?? NaN,
+          x.cpu_ms_per_session.postgres ?? NaN,
+          (x.cpu_ms_per_session.workers ?? NaN) + (x.cpu_ms_per_session.api ?? NaN) + (x.cpu_ms_per_session.redis ?? NaN) + (x.cpu_ms_per_session.postgres ?? NaN),
         ]),
       ) +
-      `\n  CPU: user+system of our worker and API processes (/proc) and of the whole Redis server (INFO cpu), per session; ${m.cores} cores give ${(m.cores * 1000).toLocaleString('en')} CPU ms a second to share with PostgreSQL` +
+      `\n  CPU: user+system per session of our worker and API processes (/proc), the whole Redis server (INFO cpu) and the whole PostgreSQL server (every postgres process, /proc); ${m.cores} cores give ${(m.cores * 1000).toLocaleString('en')} CPU ms a second to all of them (and to the bench's own client)` +
       `\n  destroy between levels: ${t.destroy_batches.map((d) => `${d.sessions} in ${fix(d.elapsed_ms / 1000)} s (${fix(d.per_second)}/s)`).join(', ')}, ${t.destroy_batches[0]?.concurrency ?? 8} at a time`,
   );
 
@@ -179,13 +206,35 @@ export function formatReport(r: BenchResult): string {
       `\n  (times in ms from the session's created_at; Σ over the 11 services, p50: queue wait ${fix(k.totals.wait_ms)} ms, work ${fix(k.totals.work_ms)} ms)`,
   );
 
+  const f = r.floor;
+  const lim = limits(r);
+  parts.push(
+    `5. WHAT POSTGRESQL AND REDIS THEMSELVES ALLOW (${m.cores} cores = ${(m.cores * 1000).toLocaleString('en')} CPU ms a second)\n` +
+      table(
+        ['measure', 'value'],
+        [
+          [`PostgreSQL CPU per ${f.profile} session, its loads alone (${f.sessions} sessions, ${f.concurrency} at a time)`, `${fix(f.postgres_cpu_ms)} ms`],
+          ['  → sessions/s PostgreSQL alone allows', `${fix(lim.postgres)} /s`],
+          [`  those loads alone reached (with this process encoding rows: ${fix(f.client_cpu_ms)} CPU ms a session)`, `${fix(f.per_second)} /s`],
+          [`Redis CPU per session under BullMQ (best throughput level)`, `${fix(lim.redisMs)} ms`],
+          ['  → sessions/s PostgreSQL and Redis together allow, with every Node.js process free', `${fix(lim.both)} /s`],
+          ['psql \\copy ÷ 100-row INSERT rate (the bulk figures above)', `${fix(lim.copyOverInsert, 2)} ×`],
+        ],
+        ['l', 'r'],
+      ),
+  );
+
   parts.push(
     'TARGETS (2-core machine)\n' +
       table(
         ['figure', 'value', 'target', 'result'],
         r.checks.map((c) => [c.figure, `${fix(c.value, c.unit === '×' ? 2 : 1)} ${c.unit}`, c.target, c.pass === null ? c.note : c.pass ? 'PASS' : `MISS: ${c.note}`]),
         ['l', 'r', 'l', 'l'],
-      ),
+      ) +
+      r.checks
+        .filter((c) => c.limit)
+        .map((c) => `\n  ${c.figure}: ${c.limit}`)
+        .join(''),
   );
   if (r.files) parts.push(`written: ${r.files.json}\n         ${r.files.svg}`);
   return parts.join('\n\n');

@@ -4,7 +4,8 @@ import { breakdown, type SessionTiming } from './breakdown.ts';
 import { measureBulk, rowsForScale } from './bulk.ts';
 import { renderChart } from './chart.ts';
 import { ApiClient } from './client.ts';
-import { cpuMeter, processCpuMs, redisCpuMs } from './cpu.ts';
+import { cpuMeter, postgresCpuMs, processCpuMs, redisCpuMs } from './cpu.ts';
+import { measurePostgresFloor } from './floor.ts';
 import { measureLatency } from './latency.ts';
 import { describeMachine, loadNow } from './machine.ts';
 import { checks, formatReport, type BenchResult } from './report.ts';
@@ -21,8 +22,8 @@ const RESULTS_DIR = path.join(import.meta.dirname, 'results');
 const CONCURRENCY = [1, 4, 16, 32];
 
 const PLANS = {
-  quick: { perProfile: 20, warmup: 2, sessionsAt: (c: number) => Math.max(10, 3 * c), levelMaxMs: 5_000, workerCounts: [1, 2], scale: 1112, insertRows: Infinity },
-  full: { perProfile: 60, warmup: 3, sessionsAt: (c: number) => Math.max(50, 8 * c), levelMaxMs: 60_000, workerCounts: [1, 2], scale: 3704, insertRows: Infinity },
+  quick: { perProfile: 20, warmup: 2, sessionsAt: (c: number) => Math.max(10, 3 * c), levelMaxMs: 5_000, workerCounts: [1, 2], scale: 1112, insertRows: Infinity, floorSessions: 100 },
+  full: { perProfile: 60, warmup: 3, sessionsAt: (c: number) => Math.max(50, 8 * c), levelMaxMs: 60_000, workerCounts: [1, 2], scale: 3704, insertRows: Infinity, floorSessions: 400 },
 };
 
 function parseArgs(argv: string[]): { quick: boolean; json: boolean; dist: boolean } {
@@ -70,6 +71,7 @@ async function main(): Promise<void> {
         workers: async () => (await Promise.all(workers.map((w) => processCpuMs(w.pid)))).reduce((a, b) => a + b, 0),
         api: () => processCpuMs(apiProc.pid),
         redis: () => redisCpuMs(world.rt.redis),
+        postgres: postgresCpuMs,
         bench: () => processCpuMs(process.pid),
       });
       // Warm-up, not counted: a new worker process connects its pools and loads the profiles on first use.
@@ -93,6 +95,8 @@ async function main(): Promise<void> {
 
     progress(`bulk: generating a professional profile with ${rowsForScale(plan.scale).toLocaleString('en')} sales rows`);
     const bulk = await measureBulk(world, api, { scale: plan.scale, insertRows: plan.insertRows }, progress);
+    progress(`floor: ${plan.floorSessions} professional sessions' loads straight into PostgreSQL (no BullMQ, Redis or API), 16 at a time`);
+    const floor = await measurePostgresFloor(world, { profile: 'professional', sessions: plan.floorSessions, concurrency: 16, cores: machine.cores });
     machine.load_end = loadNow();
 
     const partial: Omit<BenchResult, 'checks'> = {
@@ -106,6 +110,7 @@ async function main(): Promise<void> {
       latency: { warmup_per_profile: latency.warmup_per_profile, samples: latency.samples, summary: latency.summary, destroy: latency.destroy },
       throughput: { levels, best, destroy_batches: destroyBatches },
       bulk,
+      floor,
       breakdown: split,
       timeline,
     };
@@ -134,6 +139,7 @@ function method(plan: (typeof PLANS)[keyof typeof PLANS], bulkRows: number, dist
     `latency: ${plan.perProfile} sessions per profile, one at a time, profiles alternating, after ${plan.warmup} warm-up session(s) each; client = POST sent → its event stream (GET …/events, opened after the POST's answer; the API pushes on each BullMQ job event) delivers end with ready; server = the session's duration_ms (created → last service done); in rounds of 5 per profile: created one at a time, then destroyed one at a time (DELETE → its event stream ends with destroyed: the destroy figure)`,
     `throughput: closed loop, N professional sessions in flight through the API, up to ${plan.sessionsAt(1)}-${plan.sessionsAt(32)} sessions or ${plan.levelMaxMs / 1000} s per level; readiness seen on each session's event stream; sessions/s = sessions / (first POST → last ready seen); each level's sessions destroyed before the next; before the levels of each worker count, 32 warm-up sessions (16 in flight) not counted`,
     `bulk: professional profile generated with ${bulkRows.toLocaleString('en')} sales rows${bulkRows < 1_000_000 ? ' (QUICK MODE: a smaller profile than the million-row target)' : ''}, loaded by a session whose sales job runs alone in a dedicated worker process (--services sales --no-session-queue); the loaded rows exported with psql \\copy, given fresh ids and another tenant, then loaded with psql \\copy and with pg INSERTs of 100 rows; each load into the same emptied, vacuumed sales_daily`,
+    'floor: the statements of a professional session\'s 11 loads (per database: BEGIN and the load marker, a COPY per table, COMMIT) run straight from the bench process with the worker\'s own code, 16 sessions at a time, without BullMQ, Redis, the API or the session record; PostgreSQL\'s CPU per session (every postgres process, /proc) bounds what the machine can reach',
     'breakdown: the median professional session of the latency run (by server time), from demo_sessions.services; stages of the critical path add up to the client latency',
   ];
 }

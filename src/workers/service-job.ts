@@ -27,6 +27,7 @@ export async function loadService(job: Job<ServiceJobData, ServiceJobResult>, w:
   const client = await w.dbs.pool(d.service).connect();
   let tables: Record<string, TableResult> = {};
   let alreadyLoaded = false;
+  let published = false;
   let local: Map<EntityName, Map<string, string>>;
   try {
     const [remote, earlier] = await Promise.all([
@@ -50,7 +51,16 @@ export async function loadService(job: Job<ServiceJobData, ServiceJobResult>, w:
         const rows = await copyRows(client, spec.name, Object.keys(spec.columns), encodeSegments(segments, encode));
         tables[spec.name] = { rows, duration_ms: round(performance.now() - t0) };
       }
-      await commitLoad(client, d.sessionId, tables);
+      // The ID maps go out while PostgreSQL commits (one round trip less on the critical
+      // path). Were the commit to fail, the job is retried: its ids are the same, and its
+      // first step sets the progress back to loading.
+      const [committed, publishing] = await Promise.allSettled([
+        commitLoad(client, d.sessionId, tables),
+        publishMaps(w, d, local, tables, started, job.attemptsMade + 1),
+      ]);
+      if (committed.status === 'rejected') throw committed.reason;
+      if (publishing.status === 'rejected') throw publishing.reason;
+      published = true;
     }
     client.release();
   } catch (err) {
@@ -59,8 +69,6 @@ export async function loadService(job: Job<ServiceJobData, ServiceJobResult>, w:
     throw err instanceof SeedDataError ? new UnrecoverableError(err.message) : err;
   }
 
-  const published = new Map<EntityName, Map<string, string>>();
-  for (const e of publishedEntities(d.service)) published.set(e, local.get(e) ?? new Map());
   const finished = Date.now();
   const rows = Object.values(tables).reduce((n, t) => n + t.rows, 0);
   const result: ServiceJobResult = {
@@ -76,13 +84,28 @@ export async function loadService(job: Job<ServiceJobData, ServiceJobResult>, w:
     attempts: job.attemptsMade + 1,
     already_loaded: alreadyLoaded,
   };
-  await w.idMaps.publish(d.sessionId, published, d.ttlSeconds, progress(d, { status: 'ready', rows, duration_ms: result.duration_ms, tables, attempt: result.attempts }));
+  if (!published) await publishMaps(w, d, local, tables, started, result.attempts);
   log.info({ rows, duration_ms: result.duration_ms, tables, already_loaded: alreadyLoaded }, `service ${d.service} loaded`);
   return result;
 }
 
+/** Publishes the ID maps this service owns, with its `ready` progress, in one round trip. */
+async function publishMaps(
+  w: WorkerContext,
+  d: ServiceJobData,
+  local: ReadonlyMap<EntityName, Map<string, string>>,
+  tables: Record<string, TableResult>,
+  started: number,
+  attempt: number,
+): Promise<void> {
+  const maps = new Map<EntityName, Map<string, string>>();
+  for (const e of publishedEntities(d.service)) maps.set(e, local.get(e) ?? new Map());
+  const rows = Object.values(tables).reduce((n, t) => n + t.rows, 0);
+  await w.idMaps.publish(d.sessionId, maps, d.ttlSeconds, progress(d, { status: 'ready', rows, duration_ms: Date.now() - started, tables, attempt }));
+}
+
 /** COPY text of a table: built at once when the records are in memory, streamed from NDJSON files otherwise. */
-function encodeSegments(segments: readonly Segment[], encode: RecordEncoder): string[] | AsyncGenerator<string> {
+export function encodeSegments(segments: readonly Segment[], encode: RecordEncoder): string[] | AsyncGenerator<string> {
   if (segments.every((seg) => seg.kind === 'json')) {
     let text = '';
     for (const seg of segments) for (let i = 0; i < seg.records.length; i++) text += encode(seg.records[i] as Record<string, unknown>, seg.file, i);

@@ -39,6 +39,32 @@ describe('COPY text encoding through PostgreSQL', () => {
     }
   });
 
+  it('sends the rows and the end of a small COPY in one socket write', async () => {
+    const client = await pool.connect();
+    const socket = (client as unknown as { connection: { stream: import('node:net').Socket } }).connection.stream;
+    const calls: string[] = [];
+    const spy = (name: '_write' | '_writev') => {
+      const original = socket[name] as (...args: unknown[]) => unknown;
+      socket[name] = function (this: unknown, ...args: unknown[]) {
+        calls.push(name);
+        return original.apply(this, args);
+      } as never;
+      return () => (socket[name] = original as never);
+    };
+    const restore = [spy('_write'), spy('_writev')];
+    try {
+      await client.query('CREATE TEMP TABLE copy_few (n int)');
+      calls.length = 0;
+      expect(await copyRows(client, 'copy_few', ['n'], ['1\n', '2\n', '3\n'])).toBe(3);
+      // The COPY statement, then CopyData header + data + CopyDone together.
+      expect(calls).toEqual(['_write', '_writev']);
+      expect((await client.query('SELECT sum(n)::int AS s FROM copy_few')).rows[0].s).toBe(6);
+    } finally {
+      for (const r of restore) r();
+      client.release();
+    }
+  });
+
   it('rolls the whole statement back on a bad row and keeps the client usable', async () => {
     const client = await pool.connect();
     try {
