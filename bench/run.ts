@@ -93,10 +93,10 @@ async function main(): Promise<void> {
     const best = levels.reduce((a, b) => (b.per_second > a.per_second ? b : a));
     await Promise.all(workers.map((w) => w.stop()));
 
-    progress(`bulk: generating a professional profile with ${rowsForScale(plan.scale).toLocaleString('en')} sales rows`);
-    const bulk = await measureBulk(world, api, { scale: plan.scale, insertRows: plan.insertRows }, progress);
     progress(`floor: ${plan.floorSessions} professional sessions' loads straight into PostgreSQL (no BullMQ, Redis or API), 16 at a time`);
     const floor = await measurePostgresFloor(world, { profile: 'professional', sessions: plan.floorSessions, concurrency: 16, cores: machine.cores });
+    progress(`bulk: generating a professional profile with ${rowsForScale(plan.scale).toLocaleString('en')} sales rows`);
+    const bulk = await measureBulk(world, api, { scale: plan.scale, insertRows: plan.insertRows }, progress);
     machine.load_end = loadNow();
 
     const partial: Omit<BenchResult, 'checks'> = {

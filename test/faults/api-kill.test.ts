@@ -108,7 +108,7 @@ describeFaults('scenario 5: the API killed while sessions load', () => {
       expect(['pending', 'loading', 'ready']).toContain((await getSession(api, id)).status);
       const [ended] = (await waitForAll(h, [id], BOUND_MS)).values();
       await checkSessions(h, [id], facts, { accept: ['ready'] });
-      const rebuilt = fleet.logLines((l) => l.msg === 'reconciler repaired sessions' && ((l.rebuilt as string[] | undefined) ?? []).includes(id));
+      const rebuilt = (await fleet.settledLogLines()).filter((l) => l.msg === 'reconciler repaired sessions' && ((l.rebuilt as string[] | undefined) ?? []).includes(id));
       expect(rebuilt.length, 'the reconciler enqueued the flow the POST never did').toBeGreaterThan(0);
       recordRecovery('api-sigkill-mid-post: kill -> the orphaned session ready', (ended?.endedAt ?? killedAt) - killedAt);
       recordRecovery('api-sigkill-mid-post: expiry lag (expires_at -> expired, nothing left)', await expectExpired([id]), { ttl_s: TTL_S });

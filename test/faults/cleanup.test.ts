@@ -131,7 +131,7 @@ describeFaults('scenario 6: a cleanup interrupted half-way resumes and finishes'
       const [gone] = (await waitForAll(h, [id], BOUND_MS, ['destroyed'])).values();
       await checkSessions(h, [id], facts, { accept: ['destroyed'] });
       expect((await getSession(api, id)).status).toBe('destroyed');
-      if (fault === 'pg_terminate_backend') expect(failedAttempts(fleet, /terminat/i, at - 5000).some((j) => j.id === `${id}-cleanup-sales`), 'the cleanup attempt failed and was retried').toBe(true);
+      if (fault === 'pg_terminate_backend') expect((await failedAttempts(fleet, /terminat/i, at - 5000)).some((j) => j.id === `${id}-cleanup-sales`), 'the cleanup attempt failed and was retried').toBe(true);
       recordRecovery(`cleanup-interrupted (${fault === 'SIGKILL of the worker' ? 'sigkill' : 'pg_terminate_backend'}): fault -> destroyed, nothing left`, (gone?.endedAt ?? at) - at);
       expect(fleet.crashReport(crashMark)).toBe('');
     }, TEST_TIMEOUT_MS);

@@ -89,7 +89,7 @@ describeFaults('scenario 3: PostgreSQL backends terminated, server stopped and s
     }
     const ended = await waitForAll(h, ids, BOUND_MS);
     const tally = await checkSessions(h, ids, facts);
-    const hit = failedAttempts(fleet, /terminat/i, since);
+    const hit = await failedAttempts(fleet, /terminat/i, since);
     console.log(`scenario 3 (terminate during COPY): ${terminated.length} backends terminated (${terminated.map((t) => t.datname.replace(h.cfg.DB_NAME_PREFIX, '')).join(' ')}), ${hit.length} job attempts failed with it -> ${JSON.stringify(tally)}`);
     expect(hit.length + fleet.crashes.length - crashMark, 'attempts (or processes) that saw their backend terminated').toBeGreaterThan(0);
     expect(tally.ready, 'a terminated backend is retried, not a failed session').toBe(ids.length);
@@ -146,7 +146,7 @@ describeFaults('scenario 3: PostgreSQL backends terminated, server stopped and s
       await checkSessions(h, [id], facts, { accept: ['ready'] });
       // The terminated run never completed: the one run that did is the retry (after a failed
       // attempt, or after a stall if the worker process died with the connection).
-      const runs = fleet.logLines((l) => l.session_id === id && l.msg === 'service sales loaded');
+      const runs = await fleet.settledLogLines((l) => l.session_id === id && l.msg === 'service sales loaded');
       console.log(`scenario 3 (terminate during COMMIT, ${kind}): sales runs ${JSON.stringify(runs.map((r) => ({ proc: r.proc, attempt: r.attempt, rows: r.rows, already_loaded: r.already_loaded })))}`);
       expect(runs.length).toBe(1);
       expect(runs[0]?.already_loaded, kind === 'slow' ? 'nothing was committed: loaded again' : 'committed: the retry loads nothing').toBe(kind === 'ack');
@@ -174,7 +174,7 @@ describeFaults('scenario 3: PostgreSQL backends terminated, server stopped and s
       const tally = await checkSessions(h, ids, facts);
       for (const id of ids) expect((await getSession(fleet.url(), id)).status).toBe(ended.get(id)?.view.status);
       for (const n of ['w1', 'w2', 'w3']) expect((await httpJson('GET', `http://127.0.0.1:${fleet.get(n).port}/readyz`)).status).toBe(200);
-      const retried = failedAttempts(fleet, /ECONNREFUSED|terminat|shutting down|Connection terminated|connect/i, downAt - 1000);
+      const retried = await failedAttempts(fleet, /ECONNREFUSED|terminat|shutting down|Connection terminated|connect/i, downAt - 1000);
       console.log(`scenario 3 (stop -m ${mode}): ${ids.length} sessions -> ${JSON.stringify(tally)}; ${retried.length} job attempts failed while it was down`);
       recordRecovery(`pg-stop-${mode}: PostgreSQL back -> API answers GET`, apiBack - upAt, { down_ms: upAt - downAt });
       recordRecovery(`pg-stop-${mode}: PostgreSQL back -> every session ended`, Math.max(...[...ended.values()].map((e) => e.endedAt)) - upAt, { sessions: ids.length, ...tally });

@@ -25,6 +25,10 @@ import { profileRecords, readManifest } from '../support/sessions.ts';
  * runs the short variants (for `npm test`); with neither the files are skipped, should
  * another config pick them up by accident.
  */
+
+/** Longer than the servers' log flush interval (200 ms). */
+const LOG_SETTLE_MS = 500;
+const SENTINEL_KEY = 'fault-suite:sentinel';
 export const QUICK = process.env.FAULTS_QUICK === '1';
 export const ENABLED = QUICK || process.env.FAULTS_SUITE === '1';
 export const describeFaults = ENABLED ? describe : describe.skip;
@@ -250,6 +254,15 @@ export class Fleet {
   output(name: string): string {
     const p = this.get(name);
     return p.history + p.proc.output();
+  }
+
+  /**
+   * logLines once every process has written what it logged so far: servers buffer
+   * their log lines for up to 200 ms (src/logger.ts).
+   */
+  async settledLogLines(pred: (line: Record<string, unknown>) => boolean = () => true): Promise<Array<Record<string, unknown> & { proc: string }>> {
+    await sleep(LOG_SETTLE_MS);
+    return this.logLines(pred);
   }
 
   /** JSON log lines of every process (all incarnations) that match `pred`. */
@@ -534,8 +547,17 @@ export class OwnRedis {
     return `redis://127.0.0.1:${this.port}`;
   }
 
-  /** Keys in the server right after its last start, before any client wrote again (-1: unknown). */
-  keysAtStart = -1;
+  /**
+   * Whether the sentinel key (plantSentinel) was there right after the last start:
+   * clients reconnect and write new keys within milliseconds, so counting keys cannot
+   * tell what the restart kept; a key nobody else writes can.
+   */
+  sentinelAtStart: boolean | undefined;
+
+  /** Writes a key no process of the fleet ever writes, to see whether a restart keeps it. */
+  plantSentinel(): void {
+    execFileSync('redis-cli', ['-h', '127.0.0.1', '-p', String(this.port), 'SET', SENTINEL_KEY, '1'], { encoding: 'utf8', timeout: 2000, stdio: ['ignore', 'pipe', 'pipe'] });
+  }
 
   async start(): Promise<number> {
     const t0 = Date.now();
@@ -547,7 +569,8 @@ export class OwnRedis {
     killChildOnExit(child);
     this.child = child;
     await waitFor(`redis-server on ${this.port}`, () => (this.ping() ? true : undefined), 10_000, 20);
-    this.keysAtStart = this.dbsize();
+    this.sentinelAtStart =
+      execFileSync('redis-cli', ['-h', '127.0.0.1', '-p', String(this.port), 'EXISTS', SENTINEL_KEY], { encoding: 'utf8', timeout: 2000, stdio: ['ignore', 'pipe', 'pipe'] }).trim() === '1';
     return Date.now() - t0;
   }
 
@@ -643,9 +666,6 @@ export class OwnPostgres {
   }
 
   /** pg_ctl start -w; returns ms until it accepts connections. */
-  /** Keys in the server right after its last start, before any client wrote again (-1: unknown). */
-  keysAtStart = -1;
-
   async start(): Promise<number> {
     const t0 = Date.now();
     const opts = [`-p ${this.port} -k ${this.tmp.dir} -c listen_addresses=127.0.0.1 -c max_connections=400 -c fsync=off`, ...this.settings.map((x) => `-c ${x}`)].join(' ');
@@ -1027,9 +1047,9 @@ export async function jobsDone(h: Harness, jobs: readonly ActiveJob[], since: nu
 }
 
 /** Jobs whose attempt failed (worker log `job attempt failed`) with an error matching `pattern`, logged at or after `since`. */
-export function failedAttempts(fleet: Fleet, pattern: RegExp, since = 0): ActiveJob[] {
+export async function failedAttempts(fleet: Fleet, pattern: RegExp, since = 0): Promise<ActiveJob[]> {
   const seen = new Map<string, ActiveJob>();
-  for (const l of fleet.logLines((x) => x.msg === 'job attempt failed' && pattern.test(String(x.err)) && Date.parse(String(x.time)) >= since)) {
+  for (const l of await fleet.settledLogLines((x) => x.msg === 'job attempt failed' && pattern.test(String(x.err)) && Date.parse(String(x.time)) >= since)) {
     const queue = String(l.queue).replace(/^demo-seed-/, '').replace(/^session$/, 'demo-session');
     const id = String(l.job_id);
     seen.set(`${queue}:${id}`, { queue, id, token: '', stalls: 0 });
