@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import { WAVES, type ServiceName } from '../src/catalog/services.ts';
-import type { EntityName } from '../src/catalog/tables.ts';
+import { SERVICES, WAVES, type ServiceName } from '../src/catalog/services.ts';
+import { TABLES, type EntityName } from '../src/catalog/tables.ts';
 import { copyRows } from '../src/db/copy.ts';
 import { beginLoad, commitLoad } from '../src/db/sql/session-loads.ts';
 import type { TableResult } from '../src/flows/jobs.ts';
@@ -19,7 +19,8 @@ import type { World } from './world.ts';
  * marker's update and COMMIT), issued straight from this process with the worker's
  * own code, without BullMQ, Redis, the API or the session record. What the
  * PostgreSQL server spends on them per session bounds the sessions per second the
- * machine can reach, whatever the rest of the system costs.
+ * machine can reach, whatever the rest of the system costs. It runs first, on the
+ * world's new databases, and empties them afterwards.
  */
 export interface PostgresFloor {
   readonly profile: string;
@@ -51,6 +52,16 @@ async function quiesce(world: World): Promise<void> {
     if ((rows[0]?.n ?? 0) === 0) return;
     await new Promise((r) => setTimeout(r, 250));
   }
+}
+
+/** TRUNCATE of every service table and load marker: the floor leaves no rows (and no dead tuples) for the phases after it. */
+async function emptyServiceTables(world: World): Promise<void> {
+  await Promise.all(
+    SERVICES.map((s) => {
+      const tables = [...TABLES[s].map((t) => `"${t.name}"`), 'demo_seed.session_loads'].join(', ');
+      return world.rt.dbs.pool(s).query(`TRUNCATE ${tables}`);
+    }),
+  );
 }
 
 export async function measurePostgresFloor(world: World, opts: { profile: string; sessions: number; concurrency: number; cores: number }): Promise<PostgresFloor> {
@@ -99,6 +110,7 @@ export async function measurePostgresFloor(world: World, opts: { profile: string
   const elapsed = performance.now() - t0;
   const pgMs = ((await postgresCpuMs()) - pg0) / opts.sessions;
   const meMs = ((await processCpuMs(process.pid)) - me0) / opts.sessions;
+  await emptyServiceTables(world);
   const r1 = (x: number) => Math.round(x * 10) / 10;
   return {
     profile: opts.profile,
