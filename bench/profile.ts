@@ -8,10 +8,16 @@ import { World } from './world.ts';
 /**
  * `npm run bench:profile [-- <sessions> <in flight>]`: professional sessions through
  * one API and one worker process started with --cpu-prof, then the hottest functions
- * and packages by self time of each. A tool for finding CPU, not a benchmark.
+ * and packages by self time of each, and CPU ms per session of every process
+ * (BENCH_PROFILE_DIR=dir keeps the .cpuprofile files). A tool for finding CPU, not a
+ * benchmark: time spent in a socket write includes being descheduled for the process
+ * it woke, so read the /proc CPU figures beside it.
  */
-const sessions = Number(process.argv[2] ?? 200);
-const concurrency = Number(process.argv[3] ?? 16);
+const [sessions, concurrency] = [process.argv[2] ?? '200', process.argv[3] ?? '16'].map(Number) as [number, number];
+if (process.argv.length > 4 || !Number.isInteger(sessions) || sessions < 1 || !Number.isInteger(concurrency) || concurrency < 1) {
+  process.stderr.write('usage: npm run bench:profile [-- <sessions, default 200> <in flight, default 16>]  (whole numbers ≥ 1)\n');
+  process.exit(2);
+}
 
 interface Node { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount: number; children?: number[] }
 interface Profile { nodes: Node[]; samples: number[]; timeDeltas: number[]; startTime: number; endTime: number }

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ticks } from '../../bench/chart.ts';
+import { checks, limits } from '../../bench/report.ts';
 import { cdf, judge, medianIndex, percentile, ratePerSecond, speedUp, summarize } from '../../bench/stats.ts';
 
 describe('percentile (linear between closest ranks, as numpy)', () => {
@@ -102,5 +103,47 @@ describe('chart ticks', () => {
     expect(ticks(100)).toEqual([0, 20, 40, 60, 80, 100]);
     expect(ticks(128, 8)).toEqual([0, 20, 40, 60, 80, 100, 120, 140]);
     expect(ticks(0)).toEqual([0, 1]);
+  });
+});
+
+describe('bench report: what PostgreSQL and Redis allow', () => {
+  const s = (p50: number) => ({ n: 60, min: p50, mean: p50, p50, p95: p50, p99: p50, max: p50 });
+  const run = (perSecond: number) =>
+    ({
+      machine: { cores: 2 },
+      latency: { summary: { professional: { client: s(90), server: s(80) }, enterprise: { client: s(100), server: s(90) } }, destroy: s(50) },
+      throughput: { best: { concurrency: 16, workers: 1, per_second: perSecond, cpu_ms_per_session: { redis: 10 } } },
+      bulk: {
+        ratio_vs_copy: 0.9,
+        ratio_vs_insert: 1.35,
+        psql_copy: { rows_per_second: 146_000 },
+        insert_100: { rows_per_second: 100_000 },
+        service: { rows: 1_000_080 },
+        worker_rss: { vm_hwm_mb: 160 },
+      },
+      floor: { postgres_cpu_ms: 40 },
+    }) as unknown as Parameters<typeof checks>[0];
+
+  it('turns the measured CPU per session into the sessions per second each server allows', () => {
+    const l = limits(run(14));
+    expect(l.postgres).toBe(50);
+    expect(l.redisMs).toBe(10);
+    expect(l.both).toBe(40);
+    expect(l.copyOverInsert).toBeCloseTo(1.46, 10);
+  });
+
+  it('names the bound beside a missed target, and only there', () => {
+    const missed = checks(run(14));
+    const tp = missed.find((c) => c.figure.startsWith('professional sessions/s'));
+    expect(tp?.pass).toBe(false);
+    expect(tp?.limit).toContain('≤ 50.0/s');
+    expect(tp?.limit).toContain('≤ 40.0/s');
+    expect(missed.find((c) => c.figure.includes('INSERT'))?.limit).toContain('1.46×');
+    expect(missed.filter((c) => c.limit).length).toBe(2);
+
+    const met = checks(run(55));
+    const ok = met.find((c) => c.figure.startsWith('professional sessions/s'));
+    expect(ok?.pass).toBe(true);
+    expect(ok?.limit).toBeUndefined();
   });
 });
