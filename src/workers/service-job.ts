@@ -1,3 +1,4 @@
+import { setImmediate } from 'node:timers/promises';
 import { UnrecoverableError, type Job } from 'bullmq';
 import { publishedEntities, consumedEntities, splitEntity, type EntityName } from '../catalog/tables.ts';
 import { copyRows } from '../db/copy.ts';
@@ -104,14 +105,35 @@ async function publishMaps(
   await w.idMaps.publish(d.sessionId, maps, d.ttlSeconds, progress(d, { status: 'ready', rows, duration_ms: Date.now() - started, tables, attempt }));
 }
 
-/** COPY text of a table: built at once when the records are in memory, streamed from NDJSON files otherwise. */
+/** Records of a JSON profile encoded between two turns of the event loop. */
+export const JSON_BATCH = 2_000;
+
+/**
+ * COPY text of a table: one string when its records are in memory and few, else a
+ * stream of batches that gives the event loop a turn between them (lock renewals and
+ * the other jobs of the process go on while a big table is encoded).
+ */
 export function encodeSegments(segments: readonly Segment[], encode: RecordEncoder): string[] | AsyncGenerator<string> {
   if (segments.every((seg) => seg.kind === 'json')) {
+    const total = segments.reduce((n, seg) => n + seg.records.length, 0);
+    if (total > JSON_BATCH) return jsonBatches(segments, encode);
     let text = '';
     for (const seg of segments) for (let i = 0; i < seg.records.length; i++) text += encode(seg.records[i] as Record<string, unknown>, seg.file, i);
     return [text];
   }
   return streamSegments(segments, encode);
+}
+
+async function* jsonBatches(segments: readonly Extract<Segment, { kind: 'json' }>[], encode: RecordEncoder): AsyncGenerator<string> {
+  for (const seg of segments) {
+    for (let start = 0; start < seg.records.length; start += JSON_BATCH) {
+      const end = Math.min(seg.records.length, start + JSON_BATCH);
+      let text = '';
+      for (let i = start; i < end; i++) text += encode(seg.records[i] as Record<string, unknown>, seg.file, i);
+      yield text;
+      await setImmediate();
+    }
+  }
 }
 
 /** One string of COPY text per batch of records (64 KiB of NDJSON). */

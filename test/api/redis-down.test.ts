@@ -149,7 +149,7 @@ describe('HTTP API: Redis down', () => {
   });
 
   describe('connected but not answering', () => {
-    it('POST answers 503 once the bound runs out; the session goes on when Redis answers again', async () => {
+    it('POST answers 503 once the bound runs out; the session it made late is destroyed, so a retry makes no twin', async () => {
       const proxy = await redisProxy(new URL(h.cfg.REDIS_URL));
       const { rt, api } = await apiWith({ REDIS_URL: proxy.url, RATE_LIMIT_PER_MINUTE: 0 }, { queueTimeoutMs: 500 });
       await redisReady(rt.redis);
@@ -165,14 +165,24 @@ describe('HTTP API: Redis down', () => {
       expectErrorShape(await client(api).get('/readyz'), 503, 'not_ready');
 
       proxy.thaw();
-      // The request timed out, not the work: once Redis answers, its flow is enqueued.
+      // The request timed out, not the work: once Redis answers, the create finishes, and the
+      // API destroys what it made (the client was told 503): the session's cleanup is enqueued.
       const { rows } = await h.rt.dbs.pool('demo_session').query<{ session_id: string; status: string }>(
         'SELECT session_id, status FROM demo_sessions WHERE email = $1',
         [email],
       );
       expect(rows).toHaveLength(1);
-      const jobs = await eventually(async () => ((await h.rt.redis.exists(`${h.cfg.QUEUE_PREFIX}:demo-session:${rows[0]!.session_id}`)) ? true : undefined), 5_000, 'the late flow');
-      expect(jobs).toBe(true);
+      const id = rows[0]!.session_id;
+      const status = await eventually(
+        async () => {
+          const r = await h.rt.dbs.pool('demo_session').query<{ status: string }>('SELECT status FROM demo_sessions WHERE session_id = $1', [id]);
+          return ['destroying', 'destroyed'].includes(r.rows[0]?.status ?? '') ? r.rows[0]!.status : undefined;
+        },
+        5_000,
+        'the late session to be destroyed',
+      );
+      expect(['destroying', 'destroyed']).toContain(status);
+      expect(await h.rt.redis.exists(`${h.cfg.QUEUE_PREFIX}:demo-session:${id}-cleanup`)).toBe(1);
       await proxy.cut();
     });
   });

@@ -67,8 +67,17 @@ export function sessionRoutes(d: SessionRoutesDeps): Router {
       return withQueue(
         d.redis,
         () => d.producer.create({ profile: body.demo_account_type, email: body.email, subscriptionTier: body.subscription_tier ?? null }),
-        (err, late) =>
-          d.log.warn({ session_id: late?.session_id, err: err ? (err as Error).message : undefined }, 'session creation finished after its request timed out'),
+        (err, late) => {
+          if (!late) {
+            d.log.warn({ err: (err as Error | undefined)?.message }, 'session creation failed after its request timed out');
+            return;
+          }
+          // The client was answered 503 and may well retry: the session it does not know of goes.
+          d.log.warn({ session_id: late.session_id }, 'session created after its request was answered 503; destroying it');
+          d.producer
+            .destroy(late.session_id)
+            .catch((e: unknown) => d.log.error({ session_id: late.session_id, err: (e as Error).message }, 'could not destroy the late session; the reconciler or its TTL will'));
+        },
         d.queueTimeoutMs,
       );
     });
