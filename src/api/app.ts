@@ -58,7 +58,7 @@ export function createApp(d: AppDeps): Express {
       profiles: d.profiles,
       metrics: d.metrics,
       streams: d.streams,
-      rateLimit: createRateLimit(d.cfg.RATE_LIMIT_PER_MINUTE, d.log),
+      rateLimit: createRateLimit(d.cfg.RATE_LIMIT_PER_MINUTE, d.log, { redis: d.redis, prefix: d.cfg.QUEUE_PREFIX }),
       queueTimeoutMs: d.queueTimeoutMs,
     }),
   );

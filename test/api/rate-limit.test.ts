@@ -1,6 +1,12 @@
 import express from 'express';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Redis } from 'ioredis';
+import request from 'supertest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { errorHandler } from '../../src/api/errors.ts';
+import { createRateLimit } from '../../src/api/rate-limit.ts';
 import type { RunningApi } from '../../src/api/server.ts';
+import { createLogger } from '../../src/logger.ts';
+import { deleteKeysMatching } from '../../src/redis/keys.ts';
 import { applyTrustProxy, parseTrustProxy } from '../../src/api/trust-proxy.ts';
 import { createHarness, type Harness } from '../support/harness.ts';
 import { client, expectErrorShape, freshEmail, PATH, postSession, startTestApi } from './helpers.ts';
@@ -17,6 +23,10 @@ describe('HTTP API: rate limit', () => {
 
   beforeAll(async () => {
     h = await createHarness();
+  });
+  // The counters live in Redis under the queue prefix, shared by every API of this file.
+  beforeEach(async () => {
+    await deleteKeysMatching(h.rt.redis, `${h.cfg.QUEUE_PREFIX}:rate-limit:*`);
   });
   afterAll(async () => {
     await Promise.all(apis.map((a) => a.close()));
@@ -46,6 +56,37 @@ describe('HTTP API: rate limit', () => {
     // Only POST is limited.
     expect((await client(api).get('/healthz')).status).toBe(200);
     expect((await client(api).get(`${PATH}/00000000-0000-4000-8000-000000000000`)).status).toBe(404);
+  });
+
+  it('every API replica counts against one limit: the counters are in Redis', async () => {
+    const [a, b] = [await start({ RATE_LIMIT_PER_MINUTE: 3 }), await start({ RATE_LIMIT_PER_MINUTE: 3 })];
+    expect((await post(a)).status).toBe(202);
+    expect((await post(b)).status).toBe(202);
+    expect((await post(a)).status).toBe(202);
+    expectErrorShape(await post(b), 429, 'rate_limited');
+    expectErrorShape(await post(a), 429, 'rate_limited');
+    expect((await h.rt.redis.keys(`${h.cfg.QUEUE_PREFIX}:rate-limit:*`)).length).toBe(1);
+  });
+
+  it('lets requests through while Redis does not answer, and counts again once it does (scripts loaded late)', async () => {
+    // The real Redis behind a switch: while `down`, every command fails as on a lost connection.
+    let down = true;
+    const redis = {
+      call: (command: string, ...args: string[]) => (down ? Promise.reject(new Error('Connection is closed.')) : h.rt.redis.call(command, ...args)),
+    } as unknown as Redis;
+    const limit = createRateLimit(1, createLogger('silent'), { redis, prefix: h.cfg.QUEUE_PREFIX });
+    const app = express();
+    app.post('/x', limit!, (_req, res) => void res.status(202).json({ ok: true }));
+    app.use(errorHandler(createLogger('silent')));
+    await new Promise((r) => setTimeout(r, 50)); // the failed script loads settle
+    expect((await request(app).post('/x')).status).toBe(202);
+    expect((await request(app).post('/x')).status).toBe(202);
+
+    down = false;
+    expect((await request(app).post('/x')).status).toBe(202);
+    const limited = await request(app).post('/x');
+    expect(limited.status).toBe(429);
+    expect(limited.body.error.code).toBe('rate_limited');
   });
 
   it('RATE_LIMIT_PER_MINUTE=0 turns the limit off', async () => {
