@@ -1,7 +1,7 @@
 import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
 import { SESSIONS_PATH } from './routes/sessions.ts';
-import { createSessionSchema, ErrorSchema, HealthSchema, ReadySchema, SessionCreatedSchema, SessionIdSchema, SessionViewSchema } from './schemas.ts';
+import { createSessionSchema, ErrorSchema, HealthSchema, IDEMPOTENCY_HEADER, IdempotencyKeySchema, ReadySchema, SessionCreatedSchema, SessionIdSchema, SessionViewSchema } from './schemas.ts';
 
 /**
  * The OpenAPI 3.1 document of the API (GET /api/v1/openapi.json), generated from
@@ -21,11 +21,14 @@ export function buildOpenApiDocument(profiles: readonly string[], version = '0.1
   const badId = { 400: err('the id is not a uuid (`invalid_session_id`)'), 404: err('unknown session (`session_not_found`)') };
 
   const createResponses = {
-    202: { description: 'created; the session loads in the background (Location: the session)', content: json(Created) },
+    202: {
+      description: `created; the session loads in the background (Location: the session). A request whose ${IDEMPOTENCY_HEADER} made a session before answers with that session and \`Idempotent-Replayed: true\``,
+      content: json(Created),
+    },
     400: err('`invalid_json` or `validation_error` (with `details`)'),
     413: err('body larger than 16 kB (`payload_too_large`)'),
     415: err('body not application/json (`unsupported_media_type`)'),
-    422: err('the profile cannot be loaded (`profile_unavailable`)'),
+    422: err(`the profile cannot be loaded (\`profile_unavailable\`), or the ${IDEMPOTENCY_HEADER} was sent before with another body (\`idempotency_key_reused\`)`),
     429: err('`rate_limited` (per client, with RateLimit headers and Retry-After) or `too_many_sessions` (live sessions per email)'),
     503: err('Redis is not reachable (`queue_unavailable`) or a database is not (`database_unavailable`)'),
   };
@@ -33,7 +36,7 @@ export function buildOpenApiDocument(profiles: readonly string[], version = '0.1
     method: 'post',
     path: SESSIONS_PATH,
     summary: 'Create a demo session',
-    request: { body: { required: true, content: json(CreateSession) } },
+    request: { body: { required: true, content: json(CreateSession) }, headers: z.object({ [IDEMPOTENCY_HEADER]: IdempotencyKeySchema.optional() }) },
     responses: createResponses,
   });
   registry.registerPath({

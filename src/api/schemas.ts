@@ -49,6 +49,13 @@ export function createSessionSchema(profiles: readonly string[]) {
 }
 export type CreateSessionBody = z.output<ReturnType<typeof createSessionSchema>>;
 
+/** POST's optional header: a retry carrying the same key answers with the session the first request made. */
+export const IDEMPOTENCY_HEADER = 'Idempotency-Key';
+export const IdempotencyKeySchema = z
+  .string()
+  .regex(/^[\x21-\x7e]{1,255}$/, 'must be 1-255 visible ASCII characters (a uuid, say)')
+  .meta({ description: 'makes POST safe to retry: a request with a key seen before answers with the session it made', example: '5f1c2b9e-2d4a-4c8e-9b1a-0e7d3f6a2c4b' });
+
 export const SessionIdSchema = uuid().meta({ description: 'the session id (a uuid)' });
 
 export const SessionStatusSchema = z.enum(SESSION_STATUSES);

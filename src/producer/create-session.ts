@@ -10,9 +10,9 @@ import type { SessionJobData } from '../flows/jobs.ts';
 import { progressKey } from '../redis/keys.ts';
 import type { ProfileCache } from '../seed/profile-cache.ts';
 import { sessionTenantIds } from '../seed/session-context.ts';
-import { QueueUnavailableError } from './errors.ts';
+import { IdempotencyKeyTakenError, QueueUnavailableError } from './errors.ts';
 import { requestCleanup } from './request-cleanup.ts';
-import { getSession, insertSession, markFailed, type SessionRecord } from './session-store.ts';
+import { findByIdempotencyKey, getSession, insertSession, markEnqueueFailed, type SessionRecord } from './session-store.ts';
 import { sessionView, type Progress, type SessionView } from './session-view.ts';
 
 export interface CreateSessionInput {
@@ -21,6 +21,8 @@ export interface CreateSessionInput {
   readonly subscriptionTier?: string | null;
   /** Seed-data root; defaults to SEED_DATA_DIR. */
   readonly dataDir?: string;
+  /** The client's Idempotency-Key and a hash of its request (HTTP POST). */
+  readonly idempotency?: { readonly key: string; readonly fingerprint: string };
 }
 
 /** Records a session and enqueues its flow: what the HTTP API and `demo-seed create` call. */
@@ -76,6 +78,8 @@ export class SessionProducer {
     const tenantIds = sessionTenantIds(profile, sessionId);
     const db = this.dbs.pool('demo_session');
     const record = await insertSession(db, {
+      idempotency_key: input.idempotency?.key ?? null,
+      request_fingerprint: input.idempotency?.fingerprint ?? null,
       session_id: sessionId,
       demo_account_type: input.profile,
       email: input.email ?? null,
@@ -87,13 +91,38 @@ export class SessionProducer {
       data_dir: dataDir,
       queue_prefix: this.cfg.QUEUE_PREFIX,
     });
+    if (!record) throw new IdempotencyKeyTakenError(input.idempotency?.key ?? '');
     try {
       await enqueueSession(this.cfg, this.flows, record);
     } catch (err) {
-      await markFailed(db, sessionId, `could not enqueue: ${(err as Error).message}`, {}).catch(() => undefined);
+      await markEnqueueFailed(db, sessionId, `could not enqueue: ${(err as Error).message}`).catch(() => undefined);
       throw new QueueUnavailableError(err);
     }
     return record;
+  }
+
+  /**
+   * create() under a client's idempotency key: when the key made a session already
+   * (or makes one meanwhile, in another request or API replica), that session is
+   * returned instead of a new one.
+   */
+  async createOnce(input: CreateSessionInput & { idempotency: { key: string; fingerprint: string } }): Promise<{ record: SessionRecord; replayed: boolean }> {
+    const db = this.dbs.pool('demo_session');
+    const earlier = await findByIdempotencyKey(db, input.idempotency.key);
+    if (earlier) return { record: earlier, replayed: true };
+    try {
+      return { record: await this.create(input), replayed: false };
+    } catch (err) {
+      if (!(err instanceof IdempotencyKeyTakenError)) throw err;
+      const winner = await findByIdempotencyKey(db, input.idempotency.key);
+      if (!winner) throw err;
+      return { record: winner, replayed: true };
+    }
+  }
+
+  /** The session an idempotency key made, if any. */
+  findByIdempotencyKey(key: string): Promise<SessionRecord | undefined> {
+    return findByIdempotencyKey(this.dbs.pool('demo_session'), key);
   }
 
   /**

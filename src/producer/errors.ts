@@ -5,3 +5,11 @@ export class QueueUnavailableError extends Error {
     super(`the job queue (Redis) is not reachable: ${(cause as Error)?.message ?? String(cause)}`);
   }
 }
+
+/** Another request created a session under the same idempotency key first. */
+export class IdempotencyKeyTakenError extends Error {
+  override name = 'IdempotencyKeyTakenError';
+  constructor(readonly key: string) {
+    super(`idempotency key ${JSON.stringify(key)} is taken`);
+  }
+}

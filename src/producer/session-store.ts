@@ -28,18 +28,50 @@ export interface SessionRecord {
   ending: 'destroyed' | 'expired' | null;
   /** QUEUE_PREFIX of the deployment that created it. */
   queue_prefix: string | null;
+  /** The client's Idempotency-Key, and a hash of the request it came with. */
+  idempotency_key: string | null;
+  request_fingerprint: string | null;
 }
 
+/** Inserts a pending session; undefined when its idempotency key is taken already (nothing inserted). */
 export async function insertSession(
   db: pg.Pool,
-  s: Pick<SessionRecord, 'session_id' | 'demo_account_type' | 'email' | 'subscription_tier' | 'tenant_id' | 'tenant_ids' | 'created_at' | 'expires_at' | 'data_dir' | 'queue_prefix'>,
-): Promise<SessionRecord> {
+  s: Pick<SessionRecord, 'session_id' | 'demo_account_type' | 'email' | 'subscription_tier' | 'tenant_id' | 'tenant_ids' | 'created_at' | 'expires_at' | 'data_dir' | 'queue_prefix'> &
+    Partial<Pick<SessionRecord, 'idempotency_key' | 'request_fingerprint'>>,
+): Promise<SessionRecord | undefined> {
   const { rows } = await db.query<SessionRecord>(
-    `INSERT INTO demo_sessions (session_id, status, demo_account_type, email, subscription_tier, tenant_id, tenant_ids, created_at, expires_at, data_dir, queue_prefix)
-     VALUES ($1, 'pending', $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING *`,
-    [s.session_id, s.demo_account_type, s.email, s.subscription_tier, s.tenant_id, s.tenant_ids, s.created_at, s.expires_at, s.data_dir, s.queue_prefix],
+    `INSERT INTO demo_sessions (session_id, status, demo_account_type, email, subscription_tier, tenant_id, tenant_ids, created_at, expires_at, data_dir, queue_prefix, idempotency_key, request_fingerprint)
+     VALUES ($1, 'pending', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+     ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING RETURNING *`,
+    [
+      s.session_id,
+      s.demo_account_type,
+      s.email,
+      s.subscription_tier,
+      s.tenant_id,
+      s.tenant_ids,
+      s.created_at,
+      s.expires_at,
+      s.data_dir,
+      s.queue_prefix,
+      s.idempotency_key ?? null,
+      s.request_fingerprint ?? null,
+    ],
   );
-  return rows[0] as SessionRecord;
+  return rows[0];
+}
+
+export async function findByIdempotencyKey(db: pg.Pool, key: string): Promise<SessionRecord | undefined> {
+  const { rows } = await db.query<SessionRecord>('SELECT * FROM demo_sessions WHERE idempotency_key = $1', [key]);
+  return rows[0];
+}
+
+/** A session whose flow could not be enqueued: failed, and its idempotency key free again (its POST was not answered 202). */
+export async function markEnqueueFailed(db: pg.Pool, sessionId: string, error: string): Promise<void> {
+  await db.query(`UPDATE demo_sessions SET status = 'failed', error = $2, idempotency_key = NULL, updated_at = now() WHERE session_id = $1 AND status = 'pending'`, [
+    sessionId,
+    error,
+  ]);
 }
 
 export async function getSession(db: pg.Pool, sessionId: string): Promise<SessionRecord | undefined> {

@@ -188,6 +188,36 @@ describe('HTTP API: Redis down', () => {
     });
   });
 
+  describe('connected but not answering, with an Idempotency-Key', () => {
+    it('the session made late is kept, and the retry with the same key is answered with it', async () => {
+      const proxy = await redisProxy(new URL(h.cfg.REDIS_URL));
+      const { rt, api } = await apiWith({ REDIS_URL: proxy.url, RATE_LIMIT_PER_MINUTE: 0 }, { queueTimeoutMs: 500 });
+      await redisReady(rt.redis);
+      expect((await postSession(api, { demo_account_type: 'professional', email: freshEmail() })).status).toBe(202);
+
+      proxy.freeze();
+      const body = JSON.stringify({ demo_account_type: 'professional', email: freshEmail('frozen-key') });
+      const key = `retry-${Date.now()}`;
+      const send = () => client(api).post(PATH).set('Content-Type', 'application/json').set('Idempotency-Key', key).send(body);
+      expectErrorShape(await send(), 503, 'queue_unavailable');
+      proxy.thaw();
+
+      const id = await eventually(
+        async () => (await h.rt.dbs.pool('demo_session').query<{ session_id: string }>('SELECT session_id FROM demo_sessions WHERE idempotency_key = $1', [key])).rows[0]?.session_id,
+        5_000,
+        'the late session',
+      );
+      await eventually(async () => ((await h.rt.redis.exists(`${h.cfg.QUEUE_PREFIX}:demo-session:${id}`)) ? true : undefined), 5_000, 'its flow');
+      const retry = await send();
+      expect(retry.status, retry.text).toBe(202);
+      expect(retry.body.session_id).toBe(id);
+      expect(retry.headers['idempotent-replayed']).toBe('true');
+      const { rows } = await h.rt.dbs.pool('demo_session').query<{ status: string }>('SELECT status FROM demo_sessions WHERE session_id = $1', [id]);
+      expect(['pending', 'loading', 'ready']).toContain(rows[0]?.status);
+      await proxy.cut();
+    });
+  });
+
   it('/readyz answers 503 naming a database that is not reachable', async () => {
     const { rt, api } = await apiWith({ INVENTORY_DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/no_such_database_here' });
     await redisReady(rt.redis);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { insertSession } from '../../src/producer/session-store.ts';
+import { insertSession, type SessionRecord } from '../../src/producer/session-store.ts';
 import path from 'node:path';
 import type { Manifest } from '../../src/seed/profile.ts';
 import type { SessionView } from '../../src/producer/session-view.ts';
@@ -48,10 +48,10 @@ export async function waitForEnd(h: Harness, sessionId: string, timeoutMs = 60_0
 export async function recordSession(
   h: Harness,
   over: Partial<Parameters<typeof insertSession>[1]> = {},
-): Promise<Awaited<ReturnType<typeof insertSession>>> {
+): Promise<SessionRecord> {
   const now = new Date();
   const tenant = randomUUID();
-  return insertSession(h.rt.dbs.pool('demo_session'), {
+  const record = await insertSession(h.rt.dbs.pool('demo_session'), {
     session_id: randomUUID(),
     demo_account_type: 'professional',
     email: null,
@@ -64,4 +64,6 @@ export async function recordSession(
     queue_prefix: h.cfg.QUEUE_PREFIX,
     ...over,
   });
+  if (!record) throw new Error(`recordSession: idempotency key ${String(over.idempotency_key)} is taken`);
+  return record;
 }

@@ -23,6 +23,8 @@ const record = (over: Partial<SessionRecord> = {}): SessionRecord => ({
   data_dir: '/seed-data',
   ending: null,
   queue_prefix: '{demo}',
+  idempotency_key: null,
+  request_fingerprint: null,
   ...over,
 });
 const result = (service: string, rows: number) => ({ service, rows, duration_ms: 5, tables: {} }) as unknown as ServiceJobResult;

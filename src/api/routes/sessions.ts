@@ -1,16 +1,18 @@
-import express, { Router, type RequestHandler } from 'express';
+import { createHash } from 'node:crypto';
+import express, { Router, type RequestHandler, type Response } from 'express';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import type { Config } from '../../config/env.ts';
 import type { Logger } from '../../logger.ts';
 import type { SessionProducer } from '../../producer/create-session.ts';
+import type { SessionRecord } from '../../producer/session-store.ts';
 import type { SessionView } from '../../producer/session-view.ts';
 import { countLiveForEmail } from '../session-counts.ts';
 import { ApiError, methodNotAllowed } from '../errors.ts';
 import { KeyedMutex } from '../keyed-mutex.ts';
 import type { ApiMetrics } from '../metrics.ts';
 import { withQueue } from '../queue-guard.ts';
-import { createSessionSchema, issueDetails, SessionIdSchema } from '../schemas.ts';
+import { createSessionSchema, IDEMPOTENCY_HEADER, IdempotencyKeySchema, issueDetails, SessionIdSchema, type CreateSessionBody } from '../schemas.ts';
 import type { SessionStreams } from '../sse.ts';
 
 export const SESSIONS_PATH = '/api/v1/demo-sessions';
@@ -32,6 +34,25 @@ export interface SessionRoutesDeps {
   readonly queueTimeoutMs?: number;
 }
 
+/** The Idempotency-Key header, if sent; 400 when it is not 1-255 visible ASCII characters. */
+function idempotencyKey(raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  const parsed = IdempotencyKeySchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new ApiError(400, 'validation_error', `the ${IDEMPOTENCY_HEADER} header is not valid`, [
+      { path: `headers.${IDEMPOTENCY_HEADER.toLowerCase()}`, message: parsed.error.issues[0]?.message ?? 'invalid' },
+    ]);
+  }
+  return parsed.data;
+}
+
+/** What makes two POSTs the same request: the profile, the email (any case) and the tier. */
+function requestFingerprint(body: CreateSessionBody): string {
+  return createHash('sha256')
+    .update(JSON.stringify([body.demo_account_type, body.email.toLowerCase(), body.subscription_tier ?? null]))
+    .digest('hex');
+}
+
 /** POST/GET/DELETE /api/v1/demo-sessions[/{id}[/events]]. */
 export function sessionRoutes(d: SessionRoutesDeps): Router {
   const router = Router();
@@ -47,13 +68,46 @@ export function sessionRoutes(d: SessionRoutesDeps): Router {
     next();
   };
 
+  /** 202 with the session; a replay (a key seen before) says so in `Idempotent-Replayed: true`. */
+  const answer = (res: Response, record: SessionRecord, replayed: boolean) => {
+    if (replayed) res.set('Idempotent-Replayed', 'true');
+    res
+      .status(202)
+      .location(`${SESSIONS_PATH}/${record.session_id}`)
+      .json({
+        session_id: record.session_id,
+        status: record.status,
+        demo_account_type: record.demo_account_type,
+        tenant_id: record.tenant_id,
+        tenant_ids: record.tenant_ids,
+        expires_at: record.expires_at.toISOString(),
+      });
+  };
+
+  /** The session a key made earlier, if the request is the same one; a different request under it is 422. */
+  const replayable = (record: SessionRecord, fingerprint: string): SessionRecord => {
+    if (record.request_fingerprint !== fingerprint) {
+      throw new ApiError(422, 'idempotency_key_reused', 'this Idempotency-Key was used with a different request body; use a new key for a new request');
+    }
+    return record;
+  };
+
   const create: RequestHandler = async (req, res) => {
+    const key = idempotencyKey(req.get(IDEMPOTENCY_HEADER));
     const parsed = bodySchema.safeParse(req.body);
     if (!parsed.success) {
       throw new ApiError(400, 'validation_error', 'the request body is not valid', issueDetails(parsed.error));
     }
     const body = parsed.data;
-    const record = await perEmail.run(body.email.toLowerCase(), async () => {
+    const idempotency = key === undefined ? undefined : { key, fingerprint: requestFingerprint(body) };
+    // A retry of a request that made its session answers with it, before any limit applies.
+    const earlier = idempotency && (await d.producer.findByIdempotencyKey(idempotency.key));
+    if (idempotency && earlier) {
+      answer(res, replayable(earlier, idempotency.fingerprint), true);
+      return;
+    }
+    const input = { profile: body.demo_account_type, email: body.email, subscriptionTier: body.subscription_tier ?? null };
+    const { record, replayed } = await perEmail.run(body.email.toLowerCase(), async () => {
       if (d.cfg.MAX_SESSIONS_PER_EMAIL > 0) {
         const live = await countLiveForEmail(d.db, body.email);
         if (live >= d.cfg.MAX_SESSIONS_PER_EMAIL) {
@@ -66,34 +120,34 @@ export function sessionRoutes(d: SessionRoutesDeps): Router {
       }
       return withQueue(
         d.redis,
-        () => d.producer.create({ profile: body.demo_account_type, email: body.email, subscriptionTier: body.subscription_tier ?? null }),
+        async () => (idempotency ? d.producer.createOnce({ ...input, idempotency }) : { record: await d.producer.create(input), replayed: false }),
         (err, late) => {
           if (!late) {
             d.log.warn({ err: (err as Error | undefined)?.message }, 'session creation failed after its request timed out');
             return;
           }
+          if (idempotency) {
+            // A retry with the same key will be answered with it.
+            d.log.warn({ session_id: late.record.session_id }, 'session created after its request was answered 503; kept for a retry with its Idempotency-Key');
+            return;
+          }
           // The client was answered 503 and may well retry: the session it does not know of goes.
-          d.log.warn({ session_id: late.session_id }, 'session created after its request was answered 503; destroying it');
+          d.log.warn({ session_id: late.record.session_id }, 'session created after its request was answered 503; destroying it');
           d.producer
-            .destroy(late.session_id)
-            .catch((e: unknown) => d.log.error({ session_id: late.session_id, err: (e as Error).message }, 'could not destroy the late session; the reconciler or its TTL will'));
+            .destroy(late.record.session_id)
+            .catch((e: unknown) => d.log.error({ session_id: late.record.session_id, err: (e as Error).message }, 'could not destroy the late session; the reconciler or its TTL will'));
         },
         d.queueTimeoutMs,
       );
     });
+    if (replayed && idempotency) {
+      // Another request (or replica) made it under the same key meanwhile.
+      answer(res, replayable(record, idempotency.fingerprint), true);
+      return;
+    }
     d.metrics.sessionsCreated.inc({ demo_account_type: record.demo_account_type });
     d.log.info({ session_id: record.session_id, demo_account_type: record.demo_account_type }, 'session created');
-    res
-      .status(202)
-      .location(`${SESSIONS_PATH}/${record.session_id}`)
-      .json({
-        session_id: record.session_id,
-        status: record.status,
-        demo_account_type: record.demo_account_type,
-        tenant_id: record.tenant_id,
-        tenant_ids: record.tenant_ids,
-        expires_at: record.expires_at.toISOString(),
-      });
+    answer(res, record, false);
   };
 
   /** The session of `:id`, or 400 (not a uuid) / 404 (unknown). */
