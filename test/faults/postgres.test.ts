@@ -102,16 +102,18 @@ describeFaults('scenario 3: PostgreSQL backends terminated, server stopped and s
   it('a backend terminated while its load transaction waits between statements (the worker encoding its COPY): retried, ready, and the worker survives', async () => {
     const { h, fleet } = w;
     const crashMark = fleet.crashes.length;
+    // Workers hold the sales COPY for 3 s after the claim (BEGIN; INSERT marker), as a worker
+    // busy encoding would: the transaction is idle, no query waits for an answer when the
+    // server ends it (test/faults/pause-copy.mjs).
+    fleet.pauseCopy('sales_daily', 3_000);
     const [id] = await createSessions(1);
     if (!id) throw new Error('no session created');
-    // After the claim (BEGIN; INSERT marker) the worker builds the sales COPY text: the
-    // transaction is idle, no query is waiting for an answer when the server ends it.
     const b = await waitFor(
       'the sales load transaction idle after its claim',
       async () => (await backends(h, { datname: `${h.cfg.DB_NAME_PREFIX}sales`, state: 'idle in transaction' })).find((x) => x.query.includes('INSERT INTO demo_seed.session_loads')),
       60_000,
-      2,
-    );
+      20,
+    ).finally(() => fleet.resumeCopy());
     expect(await terminateBackend(h, b.pid)).toBe(true);
     const at = Date.now();
     const [ended] = (await waitForAll(h, [id], BOUND_MS)).values();

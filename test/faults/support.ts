@@ -1,9 +1,10 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, chownSync, mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { readdir, readFile, readlink } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect } from 'vitest';
 import { SERVICES } from '../../src/catalog/services.ts';
@@ -28,6 +29,7 @@ import { profileRecords, readManifest } from '../support/sessions.ts';
 
 /** Longer than the servers' log flush interval (200 ms). */
 const LOG_SETTLE_MS = 500;
+const PAUSE_COPY_PRELOAD = pathToFileURL(path.join(import.meta.dirname, 'pause-copy.mjs')).href;
 const SENTINEL_KEY = 'fault-suite:sentinel';
 export const QUICK = process.env.FAULTS_QUICK === '1';
 export const ENABLED = QUICK || process.env.FAULTS_SUITE === '1';
@@ -184,11 +186,22 @@ export class Fleet {
   /** Processes that exited without being told to. Each is started again, as a supervisor (Kubernetes) would. */
   readonly crashes: Crash[] = [];
   private closed = false;
+  /** While this file exists, workers hold a COPY into the table it names (test/faults/pause-copy.mjs). */
+  private readonly pauseCopyFile = path.join(tmpdir(), `demo-seed-fault-pause-copy-${process.pid}-${Math.random().toString(36).slice(2)}`);
 
   constructor(
     private readonly env: NodeJS.ProcessEnv,
     private readonly extraEnv: Record<string, string> = {},
   ) {}
+
+  /** From now on, every worker holds a COPY into `table` for `ms` before sending it. */
+  pauseCopy(table: string, ms: number): void {
+    writeFileSync(this.pauseCopyFile, `${table} ${ms}`);
+  }
+
+  resumeCopy(): void {
+    rmSync(this.pauseCopyFile, { force: true });
+  }
 
   /** One line per crash since the `from`-th, for an assertion: empty when every process survived. */
   crashReport(from = 0): string {
@@ -289,6 +302,7 @@ export class Fleet {
 
   async stopAll(): Promise<void> {
     this.closed = true;
+    this.resumeCopy();
     await Promise.all([...this.procs.keys()].map((name) => this.kill(name, 'SIGKILL')));
   }
 
@@ -300,7 +314,9 @@ export class Fleet {
       RATE_LIMIT_PER_MINUTE: '0',
       MAX_SESSIONS_PER_EMAIL: '0',
       ...this.extraEnv,
-      ...(kind === 'worker' ? { WORKER_HEALTH_PORT: String(port) } : { PORT: String(port) }),
+      ...(kind === 'worker'
+        ? { WORKER_HEALTH_PORT: String(port), FAULT_PAUSE_COPY_FILE: this.pauseCopyFile, NODE_OPTIONS: `${this.env.NODE_OPTIONS ?? ''} --import ${PAUSE_COPY_PRELOAD}`.trim() }
+        : { PORT: String(port) }),
     };
     const t0 = Date.now();
     const proc = runCli([kind, ...args], env);
