@@ -7,7 +7,7 @@ import { World } from './world.ts';
 
 /**
  * `npm run bench:profile [-- <sessions> <in flight>]`: professional sessions through
- * one API and one worker process started with --cpu-prof, then the hottest functions
+ * one API and one worker process, both started with --cpu-prof, then the hottest functions
  * and packages by self time of each, and CPU ms per session of every process
  * (BENCH_PROFILE_DIR=dir keeps the .cpuprofile files). A tool for finding CPU, not a
  * benchmark: time spent in a socket write includes being descheduled for the process
@@ -73,7 +73,7 @@ function summarize(file: string, p: Profile): string {
 const world = await World.create();
 try {
   const profDir = path.join(world.tmp, 'prof');
-  const { url, proc: apiProc } = await world.startApi();
+  const { url, proc: apiProc } = await world.startApi(['--cpu-prof', `--cpu-prof-dir=${profDir}`]);
   const worker = await world.startWorker('worker-1', [], ['--cpu-prof', `--cpu-prof-dir=${profDir}`]);
   const api = new ApiClient(url);
   const meter = cpuMeter({ workerUser: async () => (await processCpuSplit(worker.pid)).user, workerSystem: async () => (await processCpuSplit(worker.pid)).system, apiUser: async () => (await processCpuSplit(apiProc.pid)).user, apiSystem: async () => (await processCpuSplit(apiProc.pid)).system, worker: () => processCpuMs(worker.pid), api: () => processCpuMs(apiProc.pid), redis: () => redisCpuMs(world.rt.redis), postgres: postgresCpuMs, bench: () => processCpuMs(process.pid) });
@@ -84,6 +84,7 @@ try {
   process.stdout.write(`${level.sessions} sessions, ${level.per_second.toFixed(1)}/s, CPU ms/session ${JSON.stringify(level.cpu_ms_per_session)}\n`);
   await destroyAll(api, ids);
   await worker.stop();
+  await apiProc.stop();
   const keep = process.env.BENCH_PROFILE_DIR;
   if (keep) await cp(profDir, keep, { recursive: true });
   for (const f of await readdir(profDir)) process.stdout.write(summarize(f, JSON.parse(await readFile(path.join(profDir, f), 'utf8')) as Profile));

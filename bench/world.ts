@@ -79,9 +79,9 @@ export class World {
   }
 
   /** Starts `demo-seed api` on a free port; resolves with its base URL once it listens. */
-  async startApi(): Promise<{ proc: FleetProcess; url: string }> {
+  async startApi(nodeArgs: string[] = []): Promise<{ proc: FleetProcess; url: string }> {
     const port = await freePort();
-    const proc = await this.spawn('api', ['api'], { PORT: String(port) }, 'HTTP API listening');
+    const proc = await this.spawn('api', ['api'], { PORT: String(port) }, 'HTTP API listening', nodeArgs);
     return { proc, url: `http://127.0.0.1:${port}` };
   }
 
