@@ -1,4 +1,6 @@
+import { Job, Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WAVES } from '../../src/catalog/services.ts';
 import type { RunningApi } from '../../src/api/server.ts';
 import { QUEUE_NAMES } from '../../src/flows/queues.ts';
 import { createHarness, type Harness } from '../support/harness.ts';
@@ -63,6 +65,19 @@ describe('HTTP API: Bull Board', () => {
     expect(job.status, job.text).toBe(200);
     expect(job.body.job.id).toBe(id);
     expect(job.body.job.name).toBe('session');
+    // Each service of the first wave is on the board, as a child of that session job.
+    for (const service of WAVES[0]!) {
+      const child = await client(open)
+        .get(`/admin/queues/api/queues/${service}/${id}-${service}`)
+        .set('Authorization', basic('admin', 's3cret:with colon'));
+      expect(child.status, `${service}: ${child.text}`).toBe(200);
+      const queue = new Queue(service, { connection: h.rt.redis, prefix: h.cfg.QUEUE_PREFIX });
+      try {
+        expect((await Job.fromId(queue, `${id}-${service}`))?.parentKey).toBe(`${h.cfg.QUEUE_PREFIX}:demo-session:${id}`);
+      } finally {
+        await queue.close();
+      }
+    }
   });
 
   it('without ADMIN_USER/ADMIN_PASSWORD the board answers 401 to everyone', async () => {

@@ -65,10 +65,12 @@ describe('demo-seed api / start', () => {
     // A session that stays pending (no worker runs in `api`), watched over SSE.
     const id = (await recordSession(h)).session_id;
     let streamEnded = false;
+    let streamStatus = 0;
     const stream = request(c.url)
       .get(`${PATH}/${id}/events`)
       .buffer(false)
       .parse((res, done) => {
+        streamStatus = res.statusCode ?? 0;
         res.on('data', () => undefined);
         res.on('end', () => {
           streamEnded = true;
@@ -77,6 +79,9 @@ describe('demo-seed api / start', () => {
       })
       .then(() => undefined, () => undefined);
     await new Promise((r) => setTimeout(r, 300));
+    // Open and streaming until the process is told to stop.
+    expect(streamStatus).toBe(200);
+    expect(streamEnded).toBe(false);
 
     const t0 = Date.now();
     c.proc.kill('SIGTERM');

@@ -1,26 +1,18 @@
-import path from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { generateProfile } from '../../src/seed/generate/index.ts';
+import { expect, it } from 'vitest';
 import {
   allSessionIds,
   checkSessions,
-  createWorld,
+  scenarioWorld,
   describeFaults,
-  HOOK_TIMEOUT_MS,
   TEST_TIMEOUT_MS,
-  dumpLogsOnFailure,
   getSession,
   httpJson,
   pick,
   postSession,
-  profileFacts,
   QUICK,
   recordRecovery,
-  tempDir,
   waitFor,
   waitForAll,
-  type ProfileFacts,
-  type World,
 } from './support.ts';
 
 /**
@@ -37,34 +29,20 @@ const SCALE = pick(120, 40);
 const BOUND_MS = 120_000;
 
 describeFaults('scenario 5: the API killed while sessions load', () => {
-  let w: World;
-  let facts: ProfileFacts;
-  const data = tempDir('api');
-
-  beforeAll(async () => {
-    await generateProfile({ profile: 'professional', seed: 9, scale: SCALE, out: path.join(data.dir, 'professional') });
-    w = await createWorld({ overrides: { SEED_DATA_DIR: data.dir, DEMO_SESSION_TTL_SECONDS: String(TTL_S) } });
-    await Promise.all([w.fleet.api(), w.fleet.worker('w1'), w.fleet.worker('w2')]);
-    facts = await profileFacts('professional', data.dir);
-  }, HOOK_TIMEOUT_MS);
-  afterAll(async () => {
-    await w?.close();
-    data.remove();
-  }, HOOK_TIMEOUT_MS);
-  dumpLogsOnFailure(() => w);
+  const sc = scenarioWorld({ tag: 'api', seed: 9, scale: SCALE, workers: 2, overrides: { DEMO_SESSION_TTL_SECONDS: String(TTL_S) } });
 
   /** Waits for every session to expire (its TTL is short) and checks nothing of it is left. */
   async function expectExpired(ids: string[]): Promise<number> {
-    const { rows } = await w.h.rt.dbs.pool('demo_session').query<{ expires_at: Date }>('SELECT max(expires_at) AS expires_at FROM demo_sessions WHERE session_id = ANY($1)', [ids]);
+    const { rows } = await sc.w.h.rt.dbs.pool('demo_session').query<{ expires_at: Date }>('SELECT max(expires_at) AS expires_at FROM demo_sessions WHERE session_id = ANY($1)', [ids]);
     const due = rows[0]?.expires_at.getTime() ?? Date.now();
-    const gone = await waitForAll(w.h, ids, due - Date.now() + 30_000, ['expired']);
-    await checkSessions(w.h, ids, facts, { accept: ['expired'] });
-    for (const id of ids) expect((await getSession(w.fleet.url(), id)).status).toBe('expired');
+    const gone = await waitForAll(sc.w.h, ids, due - Date.now() + 30_000, ['expired']);
+    await checkSessions(sc.w.h, ids, sc.facts, { accept: ['expired'] });
+    for (const id of ids) expect((await getSession(sc.w.fleet.url(), id)).status).toBe('expired');
     return Math.max(...[...gone.values()].map((e) => e.endedAt)) - due;
   }
 
   it('SIGKILL while its sessions load: restarted, it tracks them; they end ready with exact counts, then expire', async () => {
-    const { h, fleet } = w;
+    const { h, fleet } = sc.w;
     const crashMark = fleet.crashes.length;
     const api = fleet.url();
     await postSession(api);
@@ -80,7 +58,7 @@ describeFaults('scenario 5: the API killed while sessions load', () => {
     // It answers for every session at once, with the status the record has.
     for (const id of ids) expect(['pending', 'loading', 'ready']).toContain((await getSession(api, id)).status);
     const ended = await waitForAll(h, ids, BOUND_MS);
-    await checkSessions(h, ids, facts, { accept: ['ready'] });
+    await checkSessions(h, ids, sc.facts, { accept: ['ready'] });
     for (const id of ids) expect((await getSession(api, id)).status).toBe(ended.get(id)?.view.status);
     recordRecovery('api-sigkill: kill -> every session ended', Math.max(...[...ended.values()].map((e) => e.endedAt)) - killedAt, { sessions: ids.length, loading_at_kill: loadingAtKill });
     recordRecovery('api-sigkill: expiry lag (expires_at -> expired, nothing left)', await expectExpired(ids), { ttl_s: TTL_S });
@@ -88,7 +66,7 @@ describeFaults('scenario 5: the API killed while sessions load', () => {
   }, TEST_TIMEOUT_MS);
 
   it.skipIf(QUICK)('SIGKILL in the middle of a POST, after the session is recorded and before its flow is enqueued', async () => {
-    const { h, fleet, redis } = w;
+    const { h, fleet, redis } = sc.w;
     const crashMark = fleet.crashes.length;
     const api = fleet.url();
     const before = new Set(await allSessionIds(h));
@@ -107,7 +85,7 @@ describeFaults('scenario 5: the API killed while sessions load', () => {
       // The session is tracked: the API answers for it, and the reconciler enqueues its lost flow.
       expect(['pending', 'loading', 'ready']).toContain((await getSession(api, id)).status);
       const [ended] = (await waitForAll(h, [id], BOUND_MS)).values();
-      await checkSessions(h, [id], facts, { accept: ['ready'] });
+      await checkSessions(h, [id], sc.facts, { accept: ['ready'] });
       const rebuilt = (await fleet.settledLogLines()).filter((l) => l.msg === 'reconciler repaired sessions' && ((l.rebuilt as string[] | undefined) ?? []).includes(id));
       expect(rebuilt.length, 'the reconciler enqueued the flow the POST never did').toBeGreaterThan(0);
       recordRecovery('api-sigkill-mid-post: kill -> the orphaned session ready', (ended?.endedAt ?? killedAt) - killedAt);

@@ -1,23 +1,15 @@
-import path from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { SERVICES } from '../../src/catalog/services.ts';
-import { generateProfile } from '../../src/seed/generate/index.ts';
 import {
   allSessionIds,
   checkSessions,
-  createWorld,
+  scenarioWorld,
   describeFaults,
-  dumpLogsOnFailure,
-  HOOK_TIMEOUT_MS,
   postSession,
-  profileFacts,
   QUICK,
   recordRecovery,
-  tempDir,
   TEST_TIMEOUT_MS,
   waitForAll,
-  type ProfileFacts,
-  type World,
 } from './support.ts';
 
 /**
@@ -31,30 +23,16 @@ const SESSIONS = 30;
 const SCALE = 80;
 
 describeFaults('baseline: the scenarios\' load without a fault', () => {
-  let w: World;
-  let facts: ProfileFacts;
-  const data = tempDir('baseline');
-
-  beforeAll(async () => {
-    await generateProfile({ profile: 'professional', seed: 8, scale: SCALE, out: path.join(data.dir, 'professional') });
-    w = await createWorld({ overrides: { SEED_DATA_DIR: data.dir } });
-    await Promise.all([w.fleet.api(), w.fleet.worker('w1'), w.fleet.worker('w2'), w.fleet.worker('w3')]);
-    facts = await profileFacts('professional', data.dir);
-  }, HOOK_TIMEOUT_MS);
-  afterAll(async () => {
-    await w?.close();
-    data.remove();
-  }, HOOK_TIMEOUT_MS);
-  dumpLogsOnFailure(() => w);
+  const sc = scenarioWorld({ tag: 'baseline', seed: 8, scale: SCALE, workers: 3 });
 
   it.skipIf(QUICK)(`${SESSIONS} sessions on 3 workers: all ready with exact counts, and no job stalls (LOCK_DURATION_MS outlasts every event-loop block)`, async () => {
-    const { h, fleet } = w;
+    const { h, fleet } = sc.w;
     const t0 = Date.now();
     await postSession(fleet.url());
     await Promise.all(Array.from({ length: SESSIONS - 1 }, () => postSession(fleet.url())));
     const ids = await allSessionIds(h);
     const ended = await waitForAll(h, ids, 120_000);
-    const tally = await checkSessions(h, ids, facts);
+    const tally = await checkSessions(h, ids, sc.facts);
     // Every job's stall count (BullMQ `stc`), over every queue of every session.
     const pipe = h.rt.redis.pipeline();
     const keys = ids.flatMap((id) => [`${h.cfg.QUEUE_PREFIX}:demo-session:${id}`, ...SERVICES.map((s) => `${h.cfg.QUEUE_PREFIX}:${s}:${id}-${s}`)]);

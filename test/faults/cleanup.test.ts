@@ -1,17 +1,13 @@
-import path from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { generateProfile } from '../../src/seed/generate/index.ts';
+import { expect, it } from 'vitest';
 import { leftoverCount } from '../support/data-rules.ts';
 import {
   armCommitFault,
   backends,
   checkSessions,
-  createWorld,
+  scenarioWorld,
   describeFaults,
-  HOOK_TIMEOUT_MS,
   TEST_TIMEOUT_MS,
   disarmCommitFault,
-  dumpLogsOnFailure,
   failedAttempts,
   getSession,
   httpJson,
@@ -19,16 +15,12 @@ import {
   ownerOfClientPort,
   pick,
   postSession,
-  profileFacts,
   QUICK,
   recordRecovery,
   stallParentUntilFailed,
-  tempDir,
   terminateBackend,
   waitFor,
   waitForAll,
-  type ProfileFacts,
-  type World,
 } from './support.ts';
 
 /**
@@ -45,27 +37,19 @@ const SCALE = pick(120, 40);
 const BOUND_MS = 120_000;
 
 describeFaults('scenario 6: a cleanup interrupted half-way resumes and finishes', () => {
-  let w: World;
-  let facts: ProfileFacts;
-  const data = tempDir('cleanup');
-
-  beforeAll(async () => {
-    await generateProfile({ profile: 'professional', seed: 6, scale: SCALE, out: path.join(data.dir, 'professional') });
+  const sc = scenarioWorld({
+    tag: 'cleanup',
+    seed: 6,
+    scale: SCALE,
+    workers: 2,
     // MAX_STALLED_COUNT 2: the parent fails for good after 3 stalls, while its stale runs
     // (blocked on the session row) still leave a free slot of the session queue's 2 x 3 to fail it in.
-    w = await createWorld({ overrides: { SEED_DATA_DIR: data.dir, MAX_STALLED_COUNT: '2' } });
-    await installCommitFaults(w.h, ['sales']);
-    await Promise.all([w.fleet.api(), w.fleet.worker('w1'), w.fleet.worker('w2')]);
-    facts = await profileFacts('professional', data.dir);
-  }, HOOK_TIMEOUT_MS);
-  afterAll(async () => {
-    await w?.close();
-    data.remove();
-  }, HOOK_TIMEOUT_MS);
-  dumpLogsOnFailure(() => w);
+    overrides: { MAX_STALLED_COUNT: '2' },
+    prepare: (w) => installCommitFaults(w.h, ['sales']),
+  });
 
   it.skipIf(QUICK)('the cleanup parent job failed for good (stalled more than maxStalledCount) after every database was cleaned: the session still ends destroyed', async () => {
-    const { h, fleet } = w;
+    const { h, fleet } = sc.w;
     const crashMark = fleet.crashes.length;
     const api = fleet.url();
     const id = await postSession(api);
@@ -89,14 +73,14 @@ describeFaults('scenario 6: a cleanup interrupted half-way resumes and finishes'
     console.log(`scenario 6: cleanup job of ${id} failed: ${reason}; rows left: ${await leftoverCount(h.rt.dbs, (await h.rt.producer.view(id))?.tenant_ids ?? [])}`);
     // Every database is clean already; the session must not stay `destroying` (a reconciler pass is 0.5 s).
     const [gone] = (await waitForAll(h, [id], 30_000, ['destroyed'])).values();
-    await checkSessions(h, [id], facts, { accept: ['destroyed'] });
+    await checkSessions(h, [id], sc.facts, { accept: ['destroyed'] });
     recordRecovery('cleanup-parent-failed: failed for good -> destroyed', (gone?.endedAt ?? failedAt) - failedAt);
     expect(fleet.crashReport(crashMark)).toBe('');
   }, TEST_TIMEOUT_MS);
 
   for (const fault of ['SIGKILL of the worker', 'pg_terminate_backend'] as const) {
     it.skipIf(QUICK && fault === 'pg_terminate_backend')(`${fault} in the sales cleanup's COMMIT: resumed, destroyed, nothing left`, async () => {
-      const { h, fleet } = w;
+      const { h, fleet } = sc.w;
       const crashMark = fleet.crashes.length;
       const api = fleet.url();
       const id = await postSession(api);
@@ -121,7 +105,7 @@ describeFaults('scenario 6: a cleanup interrupted half-way resumes and finishes'
       await disarmCommitFault(h, 'sales', id);
       // Half-way: some databases cleaned, the rest (sales rolled back included) still there.
       const sales = await h.rt.dbs.pool('sales').query<{ n: string }>('SELECT count(*) AS n FROM sales_daily WHERE tenant_id = ANY($1::uuid[])', [tenants]);
-      expect(Number(sales.rows[0]?.n), 'sales rows back after the rollback').toBe(facts.serviceRows.sales);
+      expect(Number(sales.rows[0]?.n), 'sales rows back after the rollback').toBe(sc.facts.serviceRows.sales);
       const orchestrator = await h.rt.dbs.pool('orchestrator').query<{ n: string }>('SELECT count(*) AS n FROM orchestration_runs WHERE tenant_id = ANY($1::uuid[])', [tenants]);
       expect(Number(orchestrator.rows[0]?.n), 'orchestrator (cleaned first) already empty').toBe(0);
       expect(await leftoverCount(h.rt.dbs, tenants)).toBeGreaterThan(0);
@@ -129,7 +113,7 @@ describeFaults('scenario 6: a cleanup interrupted half-way resumes and finishes'
 
       if (fault === 'SIGKILL of the worker') await fleet.restart(owner as string);
       const [gone] = (await waitForAll(h, [id], BOUND_MS, ['destroyed'])).values();
-      await checkSessions(h, [id], facts, { accept: ['destroyed'] });
+      await checkSessions(h, [id], sc.facts, { accept: ['destroyed'] });
       expect((await getSession(api, id)).status).toBe('destroyed');
       if (fault === 'pg_terminate_backend') expect((await failedAttempts(fleet, /terminat/i, at - 5000)).some((j) => j.id === `${id}-cleanup-sales`), 'the cleanup attempt failed and was retried').toBe(true);
       recordRecovery(`cleanup-interrupted (${fault === 'SIGKILL of the worker' ? 'sigkill' : 'pg_terminate_backend'}): fault -> destroyed, nothing left`, (gone?.endedAt ?? at) - at);

@@ -1,32 +1,24 @@
-import path from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { generateProfile } from '../../src/seed/generate/index.ts';
+import { expect, it } from 'vitest';
 import {
   allSessionIds,
   armCommitFault,
   backends,
   checkSessions,
-  createWorld,
+  scenarioWorld,
   describeFaults,
-  HOOK_TIMEOUT_MS,
   TEST_TIMEOUT_MS,
   disarmCommitFault,
-  dumpLogsOnFailure,
   installCommitFaults,
   ownerOfClientPort,
   pick,
   postSession,
-  profileFacts,
   QUICK,
   recordRecovery,
   stallParentUntilFailed,
   redisClient,
-  tempDir,
   waitFor,
   waitForAll,
   type Backend,
-  type ProfileFacts,
-  type World,
 } from './support.ts';
 
 /**
@@ -43,54 +35,46 @@ const SCALE = pick(120, 40);
 const BOUND_MS = 120_000;
 
 describeFaults('scenario 4: a job whose lock is lost runs twice at the same time', () => {
-  let w: World;
-  let facts: ProfileFacts;
-  const data = tempDir('lock');
-
-  beforeAll(async () => {
-    await generateProfile({ profile: 'professional', seed: 4, scale: SCALE, out: path.join(data.dir, 'professional') });
+  const sc = scenarioWorld({
+    tag: 'lock',
+    seed: 4,
+    scale: SCALE,
+    workers: 2,
     // MAX_STALLED_COUNT 2: a parent fails for good after 3 stalls, while its stale runs still
     // leave a free slot of the session queue (2 workers x 3) to fail it in.
-    w = await createWorld({ overrides: { SEED_DATA_DIR: data.dir, MAX_STALLED_COUNT: '2' } });
-    await installCommitFaults(w.h, ['sales', 'tenant']);
-    await Promise.all([w.fleet.api(), w.fleet.worker('w1'), w.fleet.worker('w2')]);
-    facts = await profileFacts('professional', data.dir);
+    overrides: { MAX_STALLED_COUNT: '2' },
+    prepare: (w) => installCommitFaults(w.h, ['sales', 'tenant']),
     // The API parses the profile once; each test then has the only session loading.
-    await waitForAll(w.h, [await postSession(w.fleet.url())], BOUND_MS);
-  }, HOOK_TIMEOUT_MS);
-  afterAll(async () => {
-    await w?.close();
-    data.remove();
-  }, HOOK_TIMEOUT_MS);
-  dumpLogsOnFailure(() => w);
+    firstSession: true,
+  });
 
   async function newSession(): Promise<string> {
-    const before = new Set(await allSessionIds(w.h));
-    await postSession(w.fleet.url());
-    const id = (await allSessionIds(w.h)).find((x) => !before.has(x));
+    const before = new Set(await allSessionIds(sc.w.h));
+    await postSession(sc.w.fleet.url());
+    const id = (await allSessionIds(sc.w.h)).find((x) => !before.has(x));
     if (!id) throw new Error('no session created');
     return id;
   }
 
   /** The second run of the job, blocked on the first run's uncommitted marker row. */
   const secondRunWaiting = async (): Promise<Backend | undefined> =>
-    (await backends(w.h, { datname: `${w.h.cfg.DB_NAME_PREFIX}sales` })).find((b) => b.wait_event_type === 'Lock' && b.query.includes('INSERT INTO demo_seed.session_loads'));
+    (await backends(sc.w.h, { datname: `${sc.w.h.cfg.DB_NAME_PREFIX}sales` })).find((b) => b.wait_event_type === 'Lock' && b.query.includes('INSERT INTO demo_seed.session_loads'));
 
   async function expectTwoRuns(id: string): Promise<void> {
-    const salesRuns = () => w.fleet.logLines((l) => l.session_id === id && l.msg === 'service sales loaded');
+    const salesRuns = () => sc.w.fleet.logLines((l) => l.session_id === id && l.msg === 'service sales loaded');
     // The session may be ready before the slower of the two runs has finished.
     await waitFor('both runs of the sales job to finish', () => (salesRuns().length >= 2 ? true : undefined), 30_000, 100).catch(() => undefined);
     const runs = salesRuns();
     console.log(`scenario 4: runs of ${id}-sales: ${JSON.stringify(runs.map((r) => ({ proc: r.proc, attempt: r.attempt, rows: r.rows, already_loaded: r.already_loaded })))}`);
-    const related = w.fleet.logLines((l) => JSON.stringify(l).includes(`${id}-sales`) && l.msg !== 'service sales loaded');
+    const related = sc.w.fleet.logLines((l) => JSON.stringify(l).includes(`${id}-sales`) && l.msg !== 'service sales loaded');
     if (related.length) console.log(related.map((l) => `${l.proc} ${String(l.time)} ${String(l.msg)} ${String(l.err ?? '')}`).join('\n'));
     // Both runs got to the end of the handler: one loaded the rows, the other found them loaded.
     expect(runs.map((r) => r.already_loaded).sort()).toEqual([false, true]);
-    for (const r of runs) expect(r.rows).toBe(facts.serviceRows.sales);
+    for (const r of runs) expect(r.rows).toBe(sc.facts.serviceRows.sales);
   }
 
   it.skipIf(QUICK)('a worker frozen (SIGSTOP) longer than LOCK_DURATION_MS mid-COPY, then resumed (SIGCONT)', async () => {
-    const { h, fleet } = w;
+    const { h, fleet } = sc.w;
     const crashMark = fleet.crashes.length;
     const id = await newSession();
     const copy = await waitFor(
@@ -117,14 +101,14 @@ describeFaults('scenario 4: a job whose lock is lost runs twice at the same time
     const resumedAt = Date.now();
     const [ended] = (await waitForAll(h, [id], BOUND_MS)).values();
     expect(ended?.view.status, ended?.view.error ?? '').toBe('ready');
-    await checkSessions(h, [id], facts, { accept: ['ready'] });
+    await checkSessions(h, [id], sc.facts, { accept: ['ready'] });
     await expectTwoRuns(id);
     recordRecovery('lock-lost-sigstop: resume -> session ready', (ended?.endedAt ?? resumedAt) - resumedAt, { frozen_ms: resumedAt - stoppedAt });
     expect(fleet.crashReport(crashMark)).toBe('');
   }, TEST_TIMEOUT_MS);
 
   it.skipIf(QUICK)('the session\'s parent job failed for good (stalled more than MAX_STALLED_COUNT): the flow is redone and the session ends ready', async () => {
-    const { h, fleet } = w;
+    const { h, fleet } = sc.w;
     const crashMark = fleet.crashes.length;
     const id = await newSession();
     // The parent's next write to the session row (loading, or ready) is held on that row,
@@ -145,17 +129,17 @@ describeFaults('scenario 4: a job whose lock is lost runs twice at the same time
     console.log(`scenario 4: the parent of ${id} failed: ${reason}`);
     const [ended] = (await waitForAll(h, [id], BOUND_MS)).values();
     expect(ended?.view.status, ended?.view.error ?? '').toBe('ready');
-    await checkSessions(h, [id], facts, { accept: ['ready'] });
+    await checkSessions(h, [id], sc.facts, { accept: ['ready'] });
     recordRecovery('session-parent-failed: failed for good -> ready', (ended?.endedAt ?? failedAt) - failedAt);
     expect(fleet.crashReport(crashMark)).toBe('');
   }, TEST_TIMEOUT_MS);
 
   it('the lock key deleted from Redis while the run commits', async () => {
-    const { h, fleet } = w;
+    const { h, fleet } = sc.w;
     const crashMark = fleet.crashes.length;
     const id = await newSession();
     await armCommitFault(h, 'sales', id, 'slow');
-    const redis = redisClient(w.redis.url);
+    const redis = redisClient(sc.w.redis.url);
     try {
       await waitFor('the sales COMMIT to be held open', async () => (await backends(h, { datname: `${h.cfg.DB_NAME_PREFIX}sales`, queryLike: '%COMMIT%' })).find((b) => b.wait_event === 'PgSleep'), 60_000, 10);
       const lockKey = `${h.cfg.QUEUE_PREFIX}:sales:${id}-sales:lock`;
@@ -166,7 +150,7 @@ describeFaults('scenario 4: a job whose lock is lost runs twice at the same time
       recordRecovery('lock-lost-del: lock deleted -> second run started', Date.now() - deletedAt);
       const [ended] = (await waitForAll(h, [id], BOUND_MS)).values();
       expect(ended?.view.status, ended?.view.error ?? '').toBe('ready');
-      await checkSessions(h, [id], facts, { accept: ['ready'] });
+      await checkSessions(h, [id], sc.facts, { accept: ['ready'] });
       await expectTwoRuns(id);
       recordRecovery('lock-lost-del: lock deleted -> session ready', (ended?.endedAt ?? deletedAt) - deletedAt);
     } finally {

@@ -1,17 +1,13 @@
-import path from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { generateProfile } from '../../src/seed/generate/index.ts';
+import { expect, it } from 'vitest';
 import {
   allSessionIds,
   armCommitFault,
   backends,
   checkSessions,
-  createWorld,
+  scenarioWorld,
   describeFaults,
-  HOOK_TIMEOUT_MS,
   TEST_TIMEOUT_MS,
   disarmCommitFault,
-  dumpLogsOnFailure,
   failedAttempts,
   getSession,
   httpJson,
@@ -19,17 +15,13 @@ import {
   jobsDone,
   pick,
   postSession,
-  profileFacts,
   QUICK,
   recordRecovery,
   serviceReady,
   sleep,
-  tempDir,
   terminateBackend,
   waitFor,
   waitForAll,
-  type ProfileFacts,
-  type World,
 } from './support.ts';
 
 /**
@@ -52,32 +44,24 @@ const SCALE = pick(120, 40);
 const BOUND_MS = 120_000;
 
 describeFaults('scenario 3: PostgreSQL backends terminated, server stopped and started', () => {
-  let w: World;
-  let facts: ProfileFacts;
-  const data = tempDir('pg');
-
-  beforeAll(async () => {
-    await generateProfile({ profile: 'professional', seed: 3, scale: SCALE, out: path.join(data.dir, 'professional') });
-    w = await createWorld({ pgSettings: ['synchronous_standby_names=ghost', 'synchronous_commit=local'], overrides: { SEED_DATA_DIR: data.dir } });
-    await installCommitFaults(w.h);
-    await Promise.all([w.fleet.api(), w.fleet.worker('w1'), w.fleet.worker('w2'), w.fleet.worker('w3')]);
-    facts = await profileFacts('professional', data.dir);
-    await waitForAll(w.h, [await postSession(w.fleet.url())], BOUND_MS); // the API parses the profile once
-  }, HOOK_TIMEOUT_MS);
-  afterAll(async () => {
-    await w?.close();
-    data.remove();
-  }, HOOK_TIMEOUT_MS);
-  dumpLogsOnFailure(() => w);
+  const sc = scenarioWorld({
+    tag: 'pg',
+    seed: 3,
+    scale: SCALE,
+    workers: 3,
+    world: { pgSettings: ['synchronous_standby_names=ghost', 'synchronous_commit=local'] },
+    prepare: (w) => installCommitFaults(w.h),
+    firstSession: true, // the API parses the profile once
+  });
 
   async function createSessions(n: number): Promise<string[]> {
-    const before = new Set(await allSessionIds(w.h));
-    await Promise.all(Array.from({ length: n }, () => postSession(w.fleet.url())));
-    return (await allSessionIds(w.h)).filter((id) => !before.has(id));
+    const before = new Set(await allSessionIds(sc.w.h));
+    await Promise.all(Array.from({ length: n }, () => postSession(sc.w.fleet.url())));
+    return (await allSessionIds(sc.w.h)).filter((id) => !before.has(id));
   }
 
   it('backends terminated during COPY: the attempts fail, are retried, and every session ends ready with exact counts', async () => {
-    const { h, fleet } = w;
+    const { h, fleet } = sc.w;
     const crashMark = fleet.crashes.length;
     const ids = await createSessions(pick(8, 3));
     const since = Date.now();
@@ -88,7 +72,7 @@ describeFaults('scenario 3: PostgreSQL backends terminated, server stopped and s
       await sleep(pick(700, 500));
     }
     const ended = await waitForAll(h, ids, BOUND_MS);
-    const tally = await checkSessions(h, ids, facts);
+    const tally = await checkSessions(h, ids, sc.facts);
     const hit = await failedAttempts(fleet, /terminat/i, since);
     console.log(`scenario 3 (terminate during COPY): ${terminated.length} backends terminated (${terminated.map((t) => t.datname.replace(h.cfg.DB_NAME_PREFIX, '')).join(' ')}), ${hit.length} job attempts failed with it -> ${JSON.stringify(tally)}`);
     expect(hit.length + fleet.crashes.length - crashMark, 'attempts (or processes) that saw their backend terminated').toBeGreaterThan(0);
@@ -100,7 +84,7 @@ describeFaults('scenario 3: PostgreSQL backends terminated, server stopped and s
   }, TEST_TIMEOUT_MS);
 
   it('a backend terminated while its load transaction waits between statements (the worker encoding its COPY): retried, ready, and the worker survives', async () => {
-    const { h, fleet } = w;
+    const { h, fleet } = sc.w;
     const crashMark = fleet.crashes.length;
     // Workers hold the sales COPY for 3 s after the claim (BEGIN; INSERT marker), as a worker
     // busy encoding would: the transaction is idle, no query waits for an answer when the
@@ -117,7 +101,7 @@ describeFaults('scenario 3: PostgreSQL backends terminated, server stopped and s
     expect(await terminateBackend(h, b.pid)).toBe(true);
     const at = Date.now();
     const [ended] = (await waitForAll(h, [id], BOUND_MS)).values();
-    await checkSessions(h, [id], facts, { accept: ['ready'] });
+    await checkSessions(h, [id], sc.facts, { accept: ['ready'] });
     recordRecovery('pg-terminate-idle-in-transaction: terminate -> session ready', (ended?.endedAt ?? at) - at);
     expect(fleet.crashReport(crashMark), 'worker processes must survive losing a database connection').toBe('');
   }, TEST_TIMEOUT_MS);
@@ -125,7 +109,7 @@ describeFaults('scenario 3: PostgreSQL backends terminated, server stopped and s
   for (const kind of ['slow', 'ack'] as const) {
     const what = kind === 'slow' ? 'before the commit is durable: rolled back, loaded again' : 'after the commit is durable, before the worker hears: the retry finds the marker and loads nothing';
     it.skipIf(QUICK && kind === 'slow')(`a backend terminated during COMMIT, ${what}`, async () => {
-      const { h, fleet } = w;
+      const { h, fleet } = sc.w;
       const crashMark = fleet.crashes.length;
       const [id] = await createSessions(1);
       if (!id) throw new Error('no session created');
@@ -145,7 +129,7 @@ describeFaults('scenario 3: PostgreSQL backends terminated, server stopped and s
       expect(committed, 'marker after the terminated COMMIT').toBe(kind === 'slow' ? undefined : 'loaded');
 
       const [ended] = (await waitForAll(h, [id], BOUND_MS)).values();
-      await checkSessions(h, [id], facts, { accept: ['ready'] });
+      await checkSessions(h, [id], sc.facts, { accept: ['ready'] });
       // The terminated run never completed: the one run that did is the retry (after a failed
       // attempt, or after a stall if the worker process died with the connection).
       const runs = await fleet.settledLogLines((l) => l.session_id === id && l.msg === 'service sales loaded');
@@ -159,7 +143,7 @@ describeFaults('scenario 3: PostgreSQL backends terminated, server stopped and s
 
   for (const mode of QUICK ? (['fast'] as const) : (['fast', 'immediate'] as const)) {
     it(`PostgreSQL stopped (-m ${mode}) for ${pick(3, 2)} s during loads and started again: every session ends ready, or failed with nothing left`, async () => {
-      const { h, fleet, pg } = w;
+      const { h, fleet, pg } = sc.w;
       const crashMark = fleet.crashes.length;
       const ids = await createSessions(pick(8, 3));
       await waitFor('a first service loaded', async () => ((await Promise.all(ids.map((id) => serviceReady(h, id, 'inventory')))).some(Boolean) ? true : undefined), 60_000, 50);
@@ -173,7 +157,7 @@ describeFaults('scenario 3: PostgreSQL backends terminated, server stopped and s
       const upAt = Date.now();
       const apiBack = await waitFor('the API reading sessions again', async () => ((await httpJson('GET', `${fleet.url()}/api/v1/demo-sessions/${ids[0]}`)).status === 200 ? Date.now() : undefined), 30_000, 50);
       const ended = await waitForAll(h, ids, BOUND_MS);
-      const tally = await checkSessions(h, ids, facts);
+      const tally = await checkSessions(h, ids, sc.facts);
       for (const id of ids) expect((await getSession(fleet.url(), id)).status).toBe(ended.get(id)?.view.status);
       for (const n of ['w1', 'w2', 'w3']) expect((await httpJson('GET', `http://127.0.0.1:${fleet.get(n).port}/readyz`)).status).toBe(200);
       const retried = await failedAttempts(fleet, /ECONNREFUSED|terminat|shutting down|Connection terminated|connect/i, downAt - 1000);

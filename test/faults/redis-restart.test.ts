@@ -1,27 +1,21 @@
-import path from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { SESSION_QUEUE } from '../../src/flows/jobs.ts';
-import { generateProfile } from '../../src/seed/generate/index.ts';
 import {
   allSessionIds,
   checkSessions,
-  createWorld,
+  scenarioWorld,
   describeFaults,
-  HOOK_TIMEOUT_MS,
   TEST_TIMEOUT_MS,
   getSession,
   httpJson,
   pick,
   postSession,
-  profileFacts,
   QUICK,
   recordRecovery,
   serviceReady,
   sleep,
-  tempDir,
   waitFor,
   waitForAll,
-  type ProfileFacts,
   type World,
 } from './support.ts';
 
@@ -47,24 +41,11 @@ const BOUND_MS = 120_000;
 
 for (const mode of QUICK ? (['no persistence'] as const) : (['no persistence', 'AOF'] as const)) {
   describeFaults(`scenario 2: Redis restarted during loads (${mode})`, () => {
-    let w: World;
-    let facts: ProfileFacts;
-    const data = tempDir('redis');
     const aof = mode === 'AOF';
-
-    beforeAll(async () => {
-      await generateProfile({ profile: 'professional', seed: 5, scale: SCALE, out: path.join(data.dir, 'professional') });
-      w = await createWorld({ aof, overrides: { SEED_DATA_DIR: data.dir } });
-      await Promise.all([w.fleet.api(), w.fleet.worker('w1'), w.fleet.worker('w2'), w.fleet.worker('w3')]);
-      facts = await profileFacts('professional', data.dir);
-    }, HOOK_TIMEOUT_MS);
-    afterAll(async () => {
-      await w?.close();
-      data.remove();
-    }, HOOK_TIMEOUT_MS);
+    const sc = scenarioWorld({ tag: 'redis', seed: 5, scale: SCALE, workers: 3, world: { aof } });
 
     it(`every session ends ready with exact counts or failed with nothing left; the API tells the truth; ${aof ? 'loads resume' : 'flows are rebuilt'}`, async () => {
-      const { h, fleet, redis } = w;
+      const { h, fleet, redis } = sc.w;
       const api = fleet.url();
       redis.plantSentinel();
       await postSession(api);
@@ -83,9 +64,9 @@ for (const mode of QUICK ? (['no persistence'] as const) : (['no persistence', '
       // A session job that ran just before the fault may still move its record (pending →
       // loading) meanwhile: the answer must be what the record was before or after the GET.
       for (const id of ids) {
-        const before = await recordStatus(w, id);
+        const before = await recordStatus(sc.w, id);
         const v = await getSession(api, id);
-        const after = await recordStatus(w, id);
+        const after = await recordStatus(sc.w, id);
         const allowed = [...new Set([before, after, ...([before, after].includes('pending') ? ['loading'] : [])])];
         expect(allowed, `GET ${id} while Redis is down`).toContain(v.status);
       }
@@ -109,14 +90,14 @@ for (const mode of QUICK ? (['no persistence'] as const) : (['no persistence', '
 
       const ended = await waitForAll(h, ids, BOUND_MS);
       const allEnded = Math.max(...[...ended.values()].map((e) => e.endedAt));
-      const tally = await checkSessions(h, ids, facts);
+      const tally = await checkSessions(h, ids, sc.facts);
       console.log(`scenario 2 (${mode}): ${ids.length} sessions, at the fault ${JSON.stringify(Object.fromEntries([...atFault].map(([id, s]) => [id.slice(0, 8), s])))} -> ${JSON.stringify(tally)}`);
 
       // The API tells the truth: the same status as the record; a ready session shows every service's rows.
       for (const id of ids) {
         const v = await getSession(api, id);
         expect(v.status).toBe(ended.get(id)?.view.status);
-        if (v.status === 'ready') for (const [s, n] of Object.entries(facts.serviceRows)) expect(v.services[s as keyof typeof v.services].rows).toBe(n);
+        if (v.status === 'ready') for (const [s, n] of Object.entries(sc.facts.serviceRows)) expect(v.services[s as keyof typeof v.services].rows).toBe(n);
       }
       // Every live session has its expiry job back (it was lost with Redis, or kept by the AOF).
       await waitFor(
@@ -142,7 +123,7 @@ for (const mode of QUICK ? (['no persistence'] as const) : (['no persistence', '
       const fresh = await postSession(api);
       const [after] = (await waitForAll(h, [fresh], 60_000)).values();
       expect(after?.view.status, after?.view.error ?? '').toBe('ready');
-      await checkSessions(h, [fresh], facts, { accept: ['ready'] });
+      await checkSessions(h, [fresh], sc.facts, { accept: ['ready'] });
 
       const tag = aof ? 'redis-kill9-aof' : 'redis-restart-no-persistence';
       recordRecovery(`${tag}: Redis back -> API /readyz 200`, apiReady - upAt);

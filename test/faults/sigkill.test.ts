@@ -1,13 +1,10 @@
-import path from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { generateProfile } from '../../src/seed/generate/index.ts';
+import { expect, it } from 'vitest';
 import {
   allSessionIds,
   backends,
   checkSessions,
-  createWorld,
+  scenarioWorld,
   describeFaults,
-  HOOK_TIMEOUT_MS,
   TEST_TIMEOUT_MS,
   activeJobs,
   httpJson,
@@ -16,15 +13,11 @@ import {
   ownerOfClientPort,
   pick,
   postSession,
-  profileFacts,
   recordRecovery,
   sleep,
   stats,
-  tempDir,
   waitFor,
   waitForAll,
-  type ProfileFacts,
-  type World,
 } from './support.ts';
 
 /**
@@ -44,23 +37,10 @@ const MIN_KILLS = pick(4, 1);
 const BOUND_MS = 120_000;
 
 describeFaults('scenario 1: SIGKILL of worker processes during COPY', () => {
-  let w: World;
-  let facts: ProfileFacts;
-  const data = tempDir('sigkill');
-
-  beforeAll(async () => {
-    await generateProfile({ profile: 'professional', seed: 7, scale: SCALE, out: path.join(data.dir, 'professional') });
-    w = await createWorld({ overrides: { SEED_DATA_DIR: data.dir } });
-    await Promise.all([w.fleet.api(), w.fleet.worker('w1'), w.fleet.worker('w2'), w.fleet.worker('w3')]);
-    facts = await profileFacts('professional', data.dir);
-  }, HOOK_TIMEOUT_MS);
-  afterAll(async () => {
-    await w?.close();
-    data.remove();
-  }, HOOK_TIMEOUT_MS);
+  const sc = scenarioWorld({ tag: 'sigkill', seed: 7, scale: SCALE, workers: 3 });
 
   it(`${SESSIONS} sessions, ${KILLS} workers killed mid-COPY and restarted: each ready with exact counts or failed with nothing left`, async () => {
-    const { h, fleet } = w;
+    const { h, fleet } = sc.w;
     const api = fleet.url();
     // The first POST makes the API parse the profile; the rest go in together.
     await postSession(api);
@@ -130,7 +110,7 @@ describeFaults('scenario 1: SIGKILL of worker processes during COPY', () => {
     const allEnded = Math.max(...[...ended.values()].map((e) => e.endedAt));
     for (const e of ended.values()) expect(e.endedAt - Date.parse(e.view.created_at)).toBeLessThan(BOUND_MS);
 
-    const tally = await checkSessions(h, ids, facts);
+    const tally = await checkSessions(h, ids, sc.facts);
     console.log(`scenario 1: ${ids.length} sessions -> ${JSON.stringify(tally)}; kills: ${kills.map((k) => `${k.worker}@${k.database.replace(h.cfg.DB_NAME_PREFIX, '')}`).join(' ')}`);
     // Retrying after a kill must have produced exact counts at least once (else nothing above was exercised).
     const hit = new Set(kills.flatMap((k) => k.orphans));

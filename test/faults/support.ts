@@ -6,10 +6,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Redis } from 'ioredis';
-import { afterEach, describe, expect } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect } from 'vitest';
 import { SERVICES } from '../../src/catalog/services.ts';
 import type { SessionView } from '../../src/producer/session-view.ts';
 import { progressKey, sessionKeys } from '../../src/redis/keys.ts';
+import { generateProfile } from '../../src/seed/generate/index.ts';
 import { formatDay, parseDay, utcDay } from '../../src/seed/dates.ts';
 import type { Manifest } from '../../src/seed/profile.ts';
 import { allUuidsIn, countsOf, leftoverCount, sessionRows, uuidColumns } from '../support/data-rules.ts';
@@ -772,6 +773,42 @@ export function dumpLogsOnFailure(world: () => World | undefined, lines = 40): v
     const crashes = w.fleet.crashes.map((c) => `--- ${c.name} crashed at ${new Date(c.at).toISOString()}\n${c.detail}`).join('\n');
     console.log(`process output after the failure:\n${w.fleet.tails(lines)}\n${crashes}`);
   });
+}
+
+/**
+ * The world of one scenario file, set up by its hooks: a professional profile generated
+ * with `seed` and `scale`, a world on it (`world`: AOF, PostgreSQL settings; `overrides`
+ * on top of SEED_DATA_DIR), `prepare` before the fleet starts, the API and `workers`
+ * worker processes (w1, w2, ...), optionally a first session loaded (the API parses the
+ * profile on its first POST); all of it removed after the file, logs printed on a failure.
+ * `w` and `facts` are there once beforeAll has run.
+ */
+export function scenarioWorld(o: {
+  tag: string;
+  seed: number;
+  scale: number;
+  workers: number;
+  world?: { aof?: boolean; pgSettings?: string[] };
+  overrides?: Record<string, string>;
+  prepare?: (w: World) => Promise<void>;
+  firstSession?: boolean;
+}): { readonly w: World; readonly facts: ProfileFacts } {
+  const data = tempDir(o.tag);
+  const s = {} as { w: World; facts: ProfileFacts };
+  beforeAll(async () => {
+    await generateProfile({ profile: 'professional', seed: o.seed, scale: o.scale, out: path.join(data.dir, 'professional') });
+    s.w = await createWorld({ ...o.world, overrides: { SEED_DATA_DIR: data.dir, ...o.overrides } });
+    await o.prepare?.(s.w);
+    await Promise.all([s.w.fleet.api(), ...Array.from({ length: o.workers }, (_, i) => s.w.fleet.worker(`w${i + 1}`))]);
+    s.facts = await profileFacts('professional', data.dir);
+    if (o.firstSession) await waitForAll(s.w.h, [await postSession(s.w.fleet.url())], 120_000);
+  }, HOOK_TIMEOUT_MS);
+  afterAll(async () => {
+    await s.w?.close();
+    data.remove();
+  }, HOOK_TIMEOUT_MS);
+  dumpLogsOnFailure(() => s.w);
+  return s;
 }
 
 // ---------------------------------------------------------------------------
