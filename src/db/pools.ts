@@ -35,10 +35,10 @@ export class Databases {
     return pool;
   }
 
-  /** Checks that every database answers; returns the ones that don't. */
-  async unreachable(): Promise<{ database: DatabaseKey; error: string }[]> {
+  /** Checks that the databases (all by default) answer; returns the ones that don't. */
+  async unreachable(keys: readonly DatabaseKey[] = DATABASE_KEYS): Promise<{ database: DatabaseKey; error: string }[]> {
     const results = await Promise.all(
-      DATABASE_KEYS.map(async (key) => {
+      keys.map(async (key) => {
         try {
           await this.pool(key).query('SELECT 1');
           return null;

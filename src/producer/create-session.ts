@@ -107,14 +107,12 @@ export class SessionProducer {
    * returned instead of a new one.
    */
   async createOnce(input: CreateSessionInput & { idempotency: { key: string; fingerprint: string } }): Promise<{ record: SessionRecord; replayed: boolean }> {
-    const db = this.dbs.pool('demo_session');
-    const earlier = await findByIdempotencyKey(db, input.idempotency.key);
-    if (earlier) return { record: earlier, replayed: true };
+    // The insert itself tells: its ON CONFLICT on the key inserts nothing when the key is taken.
     try {
       return { record: await this.create(input), replayed: false };
     } catch (err) {
       if (!(err instanceof IdempotencyKeyTakenError)) throw err;
-      const winner = await findByIdempotencyKey(db, input.idempotency.key);
+      const winner = await findByIdempotencyKey(this.dbs.pool('demo_session'), input.idempotency.key);
       if (!winner) throw err;
       return { record: winner, replayed: true };
     }

@@ -44,14 +44,6 @@ async function readiness(opts: { redis: Redis; dbs: Databases; databases: readon
   } catch (err) {
     problems.push(`redis: ${(err as Error).message}`);
   }
-  await Promise.all(
-    opts.databases.map(async (key) => {
-      try {
-        await opts.dbs.pool(key).query('SELECT 1');
-      } catch (err) {
-        problems.push(`${key}: ${(err as Error).message}`);
-      }
-    }),
-  );
+  for (const { database, error } of await opts.dbs.unreachable(opts.databases)) problems.push(`${database}: ${error}`);
   return problems;
 }

@@ -1,4 +1,5 @@
 import { Queue, type FlowProducer } from 'bullmq';
+import type { Redis } from 'ioredis';
 import { SESSION_QUEUE, type ServiceJobResult } from '../flows/jobs.ts';
 import { expireJob } from '../flows/cleanup-flow.ts';
 import { enqueueSession } from '../producer/create-session.ts';
@@ -37,26 +38,35 @@ export interface ReconcileReport {
   expiries: string[];
 }
 
-export function startReconciler(w: WorkerContext, flows: FlowProducer, opts: ReconcilerOptions): { stop(): Promise<void> } {
-  let running: Promise<unknown> = Promise.resolve();
+/**
+ * `connection`: a Redis connection BullMQ already uses (the FlowProducer's), for the
+ * session queue's job lookups; never the ID-map connection, whose pipelines would then
+ * carry BullMQ's scripts. A tick while a run is still going is skipped.
+ */
+export function startReconciler(w: WorkerContext, flows: FlowProducer, connection: Redis, opts: ReconcilerOptions): { stop(): Promise<void> } {
+  const queue = new Queue(SESSION_QUEUE, { connection, prefix: w.cfg.QUEUE_PREFIX });
+  let running: Promise<unknown> | undefined;
   const timer = setInterval(() => {
-    running = reconcileOnce(w, flows, opts)
+    if (running) return;
+    running = reconcileOnce(w, flows, queue, opts)
       .then((r) => {
         const n = r.rebuilt.length + r.timedOut.length + r.cleanups.length + r.expiries.length;
         if (n > 0) w.log.warn(r, 'reconciler repaired sessions');
       })
-      .catch((err: unknown) => w.log.warn({ err: (err as Error).message }, 'reconciler run failed; next run retries'));
+      .catch((err: unknown) => w.log.warn({ err: (err as Error).message }, 'reconciler run failed; next run retries'))
+      .finally(() => (running = undefined));
   }, opts.intervalMs);
   timer.unref();
   return {
     async stop() {
       clearInterval(timer);
       await running;
+      await queue.close();
     },
   };
 }
 
-export async function reconcileOnce(w: WorkerContext, flows: FlowProducer, opts: ReconcilerOptions): Promise<ReconcileReport> {
+async function reconcileOnce(w: WorkerContext, flows: FlowProducer, queue: Queue, opts: ReconcilerOptions): Promise<ReconcileReport> {
   const report: ReconcileReport = { rebuilt: [], timedOut: [], cleanups: [], expiries: [] };
   const prefix = w.cfg.QUEUE_PREFIX;
   const lock = `${prefix}:reconciler:lock`;
@@ -78,7 +88,6 @@ export async function reconcileOnce(w: WorkerContext, flows: FlowProducer, opts:
   }
   const replies = ((await pipe.exec()) ?? []).map(([err, v]) => (err ? undefined : v));
   const now = Date.now();
-  const queue = new Queue(SESSION_QUEUE, { connection: w.redis, prefix });
   const drop = async (jobId: string) => {
     await (await queue.getJob(jobId))?.remove({ removeChildren: true });
   };
@@ -93,7 +102,7 @@ export async function reconcileOnce(w: WorkerContext, flows: FlowProducer, opts:
     try {
       if (s.status === 'pending' || s.status === 'loading') {
         if (now - s.created_at.getTime() > opts.loadTimeoutMs) {
-          await failStuck(w, s, opts.loadTimeoutMs);
+          await failStuck(w, queue, s, opts.loadTimeoutMs);
           report.timedOut.push(s.session_id);
         } else if (!flow && now - s.created_at.getTime() > opts.graceMs && s.data_dir) {
           if (flowFailed) await drop(s.session_id);
@@ -116,20 +125,14 @@ export async function reconcileOnce(w: WorkerContext, flows: FlowProducer, opts:
       w.log.warn({ session_id: s.session_id, err: (err as Error).message }, 'could not repair session; next run retries');
     }
   }
-  await queue.close();
   return report;
 }
 
-async function failStuck(w: WorkerContext, s: SessionRecord, timeoutMs: number): Promise<void> {
+async function failStuck(w: WorkerContext, queue: Queue, s: SessionRecord, timeoutMs: number): Promise<void> {
   // What did load, as the session's flow recorded it, so the session still tells the truth.
-  const queue = new Queue(SESSION_QUEUE, { connection: w.redis, prefix: w.cfg.QUEUE_PREFIX });
   let loaded: Record<string, ServiceJobResult> = {};
-  try {
-    const job = await queue.getJob(s.session_id);
-    if (job) loaded = Object.fromEntries(Object.values(await job.getChildrenValues<ServiceJobResult>()).map((r) => [r.service, r]));
-  } finally {
-    await queue.close();
-  }
+  const job = await queue.getJob(s.session_id);
+  if (job) loaded = Object.fromEntries(Object.values(await job.getChildrenValues<ServiceJobResult>()).map((r) => [r.service, r]));
   await removeSessionData(w, s.session_id, s.tenant_ids);
   await markFailed(w.dbs.pool('demo_session'), s.session_id, `loading did not finish within ${Math.round(timeoutMs / 1000)} s`, loaded);
 }

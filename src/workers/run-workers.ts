@@ -78,7 +78,7 @@ export async function startWorkers(
   let reconciler: { stop(): Promise<void> } | undefined;
   if (opts.sessionQueue ?? true) {
     workers.push(new Worker(SESSION_QUEUE, dispatch(sessionHandlers), { ...common, connection: connection(), name: 'demo-seed-session' }));
-    reconciler = startReconciler(w, flows, {
+    reconciler = startReconciler(w, flows, shared, {
       intervalMs: cfg.RECONCILE_INTERVAL_MS,
       loadTimeoutMs: cfg.SESSION_LOAD_TIMEOUT_SECONDS * 1000,
       graceMs: Math.max(2 * cfg.RECONCILE_INTERVAL_MS, 5_000),

@@ -17,7 +17,12 @@ export function registerStart(program: Command): void {
       await migrate(cfg, log);
       const rt = createRuntime(cfg, log);
       const workers = await startWorkers(cfg, rt.dbs, log);
-      const api = await startApi(cfg, rt, log);
+      // A port in use must not leave the workers running in a process that then does nothing else.
+      const api = await startApi(cfg, rt, log).catch(async (err: unknown) => {
+        await workers.close();
+        await rt.close();
+        throw err;
+      });
       onShutdown(log, async () => {
         // No new requests first, then let running jobs finish, then the connections.
         await api.close();

@@ -1,8 +1,7 @@
-import { readdir, stat } from 'node:fs/promises';
-import path from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/env.ts';
 import type { Finding } from '../../seed/errors.ts';
+import { listProfiles } from '../../seed/profile.ts';
 import { passes, UnknownProfileError, validateProfile, type ValidationReport } from '../../seed/validate/index.ts';
 
 interface Options {
@@ -33,7 +32,7 @@ export function registerValidate(program: Command): void {
         report = await validateProfile(dataDir, o.profile);
       } catch (err) {
         if (err instanceof UnknownProfileError) {
-          const known = await profilesIn(dataDir);
+          const known = listProfiles(dataDir);
           const hint = known.length > 0 ? `; profiles in ${dataDir}: ${known.join(', ')}` : `; ${dataDir} holds no profile folders`;
           command.error(`error: ${err.reason} (--profile ${o.profile}, --data ${dataDir})${hint}`, { exitCode: 2, code: 'demo-seed.invalidArgument' });
         }
@@ -52,16 +51,6 @@ export function registerValidate(program: Command): void {
       process.stdout.write(`${lines.join('\n')}\n`);
       process.exitCode = ok ? 0 : 1;
     });
-}
-
-/** Folders of the seed-data root that hold a manifest.json. */
-async function profilesIn(dataDir: string): Promise<string[]> {
-  const entries = await readdir(dataDir, { withFileTypes: true }).catch(() => []);
-  const out: string[] = [];
-  for (const e of entries) {
-    if (e.isDirectory() && (await stat(path.join(dataDir, e.name, 'manifest.json')).catch(() => undefined))?.isFile()) out.push(e.name);
-  }
-  return out.sort();
 }
 
 /** `ERROR 04-recipes.json record <id> field ingredient_id: <message>` */

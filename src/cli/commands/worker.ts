@@ -23,7 +23,13 @@ export function registerWorker(program: Command): void {
       const redis = createRedis(cfg.REDIS_URL, 'producer');
       redis.on('error', () => undefined);
       const databases = databasesOf(services, o.sessionQueue);
-      const health = await startWorkerHealth({ port: cfg.WORKER_HEALTH_PORT, host: cfg.HOST, workers, redis, dbs, databases }, log);
+      // A health port in use (two workers on one host) must not leave workers running unwatched.
+      const health = await startWorkerHealth({ port: cfg.WORKER_HEALTH_PORT, host: cfg.HOST, workers, redis, dbs, databases }, log).catch(async (err: unknown) => {
+        await workers.close();
+        redis.disconnect();
+        await dbs.close();
+        throw err;
+      });
       onShutdown(log, async () => {
         await workers.close();
         health.close();

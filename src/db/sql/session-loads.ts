@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { TableResult } from '../../flows/jobs.ts';
+import { UUID_RE } from '../../seed/ids.ts';
 
 /**
  * The load marker of a session in one service database (migrations/common). Each
@@ -37,9 +38,8 @@ export async function commitLoad(client: pg.PoolClient, sessionId: string, table
   );
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 function uuidLiteral(id: string): string {
-  if (!UUID.test(id)) throw new Error(`not a uuid: ${JSON.stringify(id)}`);
+  if (!UUID_RE.test(id)) throw new Error(`not a uuid: ${JSON.stringify(id)}`);
   return `'${id}'::uuid`;
 }
 
