@@ -1,4 +1,6 @@
 import http from 'node:http';
+import { SESSIONS_PATH } from '../src/api/routes/sessions.ts';
+import { FINAL_STATUSES } from '../src/api/sse.ts';
 
 /**
  * A small keep-alive HTTP client for the session API, as a client would use it:
@@ -6,8 +8,6 @@ import http from 'node:http';
  * (or another final one). The API pushes an event as soon as BullMQ reports a job of
  * the session done, so no polling load is put on the API or the database.
  */
-export const SESSIONS_PATH = '/api/v1/demo-sessions';
-const FINAL = new Set(['ready', 'failed', 'destroyed', 'expired']);
 
 export interface SessionBody {
   session_id: string;
@@ -69,12 +69,6 @@ export class ApiClient {
     return res.body.session_id;
   }
 
-  async get(id: string): Promise<SessionBody> {
-    const res = await this.request<SessionBody>('GET', `${SESSIONS_PATH}/${id}`);
-    if (res.status !== 200) throw new Error(`GET ${SESSIONS_PATH}/${id} answered ${res.status}: ${JSON.stringify(res.body).slice(0, 300)}`);
-    return res.body;
-  }
-
   async delete(id: string): Promise<void> {
     const res = await this.request<unknown>('DELETE', `${SESSIONS_PATH}/${id}`);
     if (res.status !== 202) throw new Error(`DELETE ${SESSIONS_PATH}/${id} answered ${res.status}: ${JSON.stringify(res.body).slice(0, 300)}`);
@@ -116,7 +110,7 @@ export class ApiClient {
             if (event !== 'end' || data === undefined) continue;
             const body = JSON.parse(data) as SessionBody;
             if (body.status === want) return done(undefined, { body, at });
-            if (FINAL.has(body.status)) return done(new Error(`session ${id} is ${body.status}, not ${want}: ${body.error ?? ''}`));
+            if (FINAL_STATUSES.has(body.status)) return done(new Error(`session ${id} is ${body.status}, not ${want}: ${body.error ?? ''}`));
           }
         });
         res.on('end', () => done(new Error(`the event stream of session ${id} ended before it was ${want}`)));

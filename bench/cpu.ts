@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import type { Redis } from 'ioredis';
 
 /**
@@ -23,13 +23,8 @@ function clockTicks(): number {
 
 /** User + system CPU ms of a process so far (NaN when it cannot be read). */
 export async function processCpuMs(pid: number): Promise<number> {
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks();
-  } catch {
-    return NaN;
-  }
+  const { user, system } = await processCpuSplit(pid).catch(() => ({ user: NaN, system: NaN }));
+  return user + system;
 }
 
 export async function redisCpuMs(redis: Redis): Promise<number> {
@@ -59,7 +54,6 @@ export function cpuMeter(sources: Record<string, () => Promise<number>>) {
  * children totals. The server is shared with anyone else using it, like Redis.
  */
 export async function postgresCpuMs(): Promise<number> {
-  const { readdir } = await import('node:fs/promises');
   let total = 0;
   let found = false;
   for (const pid of await readdir('/proc')) {
@@ -70,7 +64,7 @@ export async function postgresCpuMs(): Promise<number> {
     if (open < 0 || stat.slice(open + 1, close) !== 'postgres') continue;
     const f = stat.slice(close + 2).split(' ');
     found = true;
-    // utime, stime; for the postmaster (its parent is not postgres) also cutime, cstime of reaped children.
+    // utime, stime, and cutime, cstime: what reaped children used, which only the postmaster has.
     total += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
   }
   return found ? (total * 1000) / clockTicks() : NaN;

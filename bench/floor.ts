@@ -33,8 +33,6 @@ export interface PostgresFloor {
   readonly postgres_cpu_ms: number;
   /** CPU ms per session of this process (encoding the rows, driving pg). */
   readonly client_cpu_ms: number;
-  /** 2 cores × 1,000 ms ÷ postgres_cpu_ms: sessions per second PostgreSQL alone would allow. */
-  readonly postgres_ceiling_per_second: number;
 }
 
 /**
@@ -64,7 +62,7 @@ async function emptyServiceTables(world: World): Promise<void> {
   );
 }
 
-export async function measurePostgresFloor(world: World, opts: { profile: string; sessions: number; concurrency: number; cores: number }): Promise<PostgresFloor> {
+export async function measurePostgresFloor(world: World, opts: { profile: string; sessions: number; concurrency: number }): Promise<PostgresFloor> {
   const profile = await loadProfile(path.resolve(world.cfg.SEED_DATA_DIR), opts.profile);
   const loadOne = async () => {
     const sessionId = randomUUID();
@@ -120,6 +118,5 @@ export async function measurePostgresFloor(world: World, opts: { profile: string
     per_second: ratePerSecond(opts.sessions, elapsed),
     postgres_cpu_ms: r1(pgMs),
     client_cpu_ms: r1(meMs),
-    postgres_ceiling_per_second: r1((opts.cores * 1000) / pgMs),
   };
 }

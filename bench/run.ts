@@ -22,8 +22,8 @@ const RESULTS_DIR = path.join(import.meta.dirname, 'results');
 const CONCURRENCY = [1, 4, 16, 32];
 
 const PLANS = {
-  quick: { perProfile: 20, warmup: 2, sessionsAt: (c: number) => Math.max(10, 3 * c), levelMaxMs: 5_000, workerCounts: [1, 2], scale: 1112, insertRows: Infinity, floorSessions: 100 },
-  full: { perProfile: 60, warmup: 3, sessionsAt: (c: number) => Math.max(50, 8 * c), levelMaxMs: 60_000, workerCounts: [1, 2], scale: 3704, insertRows: Infinity, floorSessions: 400 },
+  quick: { perProfile: 20, warmup: 2, sessionsAt: (c: number) => Math.max(10, 3 * c), levelMaxMs: 5_000, workerCounts: [1, 2], scale: 1112, floorSessions: 100 },
+  full: { perProfile: 60, warmup: 3, sessionsAt: (c: number) => Math.max(50, 8 * c), levelMaxMs: 60_000, workerCounts: [1, 2], scale: 3704, floorSessions: 400 },
 };
 
 function parseArgs(argv: string[]): { quick: boolean; json: boolean; dist: boolean } {
@@ -55,7 +55,7 @@ async function main(): Promise<void> {
   try {
     const machine = await describeMachine(world.rt);
     progress(`floor: ${plan.floorSessions} professional sessions' loads straight into PostgreSQL (no BullMQ, Redis or API), 16 at a time`);
-    const floor = await measurePostgresFloor(world, { profile: 'professional', sessions: plan.floorSessions, concurrency: 16, cores: machine.cores });
+    const floor = await measurePostgresFloor(world, { profile: 'professional', sessions: plan.floorSessions, concurrency: 16 });
     const { url, proc: apiProc } = await world.startApi();
     api = new ApiClient(url);
     const workers = [await world.startWorker('worker-1')];
@@ -96,7 +96,7 @@ async function main(): Promise<void> {
     await Promise.all(workers.map((w) => w.stop()));
 
     progress(`bulk: generating a professional profile with ${rowsForScale(plan.scale).toLocaleString('en')} sales rows`);
-    const bulk = await measureBulk(world, api, { scale: plan.scale, insertRows: plan.insertRows }, progress);
+    const bulk = await measureBulk(world, api, { scale: plan.scale }, progress);
     machine.load_end = loadNow();
 
     const partial: Omit<BenchResult, 'checks'> = {
