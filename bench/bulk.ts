@@ -8,6 +8,7 @@ import { once } from 'node:events';
 import pg from 'pg';
 import { SERVICES } from '../src/catalog/services.ts';
 import { databaseUrl } from '../src/config/env.ts';
+import { quiesce } from './quiesce.ts';
 import { generateProfile } from '../src/seed/generate/index.ts';
 import type { ApiClient } from './client.ts';
 import { ratePerSecond } from './stats.ts';
@@ -74,6 +75,11 @@ export async function measureBulk(
   }, 50);
   let created: Awaited<ReturnType<typeof world.rt.producer.create>>;
   let peak: { VmRSS: number; VmHWM: number };
+  // All three loads start alike: sales_daily vacuumed (the throughput levels left dead rows
+  // in it), a checkpoint done, no autovacuum running.
+  const sales = world.rt.dbs.pool('sales');
+  await sales.query('VACUUM sales_daily');
+  await quiesce(sales);
   try {
     created = await world.rt.producer.create({ profile: 'professional', dataDir: root, email: 'bench-bulk@example.com' });
     await client.follow(created.session_id, 'ready', 15 * 60_000);
@@ -106,6 +112,7 @@ export async function measureBulk(
   await db.connect();
   try {
     await db.query('VACUUM sales_daily');
+    await quiesce(db);
     progress(`bulk: psql \\copy of ${rewritten.toLocaleString('en')} rows`);
     const c0 = performance.now();
     await psql(url, `\\copy sales_daily (${cols}) FROM '${fresh}'`);
@@ -113,6 +120,7 @@ export async function measureBulk(
     await expectRows(db, copyTenant, rewritten);
     await db.query('DELETE FROM sales_daily WHERE tenant_id = $1', [copyTenant]);
     await db.query('VACUUM sales_daily');
+    await quiesce(db);
 
     progress(`bulk: node-postgres INSERT, ${INSERT_BATCH} rows per statement, of ${rewritten.toLocaleString('en')} rows`);
     const insertTenant = randomUUID();

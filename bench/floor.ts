@@ -10,6 +10,7 @@ import { transformContext } from '../src/seed/session-context.ts';
 import { compileTable } from '../src/seed/transform.ts';
 import { encodeSegments } from '../src/workers/service-job.ts';
 import { postgresCpuMs, processCpuMs } from './cpu.ts';
+import { quiesce } from './quiesce.ts';
 import { ratePerSecond } from './stats.ts';
 import type { World } from './world.ts';
 
@@ -33,33 +34,6 @@ export interface PostgresFloor {
   readonly postgres_cpu_ms: number;
   /** CPU ms per session of this process (encoding the rows, driving pg). */
   readonly client_cpu_ms: number;
-}
-
-/**
- * Leaves the server nothing of earlier phases to do while the floor is measured:
- * dirty buffers written (CHECKPOINT) and no autovacuum worker running (up to 60 s).
- * What the floor's own rows will cost later (their checkpoint, their vacuum) is not
- * counted either, so the floor stays a lower bound.
- */
-async function quiesce(world: World): Promise<void> {
-  const db = world.rt.dbs.pool('demo_session');
-  await db.query('CHECKPOINT');
-  const until = Date.now() + 60_000;
-  while (Date.now() < until) {
-    const { rows } = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'`);
-    if ((rows[0]?.n ?? 0) === 0) return;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
-/** TRUNCATE of every service table and load marker: the floor leaves no rows (and no dead tuples) for the phases after it. */
-async function emptyServiceTables(world: World): Promise<void> {
-  await Promise.all(
-    SERVICES.map((s) => {
-      const tables = [...TABLES[s].map((t) => `"${t.name}"`), 'demo_seed.session_loads'].join(', ');
-      return world.rt.dbs.pool(s).query(`TRUNCATE ${tables}`);
-    }),
-  );
 }
 
 export async function measurePostgresFloor(world: World, opts: { profile: string; sessions: number; concurrency: number }): Promise<PostgresFloor> {
@@ -93,7 +67,7 @@ export async function measurePostgresFloor(world: World, opts: { profile: string
   };
   // Warm-up: connections, plans, profile files.
   for (let i = 0; i < 4; i++) await loadOne();
-  await quiesce(world);
+  await quiesce(world.rt.dbs.pool('demo_session'));
   const pg0 = await postgresCpuMs();
   const me0 = await processCpuMs(process.pid);
   const t0 = performance.now();
