@@ -77,9 +77,9 @@ export async function measureBulk(
   let peak: { VmRSS: number; VmHWM: number };
   // All three loads start alike: sales_daily vacuumed (the throughput levels left dead rows
   // in it), a checkpoint done, no autovacuum running.
-  const sales = world.rt.dbs.pool('sales');
-  await sales.query('VACUUM sales_daily');
-  await quiesce(sales);
+  const salesDb = world.rt.dbs.pool('sales');
+  await salesDb.query('VACUUM sales_daily');
+  await quiesce(salesDb);
   try {
     created = await world.rt.producer.create({ profile: 'professional', dataDir: root, email: 'bench-bulk@example.com' });
     await client.follow(created.session_id, 'ready', 15 * 60_000);

@@ -36,6 +36,16 @@ export interface PostgresFloor {
   readonly client_cpu_ms: number;
 }
 
+/** TRUNCATE of every service table and load marker: the floor leaves no rows (and no dead tuples) for the phases after it. */
+async function emptyServiceTables(world: World): Promise<void> {
+  await Promise.all(
+    SERVICES.map((s) => {
+      const tables = [...TABLES[s].map((t) => `"${t.name}"`), 'demo_seed.session_loads'].join(', ');
+      return world.rt.dbs.pool(s).query(`TRUNCATE ${tables}`);
+    }),
+  );
+}
+
 export async function measurePostgresFloor(world: World, opts: { profile: string; sessions: number; concurrency: number }): Promise<PostgresFloor> {
   const profile = await loadProfile(path.resolve(world.cfg.SEED_DATA_DIR), opts.profile);
   const loadOne = async () => {
