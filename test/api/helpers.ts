@@ -38,8 +38,9 @@ export function expectErrorShape(res: { status: number; body: unknown; text: str
   expect(res.text).not.toMatch(/\bat .+\.(ts|js):\d+|node_modules|Error: /);
 }
 
-export async function postSession(api: RunningApi, body: Record<string, unknown>) {
-  return client(api).post(PATH).set('Content-Type', 'application/json').send(JSON.stringify(body));
+/** POST a session as JSON, with any extra headers (Idempotency-Key, X-Forwarded-For, ...). */
+export async function postSession(api: RunningApi, body: Record<string, unknown>, headers: Record<string, string> = {}) {
+  return client(api).post(PATH).set('Content-Type', 'application/json').set(headers).send(JSON.stringify(body));
 }
 
 let emails = 0;

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningApi } from '../../src/api/server.ts';
 import { createHarness, type Harness } from '../support/harness.ts';
-import { client, expectErrorShape, freshEmail, PATH, startTestApi } from './helpers.ts';
+import { expectErrorShape, freshEmail, PATH, postSession, startTestApi } from './helpers.ts';
 
 /** POST with an Idempotency-Key: a retry answers with the session the first request made. No workers. */
 describe('HTTP API: Idempotency-Key on POST', () => {
@@ -13,11 +13,7 @@ describe('HTTP API: Idempotency-Key on POST', () => {
     apis.push(api);
     return api;
   };
-  const post = (api: RunningApi, body: Record<string, unknown>, key?: string) => {
-    const req = client(api).post(PATH).set('Content-Type', 'application/json');
-    if (key !== undefined) req.set('Idempotency-Key', key);
-    return req.send(JSON.stringify(body));
-  };
+  const post = (api: RunningApi, body: Record<string, unknown>, key?: string) => postSession(api, body, key === undefined ? {} : { 'Idempotency-Key': key });
   const sessionsOf = async (email: string) =>
     (await h.rt.dbs.pool('demo_session').query<{ session_id: string }>('SELECT session_id FROM demo_sessions WHERE email = $1', [email])).rows.map((r) => r.session_id);
 

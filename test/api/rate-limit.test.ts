@@ -33,11 +33,8 @@ describe('HTTP API: rate limit', () => {
     await h?.close();
   });
 
-  const post = (api: RunningApi, forwardedFor?: string) => {
-    const req = client(api).post(PATH).set('Content-Type', 'application/json');
-    if (forwardedFor) req.set('X-Forwarded-For', forwardedFor);
-    return req.send(JSON.stringify({ demo_account_type: 'professional', email: freshEmail('rl') }));
-  };
+  const post = (api: RunningApi, forwardedFor?: string) =>
+    postSession(api, { demo_account_type: 'professional', email: freshEmail('rl') }, forwardedFor ? { 'X-Forwarded-For': forwardedFor } : {});
 
   it('answers 429 rate_limited after RATE_LIMIT_PER_MINUTE requests, with standard RateLimit headers', async () => {
     const api = await start({ RATE_LIMIT_PER_MINUTE: 3 });

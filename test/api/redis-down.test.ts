@@ -174,7 +174,7 @@ describe('HTTP API: Redis down', () => {
       );
       expect(rows).toHaveLength(1);
       const id = rows[0]!.session_id;
-      const status = await eventually(
+      await eventually(
         async () => {
           const r = await h.rt.dbs.pool('demo_session').query<{ status: string }>('SELECT status FROM demo_sessions WHERE session_id = $1', [id]);
           return ['destroying', 'destroyed'].includes(r.rows[0]?.status ?? '') ? r.rows[0]!.status : undefined;
@@ -182,7 +182,6 @@ describe('HTTP API: Redis down', () => {
         5_000,
         'the late session to be destroyed',
       );
-      expect(['destroying', 'destroyed']).toContain(status);
       expect(await h.rt.redis.exists(`${h.cfg.QUEUE_PREFIX}:demo-session:${id}-cleanup`)).toBe(1);
       await proxy.cut();
     });
@@ -196,9 +195,9 @@ describe('HTTP API: Redis down', () => {
       expect((await postSession(api, { demo_account_type: 'professional', email: freshEmail() })).status).toBe(202);
 
       proxy.freeze();
-      const body = JSON.stringify({ demo_account_type: 'professional', email: freshEmail('frozen-key') });
+      const body = { demo_account_type: 'professional', email: freshEmail('frozen-key') };
       const key = `retry-${Date.now()}`;
-      const send = () => client(api).post(PATH).set('Content-Type', 'application/json').set('Idempotency-Key', key).send(body);
+      const send = () => postSession(api, body, { 'Idempotency-Key': key });
       expectErrorShape(await send(), 503, 'queue_unavailable');
       proxy.thaw();
 

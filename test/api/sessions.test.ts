@@ -67,8 +67,7 @@ describe('HTTP API: demo sessions', () => {
       const res = await client(api).delete(`${PATH}/${ready.session_id}`);
       expect(res.status, res.text).toBe(202);
       expect(['destroying', 'destroyed']).toContain((res.body as SessionView).status);
-      const gone = await waitForStatus(api, ready.session_id, ['destroyed']);
-      expect(gone.status).toBe('destroyed');
+      await waitForStatus(api, ready.session_id, ['destroyed']);
       expect(await leftoverCount(h.rt.dbs, ready.tenant_ids)).toBe(0);
       // Again: nothing left to do, still 202.
       const again = await client(api).delete(`${PATH}/${ready.session_id}`);

@@ -346,7 +346,8 @@ describe('Dockerfile', () => {
     const exposed = runtime.filter((i) => i.op === 'EXPOSE').flatMap((i) => i.args.split(/\s+/)).map(Number);
     expect(exposed).toEqual(expect.arrayContaining([DEFAULTS.PORT, DEFAULTS.WORKER_HEALTH_PORT]));
     const hc = runtime.find((i) => i.op === 'HEALTHCHECK');
-    if (hc) expect(hc.args).toContain('/healthz');
+    expect(hc, 'the image declares a HEALTHCHECK').toBeDefined();
+    expect(hc?.args).toContain('/healthz');
   });
 });
 

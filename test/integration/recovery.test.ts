@@ -38,11 +38,10 @@ describe('recovery of lost jobs', () => {
     const v = await waitForEnd(h, s.session_id);
     expect(v.status).toBe('ready');
     await h.rt.redis.del(`${h.cfg.QUEUE_PREFIX}:demo-session:${s.session_id}-expire`);
-    const end = await eventually(async () => {
+    await eventually(async () => {
       const x = await h.rt.producer.view(s.session_id);
       return x?.status === 'expired' ? x : undefined;
     }, 30_000, 'expiry');
-    expect(end.status).toBe('expired');
     expect(await leftoverCount(h.rt.dbs, v.tenant_ids)).toBe(0);
   });
 });
