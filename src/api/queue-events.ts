@@ -21,8 +21,10 @@ export interface QueueEventsFeed {
 export interface FeedDeps {
   readonly metrics: ApiMetrics;
   readonly log: Logger;
-  /** A job of this session finished or failed (feeds the live event streams). */
+  /** The session's own job changed state, or a job of it failed (feeds the live event streams). */
   onSessionEvent?(sessionId: string): void;
+  /** A service job of this session completed. */
+  onServiceDone?(sessionId: string): void;
   /** Profile and load time of a session that just became ready. */
   sessionTiming(sessionId: string): Promise<{ demo_account_type: string; duration_ms: number | null } | undefined>;
 }
@@ -82,12 +84,13 @@ export function startQueueEventsFeed(cfg: Config, deps: FeedDeps): QueueEventsFe
         metrics.jobRetries.inc({ queue });
       }
     });
-    // Streams are nudged by the session queue (a wave added, the session ready, failed
-    // or removed) and by any failure; a service finishing shows at its wave's end.
+    // Streams are nudged by the session queue (the session waiting for its services,
+    // ready, failed or removed) and by any failure; a service done is passed on too.
     const nudge = (jobId: string, always = false) => {
-      if (!deps.onSessionEvent || !(always || queue === SESSION_QUEUE)) return;
       const session = sessionOfJob(jobId);
-      if (session) deps.onSessionEvent(session);
+      if (!session) return;
+      if (always || queue === SESSION_QUEUE) deps.onSessionEvent?.(session);
+      else deps.onServiceDone?.(session);
     };
     events.on('failed', ({ jobId }) => {
       running.delete(jobId);

@@ -39,7 +39,7 @@ export async function startApi(cfg: Config, runtime: Pick<Runtime, 'producer' | 
   const db = runtime.dbs.pool('demo_session');
   const metrics = new ApiMetrics(() => countByStatus(db), log);
   const streams = new SessionStreams((id) => runtime.producer.view(id), log, opts.sse);
-  const feed = startQueueEventsFeed(cfg, { metrics, log, sessionTiming: (id) => sessionTiming(db, id), onSessionEvent: (id) => streams.nudge(id) });
+  const feed = startQueueEventsFeed(cfg, { metrics, log, sessionTiming: (id) => sessionTiming(db, id), onSessionEvent: (id) => streams.nudge(id), onServiceDone: (id) => streams.progressed(id) });
   feed.ready.catch(() => undefined); // with Redis down it never resolves before close(); errors are logged by the feed
   const queues = createQueues(cfg, runtime.redis);
   for (const q of queues.values()) q.on('error', () => undefined); // the producer connection's errors are reported by /readyz

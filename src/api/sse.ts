@@ -14,26 +14,31 @@ import { ApiError } from './errors.ts';
  * - `error`: `{"error": {...}}` when the session can no longer be read; the stream ends;
  * - a `: ping` comment every heartbeat, so proxies keep the connection open.
  *
- * A stream reads the session again as soon as BullMQ reports one of its jobs
- * finished (`nudge`, fed by the API's QueueEvents), and every `pollMs` besides, in
- * case an event was missed; it stops as soon as the client goes away.
+ * A stream reads the session again as soon as BullMQ reports the session's own job
+ * waiting, done or failed, or any of its jobs failed (`nudge`, fed by the API's
+ * QueueEvents); within `progressMs` of one of its services finishing (`progressed`:
+ * a load of a few dozen ms is not read 11 times, a long one shows each step); and
+ * every `pollMs` besides, in case an event was missed. It stops as soon as the
+ * client goes away.
  */
 export const FINAL_STATUSES: ReadonlySet<string> = new Set(['ready', 'failed', 'destroyed', 'expired']);
 
 export interface SseOptions {
   readonly pollMs: number;
+  /** Longest delay between a service of the session finishing and the stream reading it. */
+  readonly progressMs: number;
   readonly heartbeatMs: number;
   readonly maxStreams: number;
   /** Consecutive failed polls (database down) before the stream gives up. */
   readonly maxFailedPolls: number;
 }
 
-export const DEFAULT_SSE_OPTIONS: SseOptions = { pollMs: 1_000, heartbeatMs: 15_000, maxStreams: 1_000, maxFailedPolls: 50 };
+export const DEFAULT_SSE_OPTIONS: SseOptions = { pollMs: 1_000, progressMs: 100, heartbeatMs: 15_000, maxStreams: 1_000, maxFailedPolls: 50 };
 
 export class SessionStreams {
   private readonly closers = new Set<() => void>();
-  /** Session id → the wake-up of each of its open streams. */
-  private readonly wakers = new Map<string, Set<() => void>>();
+  /** Session id → the wake-up of each of its open streams (its argument: the longest delay allowed). */
+  private readonly wakers = new Map<string, Set<(withinMs: number) => void>>();
   private readonly opts: SseOptions;
 
   constructor(
@@ -49,10 +54,16 @@ export class SessionStreams {
     return this.closers.size;
   }
 
-  /** One of the session's jobs changed state: its streams read it again now. */
+  /** The session's job changed state, or a job of it failed: its streams read it again now. */
   nudge(sessionId: string): void {
     const set = this.wakers.get(sessionId);
-    if (set) for (const wake of set) wake();
+    if (set) for (const wake of set) wake(0);
+  }
+
+  /** A service of the session finished: its streams read it again within progressMs. */
+  progressed(sessionId: string): void {
+    const set = this.wakers.get(sessionId);
+    if (set) for (const wake of set) wake(this.opts.progressMs);
   }
 
   /** Throws 503 when no further stream may be opened. */
@@ -83,6 +94,8 @@ export class SessionStreams {
     let last = '';
     let failedPolls = 0;
     let poll: NodeJS.Timeout | undefined;
+    /** When the timer `poll` fires. */
+    let pollAt = Infinity;
     let closed = false;
     // One read at a time; a nudge during a read asks for one more right after it.
     let reading = false;
@@ -112,8 +125,14 @@ export class SessionStreams {
         send('progress', json);
       }
     };
+    const schedule = (ms: number) => {
+      clearTimeout(poll);
+      pollAt = Date.now() + ms;
+      poll = setTimeout(() => wake(0), ms);
+    };
     const tick = async () => {
       clearTimeout(poll);
+      pollAt = Infinity;
       reading = true;
       try {
         const v = await this.view(sessionId);
@@ -137,14 +156,21 @@ export class SessionStreams {
       if (again) {
         again = false;
         void tick();
-      } else {
-        poll = setTimeout(() => void tick(), this.opts.pollMs);
+      } else if (pollAt === Infinity) {
+        schedule(this.opts.pollMs);
       }
     };
-    const wake = () => {
+    const wake = (withinMs: number) => {
       if (closed) return;
-      if (reading) again = true;
-      else void tick();
+      if (reading) {
+        // A read is under way: the next one follows it at once, or within withinMs.
+        if (withinMs === 0) again = true;
+        else if (Date.now() + withinMs < pollAt) schedule(withinMs);
+      } else if (withinMs === 0) {
+        void tick();
+      } else if (Date.now() + withinMs < pollAt) {
+        schedule(withinMs);
+      }
     };
     const heartbeat = setInterval(() => {
       if (!res.writableEnded) res.write(': ping\n\n');
@@ -157,7 +183,7 @@ export class SessionStreams {
     res.on('close', close);
     res.write(`retry: 2000\n\n`);
     show(first);
-    if (!closed) poll = setTimeout(() => void tick(), this.opts.pollMs);
+    if (!closed) schedule(this.opts.pollMs);
   }
 
   /** Ends every open stream (shutdown): clients reconnect, to another instance if need be. */

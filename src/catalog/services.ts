@@ -47,11 +47,13 @@ export function servicesOfPhase(phase: Phase): ServiceName[] {
 }
 
 /**
- * The order services load in. A wave holds every service whose dependencies all
- * loaded in earlier waves, so each service starts as soon as the contract allows:
- * tenant, inventory, suppliers | auth, recipes, orders, sales | production,
- * procurement, forecasting | orchestrator. (Phases, as the contract numbers them,
- * group services for reporting; forecasting depends on sales within phase 4.)
+ * The depth of each service in the dependency graph. A wave holds every service whose
+ * dependencies all lie in earlier waves: tenant, inventory, suppliers | auth, recipes,
+ * orders, sales | production, procurement, forecasting | orchestrator. Loads do not
+ * wait for a whole wave (a service starts once its own dependencies are done); the
+ * waves order the cleanup and number the jobs for reporting. (Phases, as the
+ * contract numbers them, group services for reporting; forecasting depends on sales
+ * within phase 4.)
  */
 export const WAVES: readonly (readonly ServiceName[])[] = (() => {
   const waves: ServiceName[][] = [];
@@ -64,6 +66,16 @@ export const WAVES: readonly (readonly ServiceName[])[] = (() => {
   }
   return waves;
 })();
+
+/** A service's wave, counted from 1: one more than the latest wave among its dependencies. */
+export function waveOf(service: ServiceName): number {
+  return WAVES.findIndex((wave) => wave.includes(service)) + 1;
+}
+
+/** The services that depend on `service` directly. */
+export function dependentsOf(service: ServiceName): ServiceName[] {
+  return SERVICES.filter((s) => SERVICE_SPECS[s].dependsOn.includes(service));
+}
 
 /** Every service `service` depends on, directly or through others. */
 export function transitiveDependencies(service: ServiceName): Set<ServiceName> {

@@ -1,17 +1,19 @@
 import type { FlowJob } from 'bullmq';
-import { SERVICE_SPECS, WAVES, type ServiceName } from '../catalog/services.ts';
+import { SERVICE_SPECS, WAVES, waveOf, type ServiceName } from '../catalog/services.ts';
 import type { Config } from '../config/env.ts';
-import { SESSION_QUEUE, type ServiceJobData, type SessionJobData } from './jobs.ts';
+import { SESSION_QUEUE, type ServiceJobData, type SessionJobData, type SessionRef } from './jobs.ts';
 import { serviceJobId, serviceJobOptions, sessionJobOptions } from './options.ts';
 
 /**
  * The flow of one session. BullMQ runs children before their parent and gives a job
- * one parent only, so the dependency phases are not nested statically: the tree
- * holds the session job with the first wave's service jobs (those depending on
- * nothing) as children. Each time the session job runs it adds, as its children,
- * the services whose dependencies have all completed, and waits for them
- * (see workers/session-job.ts). So a service starts only after every service it
- * depends on has completed, and services that may run side by side do.
+ * one parent only, so the dependencies are not nested statically: the tree holds
+ * the session job with the services that depend on nothing as its children. The
+ * rest join as children of the same session job while it waits: the service job
+ * that completes a service's dependencies adds it (workers/service-job.ts), and
+ * should that not happen, the session job adds whatever is ready when it runs
+ * (workers/session-job.ts). So a service starts only after every service it depends
+ * on has completed, as soon as the last of them has, and services that may run side
+ * by side do.
  */
 export function buildSessionFlow(cfg: Config, data: SessionJobData): FlowJob {
   return {
@@ -19,11 +21,12 @@ export function buildSessionFlow(cfg: Config, data: SessionJobData): FlowJob {
     queueName: SESSION_QUEUE,
     data,
     opts: sessionJobOptions(cfg, data.sessionId),
-    children: serviceJobs(cfg, data, WAVES[0] as readonly ServiceName[], 1),
+    children: serviceJobs(cfg, data, WAVES[0] as readonly ServiceName[]),
   };
 }
 
-export function serviceJobs(cfg: Config, data: SessionJobData, services: readonly ServiceName[], wave: number): FlowJob[] {
+/** The jobs loading `services` for a session; `parent` (the session job) when they join a running flow. */
+export function serviceJobs(cfg: Config, data: SessionRef, services: readonly ServiceName[], parent?: { id: string; queue: string }): FlowJob[] {
   return services.map((service) => {
     const jobData: ServiceJobData = {
       sessionId: data.sessionId,
@@ -33,13 +36,9 @@ export function serviceJobs(cfg: Config, data: SessionJobData, services: readonl
       ttlSeconds: data.ttlSeconds,
       service,
       phase: SERVICE_SPECS[service].phase,
-      wave,
+      wave: waveOf(service),
     };
-    return {
-      name: 'load-service',
-      queueName: service,
-      data: jobData,
-      opts: serviceJobOptions(cfg, serviceJobId(data.sessionId, service)),
-    };
+    const opts = serviceJobOptions(cfg, serviceJobId(data.sessionId, service));
+    return { name: 'load-service', queueName: service, data: jobData, opts: parent ? { ...opts, parent } : opts };
   });
 }

@@ -23,7 +23,7 @@ export interface TableResult {
 export interface ServiceJobData extends SessionRef {
   readonly service: ServiceName;
   readonly phase: Phase;
-  /** The round of the session job that added this job (see WAVES). */
+  /** The service's depth in the dependency graph, from 1 (see WAVES). */
   readonly wave: number;
 }
 

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { EntityName } from '../catalog/tables.ts';
-import { idMapKey, progressKey } from './keys.ts';
+import { idMapKey, loadedKey, progressKey } from './keys.ts';
 
 /** A service's progress entry for a session, as the API shows it while loading. */
 export interface ProgressEntry {
@@ -37,8 +37,20 @@ export class IdMaps {
     return out;
   }
 
-  /** Publishes maps and `progress` atomically; publishing the same map again changes nothing. */
-  async publish(sessionId: string, maps: ReadonlyMap<EntityName, ReadonlyMap<string, string>>, ttlSeconds: number, progress?: ProgressEntry): Promise<void> {
+  /**
+   * Publishes maps and `progress` atomically; publishing the same map again changes
+   * nothing. With `loaded`, the service is added to the session's set of loaded
+   * services in the same transaction, which comes back with it: `first` is true for
+   * exactly one call per service and session, and that call's `loaded` holds every
+   * service published before it (so of two services finishing at once, one sees both).
+   */
+  async publish(
+    sessionId: string,
+    maps: ReadonlyMap<EntityName, ReadonlyMap<string, string>>,
+    ttlSeconds: number,
+    progress?: ProgressEntry,
+    loaded?: string,
+  ): Promise<{ first: boolean; loaded: Set<string> }> {
     const multi = this.redis.multi();
     for (const [entity, map] of maps) {
       if (map.size === 0) continue;
@@ -47,8 +59,16 @@ export class IdMaps {
       multi.expire(key, ttlSeconds);
     }
     if (progress) this.addProgress(multi, sessionId, progress);
+    if (loaded !== undefined) {
+      const key = loadedKey(this.prefix, sessionId);
+      multi.sadd(key, loaded);
+      multi.expire(key, ttlSeconds);
+      multi.smembers(key);
+    }
     const results = (await multi.exec()) ?? [];
     for (const [err] of results) if (err) throw err;
+    if (loaded === undefined) return { first: false, loaded: new Set() };
+    return { first: results.at(-3)?.[1] === 1, loaded: new Set(results.at(-1)?.[1] as string[]) };
   }
 
   private addProgress(pipe: ReturnType<Redis['pipeline']>, sessionId: string, p: ProgressEntry): void {

@@ -14,10 +14,15 @@ export function progressKey(prefix: string, sessionId: string): string {
   return `${prefix}:session:${sessionId}:progress`;
 }
 
+/** The set of services whose load a session has published (see IdMaps.publish). */
+export function loadedKey(prefix: string, sessionId: string): string {
+  return `${prefix}:session:${sessionId}:loaded`;
+}
+
 /** Every key a session may own: what destroy removes. */
 export function sessionKeys(prefix: string, sessionId: string): string[] {
   const maps = SERVICES.flatMap((s) => publishedEntities(s)).map((e) => idMapKey(prefix, sessionId, e));
-  return [...maps, progressKey(prefix, sessionId)];
+  return [...maps, progressKey(prefix, sessionId), loadedKey(prefix, sessionId)];
 }
 
 /** Deletes every key matching `pattern` (SCAN, never KEYS); returns how many. For tests and tools, not hot paths. */

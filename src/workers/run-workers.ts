@@ -57,7 +57,7 @@ export async function startWorkers(
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   type AnyJob = Job<any, any, string>;
   const serviceHandlers = {
-    'load-service': (job: AnyJob) => loadService(job as Job<JobTypes['load-service']['data'], JobTypes['load-service']['result']>, w),
+    'load-service': (job: AnyJob) => loadService(job as Job<JobTypes['load-service']['data'], JobTypes['load-service']['result']>, w, flows),
     'cleanup-service': (job: AnyJob) => cleanupService(job as Job<JobTypes['cleanup-service']['data'], JobTypes['cleanup-service']['result']>, w),
   } as const;
   const sessionHandlers = {

@@ -1,8 +1,10 @@
 import { setImmediate } from 'node:timers/promises';
-import { UnrecoverableError, type Job } from 'bullmq';
+import { UnrecoverableError, type FlowProducer, type Job } from 'bullmq';
+import { dependentsOf, SERVICE_SPECS } from '../catalog/services.ts';
 import { publishedEntities, consumedEntities, splitEntity, type EntityName } from '../catalog/tables.ts';
 import { copyRows } from '../db/copy.ts';
 import { beginLoad, commitLoad } from '../db/sql/session-loads.ts';
+import { serviceJobs } from '../flows/build-flow.ts';
 import type { ServiceJobData, ServiceJobResult, TableResult } from '../flows/jobs.ts';
 import type { ProgressEntry } from '../redis/id-maps.ts';
 import { SeedDataError } from '../seed/errors.ts';
@@ -14,11 +16,12 @@ import type { WorkerContext } from './context.ts';
 
 /**
  * Loads one service's tables for a session: reads the ID maps it needs, rewrites
- * every record, COPYs every table in one transaction, then publishes its own ID maps.
- * Exactly one copy of the rows results however often, and however concurrently, it runs:
- * the transaction first claims the session's load marker.
+ * every record, COPYs every table in one transaction, publishes its own ID maps, then
+ * starts the services whose dependencies it completed. Exactly one copy of the rows
+ * results however often, and however concurrently, it runs: the transaction first
+ * claims the session's load marker.
  */
-export async function loadService(job: Job<ServiceJobData, ServiceJobResult>, w: WorkerContext): Promise<ServiceJobResult> {
+export async function loadService(job: Job<ServiceJobData, ServiceJobResult>, w: WorkerContext, flows: FlowProducer): Promise<ServiceJobResult> {
   const d = job.data;
   const started = Date.now();
   const log = w.log.child({ session_id: d.sessionId, service: d.service, phase: d.phase, job_id: job.id, attempt: job.attemptsMade + 1 });
@@ -28,7 +31,7 @@ export async function loadService(job: Job<ServiceJobData, ServiceJobResult>, w:
   const client = await w.dbs.pool(d.service).connect();
   let tables: Record<string, TableResult> = {};
   let alreadyLoaded = false;
-  let published = false;
+  let published: Published | undefined;
   let local: Map<EntityName, Map<string, string>>;
   try {
     const [remote, earlier] = await Promise.all([
@@ -61,7 +64,7 @@ export async function loadService(job: Job<ServiceJobData, ServiceJobResult>, w:
       ]);
       if (committed.status === 'rejected') throw committed.reason;
       if (publishing.status === 'rejected') throw publishing.reason;
-      published = true;
+      published = publishing.value;
     }
     client.release();
   } catch (err) {
@@ -85,12 +88,39 @@ export async function loadService(job: Job<ServiceJobData, ServiceJobResult>, w:
     attempts: job.attemptsMade + 1,
     already_loaded: alreadyLoaded,
   };
-  if (!published) await publishMaps(w, d, local, tables, started, result.attempts);
-  log.info({ rows, duration_ms: result.duration_ms, tables, already_loaded: alreadyLoaded }, `service ${d.service} loaded`);
+  published ??= await publishMaps(w, d, local, tables, started, result.attempts);
+  const next = await startDependents(job, w, flows, published);
+  log.info({ rows, duration_ms: result.duration_ms, tables, already_loaded: alreadyLoaded, started: next }, `service ${d.service} loaded`);
   return result;
 }
 
-/** Publishes the ID maps this service owns, with its `ready` progress, in one round trip. */
+type Published = Awaited<ReturnType<WorkerContext['idMaps']['publish']>>;
+
+/**
+ * Adds, as children of the session job, the services that depend on this one and
+ * whose other dependencies have published too, so each starts as soon as its last
+ * dependency is done. Only the run that first published this service does it (so a
+ * retry never adds again a service that may since have failed for good), and of two
+ * dependencies finishing at once the later one sees both. Adding is a head start,
+ * not a duty: should it fail, the session job adds what is ready once its running
+ * children are done.
+ */
+async function startDependents(job: Job<ServiceJobData, ServiceJobResult>, w: WorkerContext, flows: FlowProducer, published: Published): Promise<string[]> {
+  const d = job.data;
+  const parent = job.parent;
+  if (!published.first || parent?.id === undefined) return [];
+  const ready = dependentsOf(d.service).filter((s) => SERVICE_SPECS[s].dependsOn.every((dep) => published.loaded.has(dep)));
+  if (ready.length === 0) return [];
+  try {
+    await flows.addBulk(serviceJobs(w.cfg, d, ready, { id: parent.id, queue: parent.queueKey }));
+    return ready;
+  } catch (err) {
+    w.log.warn({ session_id: d.sessionId, service: d.service, dependents: ready, err: (err as Error).message }, 'could not start dependent services; the session job will');
+    return [];
+  }
+}
+
+/** Publishes the ID maps this service owns, with its `ready` progress, and marks it loaded, in one round trip. */
 async function publishMaps(
   w: WorkerContext,
   d: ServiceJobData,
@@ -98,11 +128,11 @@ async function publishMaps(
   tables: Record<string, TableResult>,
   started: number,
   attempt: number,
-): Promise<void> {
+): Promise<Published> {
   const maps = new Map<EntityName, Map<string, string>>();
   for (const e of publishedEntities(d.service)) maps.set(e, local.get(e) ?? new Map());
   const rows = Object.values(tables).reduce((n, t) => n + t.rows, 0);
-  await w.idMaps.publish(d.sessionId, maps, d.ttlSeconds, progress(d, { status: 'ready', rows, duration_ms: Date.now() - started, tables, attempt }));
+  return w.idMaps.publish(d.sessionId, maps, d.ttlSeconds, progress(d, { status: 'ready', rows, duration_ms: Date.now() - started, tables, attempt }), d.service);
 }
 
 /** Records of a JSON profile encoded between two turns of the event loop. */

@@ -7,12 +7,14 @@ import type { WorkerContext } from './context.ts';
 import { removeSessionData } from './remove-session-data.ts';
 
 /**
- * The parent job of a session's flow. It first runs once the first wave (services
- * that depend on nothing) is done; each run adds, as its children, every service
- * whose dependencies have all completed and waits for them (moveToWaitingChildren +
- * WaitingChildrenError). When all 11 are done the session is ready. When a service
- * failed for good (its failure is recorded on this job, see ignoreDependencyOnFailure)
- * every row the session loaded is removed and the session fails with that service's error.
+ * The parent job of a session's flow. It runs once none of its children is waiting or
+ * running: normally when all 11 services are done (each service job adds the services
+ * it completes the dependencies of, see service-job.ts), and the session is then
+ * ready. Should a service not have been added (its adder crashed between publishing
+ * and adding), this job adds every service whose dependencies have all completed and
+ * waits again (moveToWaitingChildren + WaitingChildrenError). When a service failed
+ * for good (its failure is recorded on this job, see ignoreDependencyOnFailure) every
+ * row the session loaded is removed and the session fails with that service's error.
  */
 export async function runSession(
   job: Job<SessionJobData, SessionJobResult>,
@@ -39,8 +41,6 @@ export async function runSession(
       return failSession(job, w, results, failures);
     }
 
-    const wave = Math.max(0, ...[...results.values()].map((r) => r.wave));
-    logCompletedPhases(w, d, results, wave);
     const pending = SERVICES.filter((s) => !results.has(s));
     if (pending.length === 0) {
       await markingLoading;
@@ -50,7 +50,8 @@ export async function runSession(
     const ready = pending.filter((s) => SERVICE_SPECS[s].dependsOn.every((dep) => results.has(dep)));
     const parent = { id: job.id as string, queue: job.queueQualifiedName };
     // Job ids are fixed per session and service: adding a job that exists already is a no-op.
-    await Promise.all([flows.addBulk(serviceJobs(w.cfg, d, ready, wave + 1).map((j) => ({ ...j, opts: { ...j.opts, parent } }))), markingLoading]);
+    w.log.info({ session_id: d.sessionId, services: ready }, 'session job starts services its children did not');
+    await Promise.all([flows.addBulk(serviceJobs(w.cfg, d, ready, parent)), markingLoading]);
     markingLoading = undefined;
     if (await job.moveToWaitingChildren(token ?? '')) throw new WaitingChildrenError();
     // Every child finished before we could wait: look again.
@@ -70,20 +71,14 @@ function phaseSummary(phase: Phase, results: ReadonlyMap<ServiceName, ServiceJob
   return { phase, services: servicesOfPhase(phase), rows: rs.reduce((n, r) => n + r.rows, 0), started_at: started, finished_at: finished, duration_ms: finished - started };
 }
 
-/** Logs `Phase N completed` once: in the run that follows the wave that finished the phase. */
-function logCompletedPhases(w: WorkerContext, d: SessionJobData, results: ReadonlyMap<ServiceName, ServiceJobResult>, wave: number): void {
-  for (const phase of PHASES) {
-    const rs = servicesOfPhase(phase).map((s) => results.get(s));
-    if (rs.some((r) => r === undefined) || Math.max(...rs.map((r) => (r as ServiceJobResult).wave)) !== wave) continue;
-    const s = phaseSummary(phase, results, Date.parse(d.createdAt));
-    w.log.info({ session_id: d.sessionId, phase, services: s.services, rows: s.rows, duration_ms: s.duration_ms }, `Phase ${phase} completed`);
-  }
-}
-
 async function finishSession(job: Job<SessionJobData, SessionJobResult>, w: WorkerContext, results: Map<ServiceName, ServiceJobResult>): Promise<SessionJobResult> {
   const d = job.data;
   const createdAt = Date.parse(d.createdAt);
   const phases = Object.fromEntries(PHASES.map((p) => [p, phaseSummary(p, results, createdAt)]));
+  // In the order the phases finished (a later phase's services may finish first).
+  for (const s of Object.values(phases).sort((a, b) => a.finished_at - b.finished_at)) {
+    w.log.info({ session_id: d.sessionId, phase: s.phase, services: s.services, rows: s.rows, duration_ms: s.duration_ms }, `Phase ${s.phase} completed`);
+  }
   const readyAt = new Date(Math.max(...[...results.values()].map((r) => r.finished_at)));
   const durationMs = readyAt.getTime() - createdAt;
   const moved = await markReady(w.dbs.pool('demo_session'), d.sessionId, { readyAt, durationMs, services: Object.fromEntries(results), phases });

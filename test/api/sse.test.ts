@@ -15,7 +15,8 @@ describe('HTTP API: server-sent events', () => {
   beforeAll(async () => {
     h = await createHarness();
     await h.startWorkers();
-    api = await startTestApi(h, { RATE_LIMIT_PER_MINUTE: 0 }, { sse: { heartbeatMs: 100 } });
+    // progressMs 0: every service done is read at once, so even a fast load shows its steps.
+    api = await startTestApi(h, { RATE_LIMIT_PER_MINUTE: 0 }, { sse: { heartbeatMs: 100, progressMs: 0 } });
   });
   afterAll(async () => {
     await api?.close();
@@ -109,7 +110,7 @@ describe('HTTP API: server-sent events', () => {
 
   it('pushes each change as BullMQ reports a job of the session done, without waiting for the poll', async () => {
     // A poll interval far longer than the test: only the QueueEvents nudges can move the stream.
-    const pushOnly = await startTestApi(h, { RATE_LIMIT_PER_MINUTE: 0 }, { sse: { heartbeatMs: 100, pollMs: 600_000 } });
+    const pushOnly = await startTestApi(h, { RATE_LIMIT_PER_MINUTE: 0 }, { sse: { heartbeatMs: 100, pollMs: 600_000, progressMs: 0 } });
     try {
       const res = await postSession(pushOnly, { demo_account_type: 'professional', email: freshEmail() });
       const id = (res.body as { session_id: string }).session_id;
@@ -126,6 +127,33 @@ describe('HTTP API: server-sent events', () => {
       expect(JSON.parse(gone.events.at(-1)!.data).status).toBe('destroyed');
     } finally {
       await pushOnly.close();
+    }
+  });
+
+  it('shows a service done within progressMs without a poll, and a session still waiting for one', async () => {
+    // Nothing serves orchestrator at first: the other ten finish, the session waits.
+    const h2 = await createHarness();
+    try {
+      await h2.startWorkers(SERVICES.filter((s) => s !== 'orchestrator'));
+      const slow = await startTestApi(h2, { RATE_LIMIT_PER_MINUTE: 0 }, { sse: { heartbeatMs: 100, pollMs: 600_000, progressMs: 200 } });
+      try {
+        const res = await postSession(slow, { demo_account_type: 'professional', email: freshEmail() });
+        const id = (res.body as { session_id: string }).session_id;
+        const sse = await openSse(slow, `${PATH}/${id}/events`);
+        const lastView = () => JSON.parse(sse.events.at(-1)?.data ?? '{}') as Partial<SessionView>;
+        const others = SERVICES.filter((s) => s !== 'orchestrator');
+        await eventually(async () => (others.every((s) => lastView().services?.[s].status === 'ready') ? true : undefined), 10_000, 'ten services shown ready');
+        expect(lastView().status).toBe('loading');
+        expect(lastView().services?.orchestrator.status).toBe('pending');
+        await h2.startWorkers(['orchestrator']);
+        await sse.ended;
+        expect(sse.events.at(-1)!.event).toBe('end');
+        expect(lastView().status).toBe('ready');
+      } finally {
+        await slow.close();
+      }
+    } finally {
+      await h2.close();
     }
   });
 

@@ -66,8 +66,21 @@ describeFaults('scenario 3: PostgreSQL backends terminated, server stopped and s
     const ids = await createSessions(pick(8, 3));
     const since = Date.now();
     const terminated: { at: number; datname: string }[] = [];
+    // Sessions load in a fraction of a second: when every one has ended before enough
+    // backends were caught in a COPY, one more is created.
+    const loading = async () =>
+      (await h.rt.dbs.pool('demo_session').query<{ n: number }>(`SELECT count(*)::int AS n FROM demo_sessions WHERE session_id = ANY($1) AND status IN ('pending', 'loading')`, [ids])).rows[0]?.n ?? 0;
     while (terminated.length < pick(6, 2)) {
-      const b = await waitFor('an active COPY', async () => (await backends(h, { queryLike: 'COPY %', state: 'active' }))[0], 60_000, 10);
+      const b = await waitFor(
+        'an active COPY',
+        async () => {
+          const copy = (await backends(h, { queryLike: 'COPY %', state: 'active' }))[0];
+          if (!copy && (await loading()) === 0) ids.push(...(await createSessions(1)));
+          return copy;
+        },
+        60_000,
+        10,
+      );
       if (await terminateBackend(h, b.pid)) terminated.push({ at: Date.now(), datname: b.datname });
       await sleep(pick(700, 500));
     }

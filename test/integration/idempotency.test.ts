@@ -31,7 +31,7 @@ describe('service jobs are exactly-once in effect', () => {
 
   /** Adds a service job with its own job id (as a retry or a duplicate delivery would run) and waits for its result. */
   async function runJob(data: SessionJobData, service: ServiceName, jobId: string): Promise<ServiceJobResult> {
-    const [spec] = serviceJobs(h.cfg, data, [service], 9);
+    const [spec] = serviceJobs(h.cfg, data, [service]);
     const queue = new Queue(service, { connection: h.rt.redis, prefix: h.cfg.QUEUE_PREFIX });
     let qe = events.get(service);
     if (!qe) {

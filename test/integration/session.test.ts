@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SERVICES } from '../../src/catalog/services.ts';
+import { SERVICES, SERVICE_SPECS } from '../../src/catalog/services.ts';
+import type { ServiceJobResult } from '../../src/flows/jobs.ts';
 import { sessionKeys } from '../../src/redis/keys.ts';
 import { formatDay, parseDay, utcDay } from '../../src/seed/dates.ts';
 import type { SessionView } from '../../src/producer/session-view.ts';
@@ -33,6 +34,21 @@ describe.each(['professional', 'enterprise'])('a %s demo session', (profile) => 
       expect(first.services[s].duration_ms).not.toBeNull();
     }
     expect(Object.keys(first.phases).sort()).toEqual(['1', '2', '3', '4']);
+  });
+
+  it('starts each service only once every service it depends on has finished, each service once', async () => {
+    for (const v of [first, second]) {
+      const { rows: [rec] } = await h.rt.dbs.pool('demo_session').query<{ services: Record<string, ServiceJobResult> }>('SELECT services FROM demo_sessions WHERE session_id = $1', [v.session_id]);
+      const jobs = rec?.services ?? {};
+      expect(Object.keys(jobs).sort()).toEqual([...SERVICES].sort());
+      for (const s of SERVICES) {
+        const job = jobs[s] as ServiceJobResult;
+        expect(job.attempts, `${s} ran once`).toBe(1);
+        for (const dep of SERVICE_SPECS[s].dependsOn) {
+          expect(job.queued_at, `${s} queued after ${dep} finished`).toBeGreaterThanOrEqual((jobs[dep] as ServiceJobResult).finished_at);
+        }
+      }
+    }
   });
 
   it('loads exactly the rows the manifest lists, per service and table', async () => {

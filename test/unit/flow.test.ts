@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PHASES, SERVICES, SERVICE_SPECS, servicesOfPhase, transitiveDependencies, WAVES } from '../../src/catalog/services.ts';
+import { dependentsOf, PHASES, SERVICES, SERVICE_SPECS, servicesOfPhase, transitiveDependencies, WAVES, waveOf } from '../../src/catalog/services.ts';
 import { consumedEntities, publishedEntities, splitEntity, TABLES } from '../../src/catalog/tables.ts';
 import { loadConfig } from '../../src/config/env.ts';
 import { buildSessionFlow, serviceJobs } from '../../src/flows/build-flow.ts';
@@ -23,16 +23,23 @@ describe('service catalog', () => {
     expect(PHASES.flatMap((p) => servicesOfPhase(p)).sort()).toEqual([...SERVICES].sort());
   });
 
-  it('loads every service in a later wave than each of its dependencies, each as early as possible', () => {
-    const waveOf = (s: string) => WAVES.findIndex((w) => w.includes(s as never));
+  it('puts every service one wave after the latest of its dependencies', () => {
     expect(WAVES.flat().sort()).toEqual([...SERVICES].sort());
     for (const s of SERVICES) {
       const deps = SERVICE_SPECS[s].dependsOn;
       for (const dep of deps) expect(waveOf(dep), `${dep} before ${s}`).toBeLessThan(waveOf(s));
-      expect(waveOf(s)).toBe(deps.length === 0 ? 0 : Math.max(...deps.map(waveOf)) + 1);
+      expect(waveOf(s)).toBe(deps.length === 0 ? 1 : Math.max(...deps.map(waveOf)) + 1);
+      expect(WAVES[waveOf(s) - 1]).toContain(s);
     }
     expect(WAVES[0]).toEqual(['tenant', 'inventory', 'suppliers']);
     expect(WAVES.at(-1)).toEqual(['orchestrator']);
+  });
+
+  it('names as dependents exactly the services that list a service among their dependencies', () => {
+    for (const s of SERVICES) {
+      for (const t of SERVICES) expect(dependentsOf(s).includes(t), `${t} depends on ${s}`).toBe(SERVICE_SPECS[t].dependsOn.includes(s));
+    }
+    expect(dependentsOf('inventory').sort()).toEqual(['forecasting', 'orders', 'procurement', 'production', 'recipes', 'sales']);
   });
 
   it('lets a service reference only its own tables and those of services it depends on', () => {
@@ -61,7 +68,7 @@ describe('session flow', () => {
   });
 
   it('sets attempts and exponential backoff on every job, and ids without ":"', () => {
-    const jobs = [flow, ...WAVES.flatMap((w, i) => serviceJobs(cfg, data, w, i + 1))];
+    const jobs = [flow, ...WAVES.flatMap((w) => serviceJobs(cfg, data, w))];
     for (const j of jobs) {
       expect(j.opts?.attempts, j.queueName).toBeGreaterThanOrEqual(4);
       expect(j.opts?.backoff).toMatchObject({ type: 'exponential' });
@@ -71,12 +78,18 @@ describe('session flow', () => {
   });
 
   it('records a failed child on the parent instead of leaving it waiting', () => {
-    for (const j of serviceJobs(cfg, data, SERVICES, 1)) expect(j.opts?.ignoreDependencyOnFailure).toBe(true);
+    for (const j of serviceJobs(cfg, data, SERVICES)) expect(j.opts?.ignoreDependencyOnFailure).toBe(true);
+  });
+
+  it('adds jobs to a running session job as its children, with their wave', () => {
+    const parent = { id: data.sessionId, queue: '{p}:demo-session' };
+    for (const j of serviceJobs(cfg, data, ['orchestrator', 'auth'], parent)) expect(j.opts?.parent).toEqual(parent);
+    expect(serviceJobs(cfg, data, ['orchestrator', 'auth']).map((j) => [(j.data as { wave: number }).wave, j.opts?.parent])).toEqual([[4, undefined], [2, undefined]]);
   });
 
   it('gives each service of a session one fixed job id, so adding it again is a no-op', () => {
-    const a = serviceJobs(cfg, data, SERVICES, 2).map((j) => j.opts?.jobId);
-    const b = serviceJobs(cfg, data, SERVICES, 3).map((j) => j.opts?.jobId);
+    const a = serviceJobs(cfg, data, SERVICES).map((j) => j.opts?.jobId);
+    const b = serviceJobs(cfg, data, SERVICES, { id: 'x', queue: 'p:demo-session' }).map((j) => j.opts?.jobId);
     expect(a).toEqual(b);
     expect(new Set(a).size).toBe(SERVICES.length);
   });
