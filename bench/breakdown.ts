@@ -45,10 +45,10 @@ export async function readTiming(db: pg.Pool, sessionId: string, client: { poste
 /** The stages a session's latency is made of, along its critical path (they add up to the client's latency). */
 export const STAGES = [
   ['api', 'POST sent → session recorded (API, INSERT)'],
-  ['enqueue', 'recorded → wave 1 queued (flow added to Redis)'],
-  ['queue_wait', 'queue wait of the last service of each wave'],
-  ['work', 'work of the last service of each wave'],
-  ['wave_gaps', 'a wave done → next wave queued (session job)'],
+  ['enqueue', 'recorded → first service queued (flow added to Redis)'],
+  ['queue_wait', 'queue wait of each service on the critical path'],
+  ['work', 'work of each service on the critical path'],
+  ['handoffs', 'a service done → the next on the path queued (its job adds it)'],
   ['mark_ready', 'last service done → session marked ready'],
   ['client_seen', 'marked ready → client sees it (event stream)'],
 ] as const;
@@ -70,14 +70,15 @@ export interface ServiceRow {
   readonly p50_work_ms: number;
 }
 
-export interface WaveRow {
-  readonly wave: number;
-  readonly services: string[];
-  /** Previous wave's last finish (or creation, for wave 1) → this wave queued. */
-  readonly gap_ms: number;
+/** A service on the critical path: the last to finish, then, going back, the dependency each waited for last. */
+export interface PathRow {
+  readonly service: string;
+  /** The previous service's finish (creation, for the first) → this one queued. */
+  readonly handoff_ms: number;
   readonly queued_ms: number;
+  readonly wait_ms: number;
+  readonly work_ms: number;
   readonly finished_ms: number;
-  readonly critical: string;
 }
 
 export interface Breakdown {
@@ -86,7 +87,7 @@ export interface Breakdown {
   readonly client_ms: number;
   readonly server_ms: number;
   readonly services: ServiceRow[];
-  readonly waves: WaveRow[];
+  readonly critical_path: PathRow[];
   readonly phases: Array<{ phase: number; rows: number; started_ms: number; finished_ms: number; duration_ms: number }>;
   /** The median session's stages, and the median of each stage over every session. */
   readonly stages: Array<{ stage: Stage; label: string; ms: number; p50_ms: number }>;
@@ -94,51 +95,43 @@ export interface Breakdown {
   readonly totals: { wait_ms: number; work_ms: number };
 }
 
-function stagesOf(t: SessionTiming): Record<Stage, number> {
-  const waves = waveRows(t);
-  const first = waves[0] as WaveRow;
-  let wait = 0;
-  let work = 0;
-  let gaps = 0;
-  for (const w of waves) {
-    const s = t.services[w.critical] as ServiceJobResult;
-    wait += s.started_at - s.queued_at;
-    work += s.finished_at - s.started_at;
-    if (w.wave > 1) gaps += w.gap_ms;
-    // The critical service may have been queued a little after its wave's first service.
-    wait += s.queued_at - (t.created_at + w.queued_ms);
+/**
+ * The chain of services that decided when the session was ready: the service that
+ * finished last, the one of its dependencies that finished last, and so on back to
+ * a service without dependencies.
+ */
+export function criticalPath(t: SessionTiming): PathRow[] {
+  const job = (s: string) => t.services[s] as ServiceJobResult;
+  let last = Object.values(t.services).reduce((a, b) => (b.finished_at > a.finished_at ? b : a));
+  const chain: ServiceJobResult[] = [last];
+  for (;;) {
+    const deps = SERVICE_SPECS[last.service].dependsOn.map(job);
+    if (deps.length === 0) break;
+    last = deps.reduce((a, b) => (b.finished_at > a.finished_at ? b : a));
+    chain.unshift(last);
   }
+  return chain.map((s, i) => ({
+    service: s.service,
+    handoff_ms: s.queued_at - (i === 0 ? t.created_at : (chain[i - 1] as ServiceJobResult).finished_at),
+    queued_ms: s.queued_at - t.created_at,
+    wait_ms: s.started_at - s.queued_at,
+    work_ms: s.finished_at - s.started_at,
+    finished_ms: s.finished_at - t.created_at,
+  }));
+}
+
+function stagesOf(t: SessionTiming): Record<Stage, number> {
+  const path = criticalPath(t);
+  const sum = (f: (r: PathRow) => number) => path.reduce((n, r) => n + f(r), 0);
   return {
     api: t.created_at - t.posted_at,
-    enqueue: first.gap_ms,
-    queue_wait: wait,
-    work,
-    wave_gaps: gaps,
+    enqueue: (path[0] as PathRow).handoff_ms,
+    queue_wait: sum((r) => r.wait_ms),
+    work: sum((r) => r.work_ms),
+    handoffs: sum((r) => r.handoff_ms) - (path[0] as PathRow).handoff_ms,
     mark_ready: t.marked_ready_at - t.ready_at,
     client_seen: t.seen_ready_at - t.marked_ready_at,
   };
-}
-
-function waveRows(t: SessionTiming): WaveRow[] {
-  const byWave = new Map<number, ServiceJobResult[]>();
-  for (const s of Object.values(t.services)) byWave.set(s.wave, [...(byWave.get(s.wave) ?? []), s]);
-  const out: WaveRow[] = [];
-  let prevEnd = t.created_at;
-  for (const wave of [...byWave.keys()].sort((a, b) => a - b)) {
-    const rs = byWave.get(wave) as ServiceJobResult[];
-    const queued = Math.min(...rs.map((r) => r.queued_at));
-    const last = rs.reduce((a, b) => (b.finished_at > a.finished_at ? b : a));
-    out.push({
-      wave,
-      services: rs.map((r) => r.service).sort((a, b) => SERVICES.indexOf(a) - SERVICES.indexOf(b)),
-      gap_ms: queued - prevEnd,
-      queued_ms: queued - t.created_at,
-      finished_ms: last.finished_at - t.created_at,
-      critical: last.service,
-    });
-    prevEnd = last.finished_at;
-  }
-  return out;
 }
 
 /** The breakdown of the median professional session (by server duration), with medians over all of them. */
@@ -171,7 +164,7 @@ export function breakdown(timings: readonly SessionTiming[]): Breakdown {
     client_ms: t.seen_ready_at - t.posted_at,
     server_ms: t.duration_ms,
     services,
-    waves: waveRows(t),
+    critical_path: criticalPath(t),
     phases: Object.entries(t.phases)
       .map(([phase, p]) => ({ phase: Number(phase), rows: p.rows, started_ms: p.started_at - t.created_at, finished_ms: p.finished_at - t.created_at, duration_ms: p.duration_ms }))
       .sort((a, b) => a.phase - b.phase),

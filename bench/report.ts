@@ -197,9 +197,9 @@ export function formatReport(r: BenchResult): string {
       ) +
       '\n\n' +
       table(
-        ['wave', 'services', 'gap before', 'queued at', 'done at', 'last to finish'],
-        k.waves.map((w) => [String(w.wave), w.services.join(' '), w.gap_ms, w.queued_ms, w.finished_ms, w.critical]),
-        ['l', 'l', 'r', 'r', 'r', 'l'],
+        ['critical path', 'handoff before', 'queued at', 'wait', 'work', 'done at'],
+        k.critical_path.map((c) => [c.service, c.handoff_ms, c.queued_ms, c.wait_ms, c.work_ms, c.finished_ms]),
+        ['l', 'r', 'r', 'r', 'r', 'r'],
       ) +
       '\n\n' +
       table(['phase', 'rows', 'start', 'end', 'duration'], k.phases.map((p) => [String(p.phase), String(p.rows), p.started_ms, p.finished_ms, p.duration_ms])) +

@@ -1,6 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { breakdown, criticalPath, type SessionTiming } from '../../bench/breakdown.ts';
 import { ticks } from '../../bench/chart.ts';
+import { SERVICES, SERVICE_SPECS, WAVES, waveOf, type ServiceName } from '../../src/catalog/services.ts';
+import type { ServiceJobResult } from '../../src/flows/jobs.ts';
 import { checks, limits } from '../../bench/report.ts';
 import { cdf, judge, medianIndex, percentile, ratePerSecond, speedUp, summarize } from '../../bench/stats.ts';
 
@@ -145,5 +148,66 @@ describe('bench report: what PostgreSQL and Redis allow', () => {
     const ok = met.find((c) => c.figure.startsWith('professional sessions/s'));
     expect(ok?.pass).toBe(true);
     expect(ok?.limit).toBeUndefined();
+  });
+});
+
+describe('bench breakdown: the critical path of a session', () => {
+  /** A session whose services each start some ms after their last dependency finished. */
+  const sessionArb = fc
+    .record({
+      created: fc.integer({ min: 1_700_000_000_000, max: 1_800_000_000_000 }),
+      api: fc.integer({ min: 0, max: 50 }),
+      markReady: fc.integer({ min: 0, max: 50 }),
+      seen: fc.integer({ min: 0, max: 50 }),
+      steps: fc.array(fc.tuple(fc.integer({ min: 0, max: 30 }), fc.integer({ min: 0, max: 30 }), fc.integer({ min: 1, max: 60 })), { minLength: SERVICES.length, maxLength: SERVICES.length }),
+    })
+    .map(({ created, api, markReady, seen, steps }) => {
+      const services: Record<string, ServiceJobResult> = {};
+      // WAVES order: every dependency is placed before its dependents.
+      WAVES.flat().forEach((name) => {
+        const [handoff, wait, work] = steps[SERVICES.indexOf(name)] as [number, number, number];
+        const after = Math.max(created, ...SERVICE_SPECS[name].dependsOn.map((d) => (services[d] as ServiceJobResult).finished_at));
+        const queued = after + handoff;
+        services[name] = { service: name, phase: SERVICE_SPECS[name].phase, wave: waveOf(name), rows: 1, tables: {}, duration_ms: work, queued_at: queued, started_at: queued + wait, finished_at: queued + wait + work, attempts: 1, already_loaded: false };
+      });
+      const readyAt = Math.max(...Object.values(services).map((s) => s.finished_at));
+      const t: SessionTiming = {
+        session_id: 's',
+        created_at: created,
+        ready_at: readyAt,
+        marked_ready_at: readyAt + markReady,
+        duration_ms: readyAt - created,
+        services,
+        phases: {},
+        posted_at: created - api,
+        seen_ready_at: readyAt + markReady + seen,
+      };
+      return t;
+    });
+
+  it('ends with the last service, each step a dependency of the next, from one without dependencies', () => {
+    fc.assert(
+      fc.property(sessionArb, (t) => {
+        const path = criticalPath(t);
+        expect(path.at(-1)!.finished_ms).toBe(t.ready_at - t.created_at);
+        expect(SERVICE_SPECS[path[0]!.service as ServiceName].dependsOn).toEqual([]);
+        for (let i = 1; i < path.length; i++) {
+          const s = path[i]!.service as ServiceName;
+          expect(SERVICE_SPECS[s].dependsOn).toContain(path[i - 1]!.service);
+          // The dependency on the path is the one that finished last.
+          for (const d of SERVICE_SPECS[s].dependsOn) expect((t.services[d] as ServiceJobResult).finished_at).toBeLessThanOrEqual(t.created_at + path[i - 1]!.finished_ms);
+        }
+      }),
+    );
+  });
+
+  it('has stages that add up to the client latency', () => {
+    fc.assert(
+      fc.property(sessionArb, (t) => {
+        const b = breakdown([t]);
+        expect(b.stages.reduce((n, s) => n + s.ms, 0)).toBe(t.seen_ready_at - t.posted_at);
+        expect(b.stages.map((s) => s.ms).every((ms) => ms >= 0)).toBe(true);
+      }),
+    );
   });
 });
