@@ -3,6 +3,7 @@ import path from 'node:path';
 import { SERVICES, WAVES, type ServiceName } from '../src/catalog/services.ts';
 import { TABLES, type EntityName } from '../src/catalog/tables.ts';
 import { copyRows } from '../src/db/copy.ts';
+import { Databases } from '../src/db/pools.ts';
 import { beginLoad, commitLoad } from '../src/db/sql/session-loads.ts';
 import type { TableResult } from '../src/flows/jobs.ts';
 import { loadProfile, serviceTables } from '../src/seed/profile.ts';
@@ -37,16 +38,30 @@ export interface PostgresFloor {
 }
 
 /** TRUNCATE of every service table and load marker: the floor leaves no rows (and no dead tuples) for the phases after it. */
-async function emptyServiceTables(world: World): Promise<void> {
+async function emptyServiceTables(dbs: Databases): Promise<void> {
   await Promise.all(
     SERVICES.map((s) => {
       const tables = [...TABLES[s].map((t) => `"${t.name}"`), 'demo_seed.session_loads'].join(', ');
-      return world.rt.dbs.pool(s).query(`TRUNCATE ${tables}`);
+      return dbs.pool(s).query(`TRUNCATE ${tables}`);
     }),
   );
 }
 
+/**
+ * Runs on pools of its own, closed at the end: the connections it opened (up to
+ * PG_POOL_SIZE per database) must not count against max_connections while the
+ * workers run.
+ */
 export async function measurePostgresFloor(world: World, opts: { profile: string; sessions: number; concurrency: number }): Promise<PostgresFloor> {
+  const dbs = new Databases(world.cfg);
+  try {
+    return await measure(world, dbs, opts);
+  } finally {
+    await dbs.close();
+  }
+}
+
+async function measure(world: World, dbs: Databases, opts: { profile: string; sessions: number; concurrency: number }): Promise<PostgresFloor> {
   const profile = await loadProfile(path.resolve(world.cfg.SEED_DATA_DIR), opts.profile);
   const loadOne = async () => {
     const sessionId = randomUUID();
@@ -56,7 +71,7 @@ export async function measurePostgresFloor(world: World, opts: { profile: string
       await Promise.all(
         wave.map(async (service: ServiceName) => {
           const { ctx, local } = transformContext(profile, sessionId, createdAt, service, maps);
-          const client = await world.rt.dbs.pool(service).connect();
+          const client = await dbs.pool(service).connect();
           try {
             if ((await beginLoad(client, sessionId)) !== null) throw new Error(`floor: session ${sessionId} was loaded twice`);
             const tables: Record<string, TableResult> = {};
@@ -92,7 +107,7 @@ export async function measurePostgresFloor(world: World, opts: { profile: string
   const elapsed = performance.now() - t0;
   const pgMs = ((await postgresCpuMs()) - pg0) / opts.sessions;
   const meMs = ((await processCpuMs(process.pid)) - me0) / opts.sessions;
-  await emptyServiceTables(world);
+  await emptyServiceTables(dbs);
   const r1 = (x: number) => Math.round(x * 10) / 10;
   return {
     profile: opts.profile,
