@@ -121,13 +121,43 @@ export async function markGone(db: pg.Pool, sessionId: string, status: 'destroye
   await db.query(`UPDATE demo_sessions SET status = $2, updated_at = now() WHERE session_id = $1`, [sessionId, status]);
 }
 
-/** Sessions the reconciler looks after: unfinished ones, and live ones whose expiry must exist. */
-export async function sessionsToReconcile(db: pg.Pool, queuePrefix: string, limit: number): Promise<SessionRecord[]> {
-  const { rows } = await db.query<SessionRecord>(
-    `SELECT * FROM demo_sessions WHERE status IN ('pending', 'loading', 'destroying', 'ready', 'failed')
-       AND (queue_prefix = $1 OR queue_prefix IS NULL)
-     ORDER BY updated_at LIMIT $2`,
-    [queuePrefix, limit],
+/** Where the reconciler's walk through the live sessions stands (the last session id it checked). */
+export type ReconcileCursor = string | null;
+
+/**
+ * Sessions the reconciler looks after, in one round trip, each at most once:
+ * - every unfinished one (pending, loading, destroying), oldest change first, up to `limit`:
+ *   they are few, and each must be looked at on every run (a load timing out, a lost flow);
+ * - the next `page` live ones (ready, failed) after `after` in session id order, whose expiry
+ *   job must exist: a walk through all of them, one page a run, however many are live;
+ * - live ones overdue (past expires_at by `overdueMs`), whose expiry was evidently lost.
+ * `next` is where the walk goes on from (null: from the start again).
+ */
+export async function sessionsToReconcile(
+  db: pg.Pool,
+  queuePrefix: string,
+  opts: { limit: number; page: number; after: ReconcileCursor; overdueMs: number },
+): Promise<{ sessions: SessionRecord[]; next: ReconcileCursor }> {
+  const { rows } = await db.query<SessionRecord & { part: number }>(
+    `(SELECT 1 AS part, * FROM demo_sessions WHERE status IN ('pending', 'loading', 'destroying')
+        AND (queue_prefix = $1 OR queue_prefix IS NULL) ORDER BY updated_at LIMIT $2)
+     UNION ALL
+     (SELECT 2 AS part, * FROM demo_sessions WHERE status IN ('ready', 'failed')
+        AND (queue_prefix = $1 OR queue_prefix IS NULL) AND session_id > COALESCE($4::uuid, '00000000-0000-0000-0000-000000000000')
+        ORDER BY session_id LIMIT $3)
+     UNION ALL
+     (SELECT 3 AS part, * FROM demo_sessions WHERE status IN ('ready', 'failed')
+        AND (queue_prefix = $1 OR queue_prefix IS NULL) AND expires_at < now() - make_interval(secs => $5 / 1000.0)
+        ORDER BY expires_at LIMIT $2)`,
+    [queuePrefix, opts.limit, opts.page, opts.after, opts.overdueMs],
   );
-  return rows;
+  const pageRows = rows.filter((r) => r.part === 2);
+  const seen = new Set<string>();
+  const sessions: SessionRecord[] = [];
+  for (const { part: _part, ...r } of rows) {
+    if (seen.has(r.session_id)) continue;
+    seen.add(r.session_id);
+    sessions.push(r);
+  }
+  return { sessions, next: pageRows.length === opts.page ? (pageRows.at(-1)?.session_id ?? null) : null };
 }

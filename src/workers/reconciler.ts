@@ -4,7 +4,7 @@ import { SESSION_QUEUE, type ServiceJobResult } from '../flows/jobs.ts';
 import { expireJob } from '../flows/cleanup-flow.ts';
 import { enqueueSession } from '../producer/create-session.ts';
 import { requestCleanup } from '../producer/request-cleanup.ts';
-import { markFailed, sessionsToReconcile, type SessionRecord } from '../producer/session-store.ts';
+import { markFailed, sessionsToReconcile, type ReconcileCursor, type SessionRecord } from '../producer/session-store.ts';
 import type { WorkerContext } from './context.ts';
 import { removeSessionData } from './remove-session-data.ts';
 
@@ -21,7 +21,9 @@ import { removeSessionData } from './remove-session-data.ts';
  * - a live session whose expiry job is gone gets it back, or is expired when due.
  * It runs in every process that runs the session queue, for the sessions of its
  * own QUEUE_PREFIX; one run at a time cluster-wide (a Redis lock), and every
- * repair is safe to repeat.
+ * repair is safe to repeat. Each run looks at every unfinished session, at the
+ * live ones overdue for expiry, and at the next page of the other live ones (a walk
+ * through them all, however many there are; see sessionsToReconcile).
  */
 export interface ReconcilerOptions {
   readonly intervalMs: number;
@@ -29,6 +31,9 @@ export interface ReconcilerOptions {
   readonly loadTimeoutMs: number;
   /** Younger records are left alone: their jobs may be on their way. */
   readonly graceMs: number;
+  /** Live sessions checked per run (default 1000); unfinished ones, up to `limit` (default 5000), every run. */
+  readonly page?: number;
+  readonly limit?: number;
 }
 
 export interface ReconcileReport {
@@ -46,12 +51,14 @@ export interface ReconcileReport {
 export function startReconciler(w: WorkerContext, flows: FlowProducer, connection: Redis, opts: ReconcilerOptions): { stop(): Promise<void> } {
   const queue = new Queue(SESSION_QUEUE, { connection, prefix: w.cfg.QUEUE_PREFIX });
   let running: Promise<unknown> | undefined;
+  let cursor: ReconcileCursor = null;
   const timer = setInterval(() => {
     if (running) return;
-    running = reconcileOnce(w, flows, queue, opts)
+    running = reconcileOnce(w, flows, queue, opts, cursor)
       .then((r) => {
+        cursor = r.next;
         const n = r.rebuilt.length + r.timedOut.length + r.cleanups.length + r.expiries.length;
-        if (n > 0) w.log.warn(r, 'reconciler repaired sessions');
+        if (n > 0) w.log.warn({ rebuilt: r.rebuilt, timedOut: r.timedOut, cleanups: r.cleanups, expiries: r.expiries }, 'reconciler repaired sessions');
       })
       .catch((err: unknown) => w.log.warn({ err: (err as Error).message }, 'reconciler run failed; next run retries'))
       .finally(() => (running = undefined));
@@ -66,13 +73,21 @@ export function startReconciler(w: WorkerContext, flows: FlowProducer, connectio
   };
 }
 
-async function reconcileOnce(w: WorkerContext, flows: FlowProducer, queue: Queue, opts: ReconcilerOptions): Promise<ReconcileReport> {
-  const report: ReconcileReport = { rebuilt: [], timedOut: [], cleanups: [], expiries: [] };
+/** One run; `cursor`: where the walk through live sessions stands (the report's `next` is where the following run goes on). */
+export async function reconcileOnce(
+  w: WorkerContext,
+  flows: FlowProducer,
+  queue: Queue,
+  opts: ReconcilerOptions,
+  cursor: ReconcileCursor = null,
+): Promise<ReconcileReport & { next: ReconcileCursor }> {
+  const report = { rebuilt: [] as string[], timedOut: [] as string[], cleanups: [] as string[], expiries: [] as string[], next: cursor };
   const prefix = w.cfg.QUEUE_PREFIX;
   const lock = `${prefix}:reconciler:lock`;
   if ((await w.redis.set(lock, String(process.pid), 'PX', Math.max(100, opts.intervalMs - 50), 'NX')) !== 'OK') return report;
   const db = w.dbs.pool('demo_session');
-  const sessions = await sessionsToReconcile(db, prefix, 5000);
+  const { sessions, next } = await sessionsToReconcile(db, prefix, { limit: opts.limit ?? 5000, page: opts.page ?? 1000, after: cursor, overdueMs: opts.graceMs });
+  report.next = next;
   if (sessions.length === 0) return report;
 
   // One round trip: does each session's flow, cleanup and expiry job exist, and has

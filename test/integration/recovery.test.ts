@@ -1,9 +1,16 @@
+import { randomUUID } from 'node:crypto';
+import { FlowProducer, Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SERVICES } from '../../src/catalog/services.ts';
 import { deleteKeysMatching } from '../../src/redis/keys.ts';
 import { countsOf, leftoverCount, sessionRows } from '../support/data-rules.ts';
 import { createHarness, eventually, type Harness } from '../support/harness.ts';
-import { readManifest, waitForEnd } from '../support/sessions.ts';
+import { readManifest, recordSession, waitForEnd } from '../support/sessions.ts';
+import { SESSION_QUEUE } from '../../src/flows/jobs.ts';
+import { createFlowProducer } from '../../src/flows/queues.ts';
+import { getSession } from '../../src/producer/session-store.ts';
+import { workerContext } from '../../src/workers/context.ts';
+import { reconcileOnce } from '../../src/workers/reconciler.ts';
 
 /** The reconciler repairs what a lost Redis or a stuck flow leaves behind. */
 describe('recovery of lost jobs', () => {
@@ -64,5 +71,58 @@ describe('a session stuck loading', () => {
     expect(v.error).toMatch(/did not finish within 8 s/);
     expect(v.services.sales.status).toBe('removed');
     expect(await leftoverCount(h.rt.dbs, v.tenant_ids)).toBe(0);
+  });
+});
+
+describe('the reconciler with more live sessions than it checks in one run', () => {
+  let h: Harness;
+  let queue: Queue;
+  let flows: FlowProducer;
+  beforeAll(async () => {
+    h = await createHarness();
+    queue = new Queue(SESSION_QUEUE, { connection: h.rt.redis, prefix: h.cfg.QUEUE_PREFIX });
+    flows = createFlowProducer(h.cfg, h.rt.redis);
+  });
+  afterAll(async () => {
+    await queue?.close();
+    await flows?.close();
+    await h?.close();
+  });
+
+  it('looks at every unfinished session and every overdue one on each run, and walks through the other live ones a page a run', async () => {
+    const db = h.rt.dbs.pool('demo_session');
+    const w = workerContext(h.cfg, h.rt.dbs, h.rt.redis, h.rt.log);
+    // Five ready sessions whose expiry jobs were lost, all changed long ago…
+    const live: string[] = [];
+    for (let i = 0; i < 5; i++) live.push((await recordSession(h, { expires_at: new Date(Date.now() + 600_000) })).session_id);
+    // …one overdue, last in id order (so never on the first page)…
+    const overdue = (await recordSession(h, { session_id: `ffffffff-ffff-4fff-bfff-${randomUUID().slice(-12)}`, expires_at: new Date(Date.now() - 60_000) })).session_id;
+    await db.query(`UPDATE demo_sessions SET status = 'ready', updated_at = now() - interval '1 hour' WHERE session_id = ANY($1)`, [[...live, overdue]]);
+    // …and one stuck loading past the timeout, changed after all of them.
+    const stuck = (await recordSession(h, { created_at: new Date(Date.now() - 3_600_000) })).session_id;
+    await db.query(`UPDATE demo_sessions SET status = 'loading' WHERE session_id = $1`, [stuck]);
+
+    const opts = { intervalMs: 1_000, loadTimeoutMs: 60_000, graceMs: 0, page: 2, limit: 10 };
+    const run = async (cursor: string | null) => {
+      await h.rt.redis.del(`${h.cfg.QUEUE_PREFIX}:reconciler:lock`);
+      return reconcileOnce(w, flows, queue, opts, cursor);
+    };
+    const first = await run(null);
+    expect(first.timedOut).toEqual([stuck]);
+    expect(first.expiries).toContain(overdue);
+    expect(first.expiries.filter((id) => live.includes(id))).toHaveLength(2);
+    expect((await getSession(db, overdue))?.status).toBe('destroying');
+
+    const repaired = new Set(first.expiries);
+    let cursor = first.next;
+    for (let i = 0; i < 3; i++) {
+      const r = await run(cursor);
+      r.expiries.forEach((id) => repaired.add(id));
+      cursor = r.next;
+    }
+    for (const id of live) {
+      expect(repaired.has(id), `${id} checked`).toBe(true);
+      expect(await queue.getJob(`${id}-expire`), `${id}'s expiry job`).toBeTruthy();
+    }
   });
 });
