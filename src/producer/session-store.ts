@@ -152,12 +152,7 @@ export async function sessionsToReconcile(
     [queuePrefix, opts.limit, opts.page, opts.after, opts.overdueMs],
   );
   const pageRows = rows.filter((r) => r.part === 2);
-  const seen = new Set<string>();
-  const sessions: SessionRecord[] = [];
-  for (const { part: _part, ...r } of rows) {
-    if (seen.has(r.session_id)) continue;
-    seen.add(r.session_id);
-    sessions.push(r);
-  }
-  return { sessions, next: pageRows.length === opts.page ? (pageRows.at(-1)?.session_id ?? null) : null };
+  const unique = new Map<string, SessionRecord>();
+  for (const r of rows) if (!unique.has(r.session_id)) unique.set(r.session_id, r);
+  return { sessions: [...unique.values()], next: pageRows.length === opts.page ? (pageRows.at(-1)?.session_id ?? null) : null };
 }
