@@ -2,6 +2,7 @@ import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import path from 'node:path';
 import { DEMO_SESSION_DB, SERVICES, type DatabaseKey, type ServiceName } from '../catalog/services.ts';
 import { listProfiles } from '../seed/profile.ts';
+import type { ProfileCache } from '../seed/profile-cache.ts';
 import type { Config } from '../config/env.ts';
 import type { Databases } from '../db/pools.ts';
 import { SESSION_QUEUE, type JobTypes } from '../flows/jobs.ts';
@@ -31,13 +32,14 @@ export async function startWorkers(
   dbs: Databases,
   log: Logger,
   services: readonly ServiceName[] = SERVICES,
-  opts: { sessionQueue?: boolean } = {},
+  opts: { sessionQueue?: boolean; profiles?: ProfileCache } = {},
 ): Promise<RunningWorkers> {
   const shared = createRedis(cfg.REDIS_URL, 'worker');
   // ID maps and progress get a connection of their own: one that BullMQ loaded its ~50
   // scripts onto makes every ioredis pipeline copy them all (a measurable cost per job).
   const maps = createRedis(cfg.REDIS_URL, 'worker');
-  const w = workerContext(cfg, dbs, maps, log);
+  // In a process that also serves the API (start, create), its profile cache: each profile parsed once.
+  const w = { ...workerContext(cfg, dbs, maps, log), ...(opts.profiles ? { profiles: opts.profiles } : {}) };
   const flows = createFlowProducer(cfg, shared);
   const common = {
     prefix: cfg.QUEUE_PREFIX,

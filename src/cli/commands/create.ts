@@ -32,7 +32,7 @@ export function registerCreate(program: Command): void {
         await redisReady(rt.redis);
         if (!(await workersRunning(rt))) {
           rt.log.info('no workers are running: starting them in this process');
-          workers = await startWorkers(cfg, rt.dbs, rt.log);
+          workers = await startWorkers(cfg, rt.dbs, rt.log, undefined, { profiles: rt.worker.profiles });
         }
         const created = await rt.producer.create({ profile: o.profile, email: o.email ?? null, subscriptionTier: o.subscriptionTier ?? null, dataDir: o.data });
         const view = await waitForEnd(rt, created.session_id, timeout * 1000);

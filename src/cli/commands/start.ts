@@ -16,7 +16,7 @@ export function registerStart(program: Command): void {
       const log = createLogger(cfg.LOG_LEVEL);
       await migrate(cfg, log);
       const rt = createRuntime(cfg, log);
-      const workers = await startWorkers(cfg, rt.dbs, log);
+      const workers = await startWorkers(cfg, rt.dbs, log, undefined, { profiles: rt.worker.profiles });
       // A port in use must not leave the workers running in a process that then does nothing else.
       const api = await startApi(cfg, rt, log).catch(async (err: unknown) => {
         await workers.close();
