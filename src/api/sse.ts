@@ -40,6 +40,8 @@ export class SessionStreams {
   /** Session id → the wake-up of each of its open streams (its argument: the longest delay allowed). */
   private readonly wakers = new Map<string, Set<(withinMs: number) => void>>();
   private readonly opts: SseOptions;
+  /** Reads started in this turn of the event loop, shared by the session's streams woken together. */
+  private readonly reads = new Map<string, Promise<SessionView | undefined>>();
 
   constructor(
     private readonly view: (sessionId: string) => Promise<SessionView | undefined>,
@@ -47,6 +49,20 @@ export class SessionStreams {
     opts: Partial<SseOptions> = {},
   ) {
     this.opts = { ...DEFAULT_SSE_OPTIONS, ...opts };
+  }
+
+  /**
+   * The session as it is now. Streams woken by the same event share one read; a read
+   * asked for in a later turn is a new one (it must see what changed since).
+   */
+  private read(sessionId: string): Promise<SessionView | undefined> {
+    let read = this.reads.get(sessionId);
+    if (!read) {
+      read = this.view(sessionId);
+      this.reads.set(sessionId, read);
+      process.nextTick(() => this.reads.delete(sessionId));
+    }
+    return read;
   }
 
   /** Open streams. */
@@ -135,7 +151,7 @@ export class SessionStreams {
       pollAt = Infinity;
       reading = true;
       try {
-        const v = await this.view(sessionId);
+        const v = await this.read(sessionId);
         failedPolls = 0;
         if (closed) return;
         if (!v) {
