@@ -22,8 +22,8 @@ const RESULTS_DIR = path.join(import.meta.dirname, 'results');
 const CONCURRENCY = [1, 4, 16, 32];
 
 const PLANS = {
-  quick: { perProfile: 20, warmup: 2, sessionsAt: (c: number) => Math.max(10, 3 * c), levelMaxMs: 5_000, workerCounts: [1, 2], scale: 1112, floorSessions: 100 },
-  full: { perProfile: 60, warmup: 3, sessionsAt: (c: number) => Math.max(50, 8 * c), levelMaxMs: 60_000, workerCounts: [1, 2], scale: 3704, floorSessions: 400 },
+  quick: { perProfile: 20, warmup: 2, sessionsAt: (c: number) => Math.max(10, 3 * c), levelMaxMs: 5_000, workerCounts: [1, 2], scale: 1112, floorSessions: 60, floorConcurrency: [8, 16] },
+  full: { perProfile: 60, warmup: 3, sessionsAt: (c: number) => Math.max(50, 8 * c), levelMaxMs: 60_000, workerCounts: [1, 2], scale: 3704, floorSessions: 200, floorConcurrency: [4, 8, 16, 32] },
 };
 
 function parseArgs(argv: string[]): { quick: boolean; json: boolean; dist: boolean } {
@@ -54,8 +54,8 @@ async function main(): Promise<void> {
   let api: ApiClient | undefined;
   try {
     const machine = await describeMachine(world.rt);
-    progress(`floor: ${plan.floorSessions} professional sessions' loads straight into PostgreSQL (no BullMQ, Redis or API), 16 at a time`);
-    const floor = await measurePostgresFloor(world, { profile: 'professional', sessions: plan.floorSessions, concurrency: 16 });
+    progress(`floor: ${plan.floorSessions} professional sessions' loads straight into PostgreSQL (no BullMQ, Redis or API), ${plan.floorConcurrency.join(', ')} at a time`);
+    const floor = await measurePostgresFloor(world, { profile: 'professional', sessions: plan.floorSessions, concurrencies: plan.floorConcurrency });
     const { url, proc: apiProc } = await world.startApi();
     api = new ApiClient(url);
     const workers = [await world.startWorker('worker-1')];
@@ -139,7 +139,7 @@ function method(plan: (typeof PLANS)[keyof typeof PLANS], bulkRows: number, dist
     `latency: ${plan.perProfile} sessions per profile, one at a time, profiles alternating, after ${plan.warmup} warm-up session(s) each; client = POST sent → its event stream (GET …/events, opened after the POST's answer; the API pushes on each BullMQ job event) delivers end with ready; server = the session's duration_ms (created → last service done); in rounds of 5 per profile: created one at a time, then destroyed one at a time (DELETE → its event stream ends with destroyed: the destroy figure)`,
     `throughput: closed loop, N professional sessions in flight through the API, up to ${plan.sessionsAt(1)}-${plan.sessionsAt(32)} sessions or ${plan.levelMaxMs / 1000} s per level; readiness seen on each session's event stream; sessions/s = sessions / (first POST → last ready seen); each level's sessions destroyed before the next; before the levels of each worker count, 32 warm-up sessions (16 in flight) not counted`,
     `bulk: professional profile generated with ${bulkRows.toLocaleString('en')} sales rows${bulkRows < 1_000_000 ? ' (QUICK MODE: a smaller profile than the million-row target)' : ''}, loaded by a session whose sales job runs alone in a dedicated worker process (--services sales --no-session-queue); the loaded rows exported with psql \\copy, given fresh ids and another tenant, then loaded with psql \\copy and with pg INSERTs of 100 rows; each load into the same emptied, vacuumed sales_daily, after a CHECKPOINT and with no autovacuum running`,
-    'floor: the statements of a professional session\'s 11 loads (per database: BEGIN and the load marker, a COPY per table, COMMIT) run straight from the bench process with the worker\'s own code, 16 sessions at a time, first, on the new databases (emptied again afterwards), without BullMQ, Redis, the API or the session record; PostgreSQL\'s CPU per session (every postgres process, /proc) bounds what the machine can reach',
+    `floor: the statements of a professional session's 11 loads (per database: BEGIN and the load marker, a COPY per table, COMMIT; each service once its dependencies are loaded) run straight from the bench process with the worker's own code, ${plan.floorSessions} sessions at each of ${plan.floorConcurrency.join(', ')} at a time, first, on the new databases (emptied again afterwards), without BullMQ, Redis, the API or the session record; PostgreSQL's CPU per session (every postgres process, /proc) bounds what the machine can reach, and the best level's rate is what the loads alone reach`,
     'breakdown: the median professional session of the latency run (by server time), from demo_sessions.services; stages of the critical path add up to the client latency',
   ];
 }
