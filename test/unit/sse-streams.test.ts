@@ -5,32 +5,33 @@ import { createLogger } from '../../src/logger.ts';
 import type { SessionView } from '../../src/producer/session-view.ts';
 import { SessionStreams } from '../../src/api/sse.ts';
 
-/** The parts of express's Request and Response a stream uses. */
-function fakeExchange(): { req: Request; res: Response & { body: string; ended: boolean } } {
-  const res = Object.assign(new EventEmitter(), {
-    body: '',
-    ended: false,
-    get writableEnded() {
-      return this.ended;
-    },
-    status() {
-      return this;
-    },
-    set() {
-      return this;
-    },
-    flushHeaders() {},
-    write(chunk: string) {
-      this.body += chunk;
-      return true;
-    },
-    end() {
-      this.ended = true;
-      this.emit('close');
-    },
-  });
+/** The parts of express's Response a stream uses. */
+class FakeResponse extends EventEmitter {
+  body = '';
+  ended = false;
+  get writableEnded(): boolean {
+    return this.ended;
+  }
+  status(): this {
+    return this;
+  }
+  set(): this {
+    return this;
+  }
+  flushHeaders(): void {}
+  write(chunk: string): boolean {
+    this.body += chunk;
+    return true;
+  }
+  end(): void {
+    this.ended = true;
+    this.emit('close');
+  }
+}
+
+function fakeExchange(): { req: Request; res: Response & FakeResponse } {
   const req = { get: () => undefined, socket: { setNoDelay() {} } };
-  return { req: req as unknown as Request, res: res as unknown as Response & { body: string; ended: boolean } };
+  return { req: req as unknown as Request, res: new FakeResponse() as unknown as Response & FakeResponse };
 }
 
 describe('event streams of one session', () => {
