@@ -7,6 +7,7 @@ import type { Logger } from '../logger.ts';
 import { createRedis } from '../redis/connection.ts';
 import { UUID_RE } from '../seed/ids.ts';
 import type { ApiMetrics } from './metrics.ts';
+import { cleanupJobId, expireJobId } from '../flows/options.ts';
 
 /**
  * Feeds the job metrics from BullMQ's per-queue event streams (QueueEvents), so
@@ -32,8 +33,10 @@ export interface FeedDeps {
 /** Job ids on the session queue: `<session>` (load), `<session>-cleanup`, `<session>-expire`. */
 function sessionJobKind(jobId: string): 'session' | 'cleanup' | 'expire' | undefined {
   if (UUID_RE.test(jobId)) return 'session';
-  if (jobId.endsWith('-cleanup') && UUID_RE.test(jobId.slice(0, -8))) return 'cleanup';
-  if (jobId.endsWith('-expire') && UUID_RE.test(jobId.slice(0, -7))) return 'expire';
+  const session = jobId.slice(0, 36);
+  if (!UUID_RE.test(session)) return undefined;
+  if (jobId === cleanupJobId(session)) return 'cleanup';
+  if (jobId === expireJobId(session)) return 'expire';
   return undefined;
 }
 

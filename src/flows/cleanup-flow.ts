@@ -2,7 +2,7 @@ import type { FlowJob } from 'bullmq';
 import { WAVES, type ServiceName } from '../catalog/services.ts';
 import type { Config } from '../config/env.ts';
 import { SESSION_QUEUE, type CleanupJobData, type CleanupServiceJobData, type ExpireJobData } from './jobs.ts';
-import { cleanupJobOptions } from './options.ts';
+import { cleanupJobId, cleanupJobOptions, expireJobId } from './options.ts';
 
 /** Services in cleanup order: the reverse of the load waves (dependents before what they depend on). */
 export const CLEANUP_WAVES: readonly (readonly ServiceName[])[] = [...WAVES].reverse();
@@ -18,7 +18,7 @@ export function buildCleanupFlow(cfg: Config, data: CleanupJobData): FlowJob {
     name: 'cleanup',
     queueName: SESSION_QUEUE,
     data,
-    opts: cleanupJobOptions(cfg, `${data.sessionId}-cleanup`),
+    opts: cleanupJobOptions(cfg, cleanupJobId(data.sessionId)),
     children: cleanupServiceJobs(cfg, data, CLEANUP_WAVES[0] as readonly ServiceName[], 1),
   };
 }
@@ -38,5 +38,5 @@ export function cleanupServiceJobs(cfg: Config, data: CleanupJobData, services: 
 /** The delayed job that expires a session after its TTL. */
 export function expireJob(cfg: Config, sessionId: string, delayMs: number): FlowJob {
   const data: ExpireJobData = { sessionId };
-  return { name: 'expire', queueName: SESSION_QUEUE, data, opts: { ...cleanupJobOptions(cfg, `${sessionId}-expire`), delay: Math.max(0, delayMs) } };
+  return { name: 'expire', queueName: SESSION_QUEUE, data, opts: { ...cleanupJobOptions(cfg, expireJobId(sessionId)), delay: Math.max(0, delayMs) } };
 }

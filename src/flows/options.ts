@@ -34,6 +34,10 @@ export function serviceJobId(sessionId: string, service: string): string {
   return `${sessionId}-${service}`;
 }
 
+/** The session queue's job ids: `<session>` (the load's parent), `<session>-cleanup`, `<session>-expire`. */
+export const cleanupJobId = (sessionId: string): string => `${sessionId}-cleanup`;
+export const expireJobId = (sessionId: string): string => `${sessionId}-expire`;
+
 /**
  * Cleanups must finish: many attempts, backoff capped by its exponential growth
  * (about 20 minutes of retries in all with the default 200 ms), and they leave no

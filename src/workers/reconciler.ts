@@ -7,6 +7,7 @@ import { requestCleanup } from '../producer/request-cleanup.ts';
 import { markFailed, sessionsToReconcile, type ReconcileCursor, type SessionRecord } from '../producer/session-store.ts';
 import type { WorkerContext } from './context.ts';
 import { removeSessionData } from './remove-session-data.ts';
+import { cleanupJobId, expireJobId } from '../flows/options.ts';
 
 /**
  * Recovery, not scheduling: sessions move on through their jobs, and this loop
@@ -96,10 +97,10 @@ export async function reconcileOnce(
   const pipe = w.redis.pipeline();
   for (const s of sessions) {
     pipe.exists(`${prefix}:${SESSION_QUEUE}:${s.session_id}`);
-    pipe.exists(`${prefix}:${SESSION_QUEUE}:${s.session_id}-cleanup`);
-    pipe.exists(`${prefix}:${SESSION_QUEUE}:${s.session_id}-expire`);
+    pipe.exists(`${prefix}:${SESSION_QUEUE}:${cleanupJobId(s.session_id)}`);
+    pipe.exists(`${prefix}:${SESSION_QUEUE}:${expireJobId(s.session_id)}`);
     pipe.zscore(failedSet, s.session_id);
-    pipe.zscore(failedSet, `${s.session_id}-cleanup`);
+    pipe.zscore(failedSet, cleanupJobId(s.session_id));
   }
   const replies = ((await pipe.exec()) ?? []).map(([err, v]) => (err ? undefined : v));
   const now = Date.now();
@@ -126,7 +127,7 @@ export async function reconcileOnce(
         }
       } else if (s.status === 'destroying') {
         if (!cleanup && age > opts.graceMs) {
-          if (cleanupFailed) await drop(`${s.session_id}-cleanup`);
+          if (cleanupFailed) await drop(cleanupJobId(s.session_id));
           await requestCleanup(w.cfg, db, flows, s.session_id, s.ending ?? 'destroyed');
           report.cleanups.push(s.session_id);
         }

@@ -6,6 +6,7 @@ import { deleteTenantRows } from '../db/sql/session-rows.ts';
 import { SESSION_QUEUE } from '../flows/jobs.ts';
 import { sessionKeys } from '../redis/keys.ts';
 import type { WorkerContext } from './context.ts';
+import { expireJobId } from '../flows/options.ts';
 
 /** Tombstones outlive any job of their session by far: jobs retry within minutes. */
 const TOMBSTONE_SECONDS = 24 * 3600;
@@ -67,7 +68,7 @@ export async function removeSessionKeys(w: WorkerContext, sessionId: string): Pr
     const job = await queue.getJob(sessionId);
     if (job && ((await job.isCompleted()) || (await job.isFailed()))) await job.remove({ removeChildren: true });
     // The pending expiry has nothing left to do.
-    const expire = await queue.getJob(`${sessionId}-expire`);
+    const expire = await queue.getJob(expireJobId(sessionId));
     if (expire && (await expire.isDelayed())) await expire.remove();
   } catch (err) {
     w.log.warn({ session_id: sessionId, err: (err as Error).message }, 'could not remove the session flow jobs; they expire on their own');
