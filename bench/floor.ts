@@ -28,24 +28,18 @@ export interface FloorLevel {
   readonly sessions: number;
   readonly concurrency: number;
   readonly elapsed_ms: number;
-  readonly per_second: number;
-  readonly postgres_cpu_ms: number;
-  readonly client_cpu_ms: number;
-}
-
-/** The level with the most sessions per second, its figures at the top; every level in `levels`. */
-export interface PostgresFloor {
-  readonly profile: string;
-  readonly levels: FloorLevel[];
-  readonly sessions: number;
-  readonly concurrency: number;
-  readonly elapsed_ms: number;
   /** Sessions per second with nothing but these statements (and this process encoding them). */
   readonly per_second: number;
   /** CPU ms per session of the PostgreSQL server (every postgres process). */
   readonly postgres_cpu_ms: number;
   /** CPU ms per session of this process (encoding the rows, driving pg). */
   readonly client_cpu_ms: number;
+}
+
+/** The level with the most sessions per second, its figures at the top; every level in `levels`. */
+export interface PostgresFloor extends FloorLevel {
+  readonly profile: string;
+  readonly levels: FloorLevel[];
 }
 
 /** TRUNCATE of every service table and load marker: the floor leaves no rows (and no dead tuples) for the phases after it. */
