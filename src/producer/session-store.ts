@@ -79,11 +79,6 @@ export async function getSession(db: pg.Pool, sessionId: string): Promise<Sessio
   return rows[0];
 }
 
-/** pending → loading; nothing else moves. */
-export async function markLoading(db: pg.Pool, sessionId: string): Promise<void> {
-  await db.query(`UPDATE demo_sessions SET status = 'loading', updated_at = now() WHERE session_id = $1 AND status = 'pending'`, [sessionId]);
-}
-
 /** Marks a loading session ready; a session being destroyed meanwhile is left alone. Returns whether it moved. */
 export async function markReady(
   db: pg.Pool,

@@ -2,7 +2,7 @@ import { WaitingChildrenError, type FlowProducer, type Job } from 'bullmq';
 import { PHASES, SERVICES, SERVICE_SPECS, servicesOfPhase, type Phase, type ServiceName } from '../catalog/services.ts';
 import { serviceJobs } from '../flows/build-flow.ts';
 import type { PhaseSummary, ServiceJobResult, SessionJobData, SessionJobResult } from '../flows/jobs.ts';
-import { getSession, markFailed, markLoading, markReady } from '../producer/session-store.ts';
+import { getSession, markFailed, markReady } from '../producer/session-store.ts';
 import type { WorkerContext } from './context.ts';
 import { removeSessionData } from './remove-session-data.ts';
 
@@ -33,26 +33,17 @@ export async function runSession(
     w.log.info({ session_id: d.sessionId, status: session.status }, 'session no longer loading; its flow stops');
     return { status: 'destroyed' };
   }
-  let markingLoading = session.status === 'pending' ? markLoading(db, d.sessionId) : undefined;
-
+  // The record stays `pending` until it ends: the API shows `loading` once a service has started.
   for (;;) {
-    if (Object.keys(failures).length > 0) {
-      await markingLoading;
-      return failSession(job, w, results, failures);
-    }
-
+    if (Object.keys(failures).length > 0) return failSession(job, w, results, failures);
     const pending = SERVICES.filter((s) => !results.has(s));
-    if (pending.length === 0) {
-      await markingLoading;
-      return finishSession(job, w, results);
-    }
+    if (pending.length === 0) return finishSession(job, w, results);
 
     const ready = pending.filter((s) => SERVICE_SPECS[s].dependsOn.every((dep) => results.has(dep)));
     const parent = { id: job.id as string, queue: job.queueQualifiedName };
     // Job ids are fixed per session and service: adding a job that exists already is a no-op.
     w.log.info({ session_id: d.sessionId, services: ready }, 'session job starts services its children did not');
-    await Promise.all([flows.addBulk(serviceJobs(w.cfg, d, ready, parent)), markingLoading]);
-    markingLoading = undefined;
+    await flows.addBulk(serviceJobs(w.cfg, d, ready, parent));
     if (await job.moveToWaitingChildren(token ?? '')) throw new WaitingChildrenError();
     // Every child finished before we could wait: look again.
     [results, failures] = await Promise.all([childResults(job), job.getIgnoredChildrenFailures()]);
