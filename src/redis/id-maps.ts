@@ -38,18 +38,17 @@ export class IdMaps {
   }
 
   /**
-   * Publishes maps and `progress` atomically; publishing the same map again changes
-   * nothing. With `loaded`, the service is added to the session's set of loaded
-   * services in the same transaction, which comes back with it: `first` is true for
-   * exactly one call per service and session, and that call's `loaded` holds every
-   * service published before it (so of two services finishing at once, one sees both).
+   * Publishes maps and the service's `progress` atomically, and adds the service to
+   * the session's set of loaded services in the same transaction, which comes back
+   * with it: `first` is true for exactly one call per service and session, and that
+   * call's `loaded` holds every service published before it (so of two services
+   * finishing at once, one sees both). Publishing the same map again changes nothing.
    */
   async publish(
     sessionId: string,
     maps: ReadonlyMap<EntityName, ReadonlyMap<string, string>>,
     ttlSeconds: number,
-    progress?: ProgressEntry,
-    loaded?: string,
+    progress: ProgressEntry,
   ): Promise<{ first: boolean; loaded: Set<string> }> {
     const multi = this.redis.multi();
     for (const [entity, map] of maps) {
@@ -58,16 +57,13 @@ export class IdMaps {
       multi.hset(key, Object.fromEntries(map));
       multi.expire(key, ttlSeconds);
     }
-    if (progress) this.addProgress(multi, sessionId, progress);
-    if (loaded !== undefined) {
-      const key = loadedKey(this.prefix, sessionId);
-      multi.sadd(key, loaded);
-      multi.expire(key, ttlSeconds);
-      multi.smembers(key);
-    }
+    this.addProgress(multi, sessionId, progress);
+    const loaded = loadedKey(this.prefix, sessionId);
+    multi.sadd(loaded, progress.service);
+    multi.expire(loaded, ttlSeconds);
+    multi.smembers(loaded);
     const results = (await multi.exec()) ?? [];
     for (const [err] of results) if (err) throw err;
-    if (loaded === undefined) return { first: false, loaded: new Set() };
     return { first: results.at(-3)?.[1] === 1, loaded: new Set(results.at(-1)?.[1] as string[]) };
   }
 

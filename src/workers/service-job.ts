@@ -132,7 +132,7 @@ async function publishMaps(
   const maps = new Map<EntityName, Map<string, string>>();
   for (const e of publishedEntities(d.service)) maps.set(e, local.get(e) ?? new Map());
   const rows = Object.values(tables).reduce((n, t) => n + t.rows, 0);
-  return w.idMaps.publish(d.sessionId, maps, d.ttlSeconds, progress(d, { status: 'ready', rows, duration_ms: Date.now() - started, tables, attempt }), d.service);
+  return w.idMaps.publish(d.sessionId, maps, d.ttlSeconds, progress(d, { status: 'ready', rows, duration_ms: Date.now() - started, tables, attempt }));
 }
 
 /** Records of a JSON profile encoded between two turns of the event loop. */
