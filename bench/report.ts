@@ -4,6 +4,7 @@ import type { LatencyResult, LatencySample } from './latency.ts';
 import type { Machine } from './machine.ts';
 import { judge, speedUp, type Summary } from './stats.ts';
 import type { PostgresFloor } from './floor.ts';
+import type { QueueFloor } from './queue-floor.ts';
 import type { DestroyBatch, ThroughputLevel } from './throughput.ts';
 
 /** The result of one run: written to bench/results/<date>.json and printed with --json. */
@@ -19,6 +20,8 @@ export interface BenchResult {
   readonly throughput: { levels: ThroughputLevel[]; best: ThroughputLevel; destroy_batches: DestroyBatch[] };
   readonly bulk: BulkResult;
   readonly floor: PostgresFloor;
+  /** BullMQ with the session's flow and empty jobs (bench/queue-floor.ts). */
+  readonly queue_floor: QueueFloor;
   readonly breakdown: Breakdown;
   /** The raw record of the session the breakdown and the Gantt show. */
   readonly timeline: SessionTiming;
@@ -68,7 +71,8 @@ export function checks(r: Omit<BenchResult, 'checks'>): Check[] {
   if (out.at(-1)?.pass === false) {
     explain(
       out,
-      `the loads alone (no queue, Redis or API) reached at best ${fix(r.floor.per_second)}/s here; PostgreSQL alone needs ${fix(r.floor.postgres_cpu_ms)} CPU ms a session: ≤ ${fix(lim.postgres)}/s; with Redis's ${fix(lim.redisMs)} ms, ≤ ${fix(lim.both)}/s`,
+      `the loads alone (no queue, Redis or API) reached at best ${fix(r.floor.per_second)}/s here; PostgreSQL alone needs ${fix(r.floor.postgres_cpu_ms)} CPU ms a session: ≤ ${fix(lim.postgres)}/s; with Redis's ${fix(lim.redisMs)} ms, ≤ ${fix(lim.both)}/s; ` +
+        `the loads and BullMQ alone (empty jobs) need ${fix(lim.designMs)} ms: ≤ ${fix(lim.design)}/s; the best level used ${fix(lim.allMs)} ms, ${fix(lim.allMs - lim.designMs)} ms beyond that (API, event streams, ID maps and progress, the session record, and processes waking each other)`,
     );
   }
   add('bulk load ÷ psql \\copy rate', r.bulk.ratio_vs_copy, '×', 0.8, 'min', (v) => fix(v, 2));
@@ -89,13 +93,28 @@ export function checks(r: Omit<BenchResult, 'checks'>): Check[] {
 }
 
 /** What PostgreSQL and Redis themselves allow on this machine, from the run's own measurements. */
-export function limits(r: Omit<BenchResult, 'checks'>): { postgres: number; redisMs: number; both: number; copyOverInsert: number } {
+export function limits(r: Omit<BenchResult, 'checks'>): {
+  postgres: number;
+  redisMs: number;
+  both: number;
+  designMs: number;
+  design: number;
+  allMs: number;
+  copyOverInsert: number;
+} {
   const cpuMs = r.machine.cores * 1000;
-  const redisMs = r.throughput.best.cpu_ms_per_session.redis ?? NaN;
+  const best = r.throughput.best.cpu_ms_per_session;
+  const redisMs = best.redis ?? NaN;
+  // The least CPU a session can take in this design: its loads (PostgreSQL and the
+  // process driving them) plus BullMQ running its flow with empty jobs (process and Redis).
+  const designMs = r.floor.postgres_cpu_ms + r.floor.client_cpu_ms + r.queue_floor.process_cpu_ms + r.queue_floor.redis_cpu_ms;
   return {
     postgres: cpuMs / r.floor.postgres_cpu_ms,
     redisMs,
     both: cpuMs / (r.floor.postgres_cpu_ms + redisMs),
+    designMs,
+    design: cpuMs / designMs,
+    allMs: (best.workers ?? NaN) + (best.api ?? NaN) + (best.redis ?? NaN) + (best.postgres ?? NaN),
     copyOverInsert: r.bulk.psql_copy.rows_per_second / r.bulk.insert_100.rows_per_second,
   };
 }
@@ -212,9 +231,10 @@ export function formatReport(r: BenchResult): string {
   );
 
   const f = r.floor;
+  const q = r.queue_floor;
   const lim = limits(r);
   parts.push(
-    `5. WHAT POSTGRESQL AND REDIS THEMSELVES ALLOW (${m.cores} cores = ${(m.cores * 1000).toLocaleString('en')} CPU ms a second)\n` +
+    `5. WHAT POSTGRESQL, REDIS AND BULLMQ THEMSELVES ALLOW (${m.cores} cores = ${(m.cores * 1000).toLocaleString('en')} CPU ms a second)\n` +
       table(
         ['measure', 'value'],
         [
@@ -227,6 +247,16 @@ export function formatReport(r: BenchResult): string {
           ['  the loads alone, PostgreSQL and this process on the same cores, reached at best', `${fix(f.per_second)} /s`],
           [`Redis CPU per session under BullMQ (best throughput level)`, `${fix(lim.redisMs)} ms`],
           ['  → sessions/s PostgreSQL and Redis together allow, with every Node.js process free', `${fix(lim.both)} /s`],
+          ...q.levels.map((l) => [
+            `BullMQ alone: the session's flow (${q.jobs_per_session} jobs) with empty jobs, ${l.concurrency} at a time (${l.sessions} sessions); CPU ms a session: this process / Redis`,
+            `${fix(l.per_second)} /s; ${fix(l.process_cpu_ms)} / ${fix(l.redis_cpu_ms)}`,
+          ]),
+          [
+            `the loads (PostgreSQL ${fix(f.postgres_cpu_ms)} + their process ${fix(f.client_cpu_ms)}) and BullMQ alone (${fix(q.process_cpu_ms)} + Redis ${fix(q.redis_cpu_ms)}), in CPU ms a session`,
+            `${fix(lim.designMs)} ms`,
+          ],
+          ['  → sessions/s they allow together, with nothing else running', `${fix(lim.design)} /s`],
+          [`the whole system at its best throughput level (workers, API, Redis, PostgreSQL)`, `${fix(lim.allMs)} ms`],
           ['psql \\copy ÷ 100-row INSERT rate (the bulk figures above)', `${fix(lim.copyOverInsert, 2)} ×`],
         ],
         ['l', 'r'],

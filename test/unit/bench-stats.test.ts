@@ -115,7 +115,7 @@ describe('bench report: what PostgreSQL and Redis allow', () => {
     ({
       machine: { cores: 2 },
       latency: { summary: { professional: { client: s(90), server: s(80) }, enterprise: { client: s(100), server: s(90) } }, destroy: s(50) },
-      throughput: { best: { concurrency: 16, workers: 1, per_second: perSecond, cpu_ms_per_session: { redis: 10 } } },
+      throughput: { best: { concurrency: 16, workers: 1, per_second: perSecond, cpu_ms_per_session: { workers: 50, api: 20, redis: 10, postgres: 45 } } },
       bulk: {
         ratio_vs_copy: 0.9,
         ratio_vs_insert: 1.35,
@@ -124,7 +124,8 @@ describe('bench report: what PostgreSQL and Redis allow', () => {
         service: { rows: 1_000_080 },
         worker_rss: { vm_hwm_mb: 160 },
       },
-      floor: { postgres_cpu_ms: 40, per_second: 45 },
+      floor: { postgres_cpu_ms: 40, client_cpu_ms: 15, per_second: 45 },
+      queue_floor: { process_cpu_ms: 3, redis_cpu_ms: 2 },
     }) as unknown as Parameters<typeof checks>[0];
 
   it('turns the measured CPU per session into the sessions per second each server allows', () => {
@@ -132,6 +133,10 @@ describe('bench report: what PostgreSQL and Redis allow', () => {
     expect(l.postgres).toBe(50);
     expect(l.redisMs).toBe(10);
     expect(l.both).toBe(40);
+    // loads (40 + 15) and BullMQ alone (3 + 2): 60 ms → 33.3/s; the whole system used 125 ms
+    expect(l.designMs).toBe(60);
+    expect(l.design).toBeCloseTo(33.33, 2);
+    expect(l.allMs).toBe(125);
     expect(l.copyOverInsert).toBeCloseTo(1.46, 10);
   });
 
@@ -142,6 +147,8 @@ describe('bench report: what PostgreSQL and Redis allow', () => {
     expect(tp?.limit).toContain('≤ 50.0/s');
     expect(tp?.limit).toContain('≤ 40.0/s');
     expect(tp?.limit).toContain('reached at best 45.0/s');
+    expect(tp?.limit).toContain('BullMQ alone (empty jobs) need 60.0 ms: ≤ 33.3/s');
+    expect(tp?.limit).toContain('used 125.0 ms, 65.0 ms beyond that');
     expect(missed.find((c) => c.figure.includes('INSERT'))?.limit).toContain('1.46×');
     expect(missed.filter((c) => c.limit).length).toBe(2);
 
