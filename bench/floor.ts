@@ -62,8 +62,14 @@ export async function measurePostgresFloor(world: World, opts: { profile: string
   try {
     const profile = await loadProfile(path.resolve(world.cfg.SEED_DATA_DIR), opts.profile);
     const loadOne = sessionLoader(dbs, profile);
-    // Warm-up: connections, plans, profile files.
-    for (let i = 0; i < 4; i++) await loadOne();
+    // Warm-up at the highest concurrency measured, so every pool has opened all the
+    // connections a level will use (a new backend costs PostgreSQL several ms of CPU,
+    // which the first level would otherwise be charged), and plans and profile files are warm.
+    const most = Math.max(...opts.concurrencies);
+    await Promise.all(Array.from({ length: most }, async () => {
+      await loadOne();
+      await loadOne();
+    }));
     const levels: FloorLevel[] = [];
     for (const concurrency of opts.concurrencies) levels.push(await measureLevel(world, loadOne, opts.sessions, concurrency));
     await emptyServiceTables(dbs);
