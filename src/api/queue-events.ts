@@ -1,8 +1,9 @@
-import { QueueEvents } from 'bullmq';
+import { QueueEvents, type QueueEventsListener } from 'bullmq';
 import type { Config } from '../config/env.ts';
-import type { CleanupJobResult, CleanupServiceJobResult, ServiceJobResult, SessionJobResult } from '../flows/jobs.ts';
+import { SERVICES } from '../catalog/services.ts';
+import type { CleanupJobResult, SessionJobResult } from '../flows/jobs.ts';
 import { SESSION_QUEUE } from '../flows/jobs.ts';
-import { QUEUE_NAMES } from '../flows/queues.ts';
+import { ATTEMPT_FAILED, SERVICE_LOADED } from '../flows/session-events.ts';
 import type { Logger } from '../logger.ts';
 import { createRedis } from '../redis/connection.ts';
 import { UUID_RE } from '../seed/ids.ts';
@@ -10,9 +11,14 @@ import type { ApiMetrics } from './metrics.ts';
 import { cleanupJobId, expireJobId } from '../flows/options.ts';
 
 /**
- * Feeds the job metrics from BullMQ's per-queue event streams (QueueEvents), so
- * they cover workers in every process. Each API process counts every event: with
- * several API replicas, take one replica's series (or `max`), not their sum.
+ * Feeds the job metrics and the live event streams from the session queue's event
+ * stream (QueueEvents), so they cover workers in every process. The workers add to
+ * that stream what the API needs to know of the service queues (a service loaded, a
+ * failed attempt: flows/session-events.ts), and a session's result carries its
+ * services' rows and times, so one reader serves, where one per queue (12 blocking
+ * reads, woken by every job's every step) cost the API about a third of its CPU.
+ * Each API process counts every event: with several API replicas, take one
+ * replica's series (or `max`), not their sum.
  */
 export interface QueueEventsFeed {
   readonly ready: Promise<void>;
@@ -46,7 +52,24 @@ export function sessionOfJob(jobId: string): string | undefined {
   return UUID_RE.test(head) ? head : undefined;
 }
 
+/** The workers' own events on the session queue's stream (flows/session-events.ts); stream fields are strings. */
+interface ServiceLoadedArgs {
+  readonly jobId: string;
+  readonly service: string;
+}
+interface AttemptFailedArgs {
+  readonly queue: string;
+  readonly jobId: string;
+  readonly final: string;
+  readonly stalled: string;
+}
+interface SessionQueueListener extends QueueEventsListener {
+  [SERVICE_LOADED]: (args: ServiceLoadedArgs, id: string) => void;
+  [ATTEMPT_FAILED]: (args: AttemptFailedArgs, id: string) => void;
+}
+
 const MAX_TRACKED = 50_000;
+const SERVICE_SET: ReadonlySet<string> = new Set(SERVICES);
 const CLOSE_WAIT_MS = 2_000;
 
 export function startQueueEventsFeed(cfg: Config, deps: FeedDeps): QueueEventsFeed {
@@ -60,7 +83,8 @@ export function startQueueEventsFeed(cfg: Config, deps: FeedDeps): QueueEventsFe
   let all: QueueEvents[] = [];
   let closed = false;
 
-  const listen = (queue: string): QueueEvents => {
+  const listen = (): QueueEvents => {
+    const queue = SESSION_QUEUE;
     const events = new QueueEvents(queue, { connection: template, prefix: cfg.QUEUE_PREFIX, lastEventId });
     // Jobs seen running: an `active` job that goes back to delayed/waiting was retried.
     const running = new Set<string>();
@@ -73,6 +97,12 @@ export function startQueueEventsFeed(cfg: Config, deps: FeedDeps): QueueEventsFe
       if (err.message !== lastError) log.warn({ queue, err: err.message }, 'queue events: connection problem');
       lastError = err.message;
     });
+    // Streams are nudged by the session's own job (waiting for its services, ready,
+    // failed or removed) and by any failed attempt; a service loaded is passed on too.
+    const nudge = (jobId: string) => {
+      const session = sessionOfJob(jobId);
+      if (session) deps.onSessionEvent?.(session);
+    };
     events.on('active', ({ jobId }) => track(jobId));
     events.on('waiting-children', ({ jobId }) => {
       running.delete(jobId);
@@ -87,27 +117,30 @@ export function startQueueEventsFeed(cfg: Config, deps: FeedDeps): QueueEventsFe
         metrics.jobRetries.inc({ queue });
       }
     });
-    // Streams are nudged by the session queue (the session waiting for its services,
-    // ready, failed or removed) and by any failure; a service done is passed on too.
-    const nudge = (jobId: string, always = false) => {
-      const session = sessionOfJob(jobId);
-      if (!session) return;
-      if (always || queue === SESSION_QUEUE) deps.onSessionEvent?.(session);
-      else deps.onServiceDone?.(session);
-    };
     events.on('failed', ({ jobId }) => {
       running.delete(jobId);
       metrics.jobFailures.inc({ queue });
-      nudge(jobId, true);
+      nudge(jobId);
     });
     events.on('completed', ({ jobId, returnvalue }) => {
       running.delete(jobId);
       nudge(jobId);
       try {
-        onCompleted(queue, jobId, returnvalue as unknown);
+        onCompleted(jobId, returnvalue as unknown);
       } catch (err) {
         log.warn({ queue, job_id: jobId, err: (err as Error).message }, 'metrics: unexpected job result');
       }
+    });
+    // What the workers add about the service queues (flows/session-events.ts).
+    events.on<SessionQueueListener>(SERVICE_LOADED, ({ jobId }: ServiceLoadedArgs) => {
+      const session = sessionOfJob(jobId);
+      if (session) deps.onServiceDone?.(session);
+    });
+    events.on<SessionQueueListener>(ATTEMPT_FAILED, ({ queue: service, jobId, final, stalled }: AttemptFailedArgs) => {
+      if (!SERVICE_SET.has(service)) return;
+      if (final === '1') metrics.jobFailures.inc({ queue: service });
+      else metrics.jobRetries.inc({ queue: service });
+      if (stalled !== '1') nudge(jobId);
     });
     return events;
   };
@@ -118,39 +151,42 @@ export function startQueueEventsFeed(cfg: Config, deps: FeedDeps): QueueEventsFe
   const ready = new Promise<void>((resolve) => {
     onReady = () => {
       if (closed) return;
-      all = QUEUE_NAMES.map(listen);
+      all = [listen()];
       void Promise.all(all.map((e) => e.waitUntilReady())).then(() => resolve(), () => undefined);
     };
     if (template.status === 'ready') onReady();
     else template.once('ready', onReady);
   });
 
-  function onCompleted(queue: string, jobId: string, value: unknown): void {
+  function onCompleted(jobId: string, value: unknown): void {
     if (!value || typeof value !== 'object') return;
-    if (queue !== SESSION_QUEUE) {
-      if ('rows' in value && 'tables' in value) {
-        const r = value as ServiceJobResult;
-        metrics.serviceDuration.observe({ service: queue }, r.duration_ms / 1000);
-        metrics.rowsLoaded.inc({ service: queue }, r.rows);
-      } else if ('deleted' in value) {
-        metrics.rowsDeleted.inc({ service: queue }, (value as CleanupServiceJobResult).deleted);
-      }
-      return;
-    }
     const kind = sessionJobKind(jobId);
     if (kind === 'session') {
-      const { status } = value as SessionJobResult;
-      metrics.sessionsFinished.inc({ status });
-      if (status === 'ready') {
-        deps
-          .sessionTiming(jobId)
-          .then((t) => {
-            if (t?.duration_ms != null) metrics.sessionDuration.observe({ demo_account_type: t.demo_account_type }, t.duration_ms / 1000);
-          })
-          .catch((err: unknown) => log.warn({ session_id: jobId, err: (err as Error).message }, 'metrics: could not read session duration'));
+      const r = value as SessionJobResult;
+      metrics.sessionsFinished.inc({ status: r.status });
+      for (const [service, f] of Object.entries(r.services ?? {})) {
+        if (!SERVICE_SET.has(service)) continue;
+        metrics.serviceDuration.observe({ service }, f.duration_ms / 1000);
+        metrics.rowsLoaded.inc({ service }, f.rows);
       }
+      if (r.status !== 'ready') return;
+      if (r.profile !== undefined && r.duration_ms !== undefined) {
+        metrics.sessionDuration.observe({ demo_account_type: r.profile }, r.duration_ms / 1000);
+        return;
+      }
+      // A result without its timing (a worker of an older version): read it.
+      deps
+        .sessionTiming(jobId)
+        .then((t) => {
+          if (t?.duration_ms != null) metrics.sessionDuration.observe({ demo_account_type: t.demo_account_type }, t.duration_ms / 1000);
+        })
+        .catch((err: unknown) => log.warn({ session_id: jobId, err: (err as Error).message }, 'metrics: could not read session duration'));
     } else if (kind === 'cleanup') {
-      metrics.sessionsRemoved.inc({ end: (value as CleanupJobResult).status });
+      const r = value as CleanupJobResult;
+      metrics.sessionsRemoved.inc({ end: r.status });
+      for (const [service, deleted] of Object.entries(r.services ?? {})) {
+        if (SERVICE_SET.has(service)) metrics.rowsDeleted.inc({ service }, deleted);
+      }
     }
   }
 

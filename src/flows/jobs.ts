@@ -56,9 +56,21 @@ export interface PhaseSummary {
   readonly duration_ms: number;
 }
 
+/** What a service's load did, as its session's result tells the API (for its metrics). */
+export interface ServiceLoadFigures {
+  readonly rows: number;
+  readonly duration_ms: number;
+}
+
 export interface SessionJobResult {
   readonly status: 'ready' | 'failed' | 'destroyed';
   readonly error?: string;
+  /** The profile (demo_account_type) the session was loaded from. */
+  readonly profile?: string;
+  /** Created → ready, when ready. */
+  readonly duration_ms?: number;
+  /** The services that loaded, each counted once per session however often its job ran. */
+  readonly services?: Readonly<Record<string, ServiceLoadFigures>>;
 }
 
 export type SessionEnd = 'destroyed' | 'expired';
@@ -85,6 +97,8 @@ export interface CleanupServiceJobResult {
 export interface CleanupJobResult {
   readonly status: SessionEnd;
   readonly deleted: number;
+  /** Rows deleted per service database. */
+  readonly services?: Readonly<Record<string, number>>;
 }
 
 /** Delayed by the session's TTL: it starts the cleanup of a session that is still there. */

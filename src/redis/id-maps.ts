@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { EntityName } from '../catalog/tables.ts';
+import type { StreamEntry } from '../flows/session-events.ts';
 import { idMapKey, loadedKey, progressKey } from './keys.ts';
 
 /** A service's progress entry for a session, as the API shows it while loading. */
@@ -43,12 +44,14 @@ export class IdMaps {
    * with it: `first` is true for exactly one call per service and session, and that
    * call's `loaded` holds every service published before it (so of two services
    * finishing at once, one sees both). Publishing the same map again changes nothing.
+   * `event`, if given, is added to its stream in the same transaction.
    */
   async publish(
     sessionId: string,
     maps: ReadonlyMap<EntityName, ReadonlyMap<string, string>>,
     ttlSeconds: number,
     progress: ProgressEntry,
+    event?: StreamEntry,
   ): Promise<{ first: boolean; loaded: Set<string> }> {
     const multi = this.redis.multi();
     for (const [entity, map] of maps) {
@@ -58,6 +61,7 @@ export class IdMaps {
       multi.expire(key, ttlSeconds);
     }
     this.addProgress(multi, sessionId, progress);
+    if (event) multi.xadd(event.stream, 'MAXLEN', '~', event.maxLen, '*', ...Object.entries(event.fields).flat());
     const loaded = loadedKey(this.prefix, sessionId);
     multi.sadd(loaded, progress.service);
     multi.expire(loaded, ttlSeconds);

@@ -44,7 +44,7 @@ export async function runCleanup(
       await markGone(w.dbs.pool('demo_session'), d.sessionId, d.end);
       const deleted = [...done.values()].reduce((n, r) => n + r.deleted, 0);
       w.log.info({ session_id: d.sessionId, rows: deleted, duration_ms: Date.now() - job.timestamp }, `session ${d.end}`);
-      return { status: d.end, deleted };
+      return { status: d.end, deleted, services: Object.fromEntries([...done].map(([s, r]) => [s, r.deleted])) };
     }
     const index = CLEANUP_WAVES.findIndex((wave) => wave.some((s) => !done.has(s)));
     const next = (CLEANUP_WAVES[index] as readonly ServiceName[]).filter((s) => !done.has(s));

@@ -1,4 +1,4 @@
-import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { QueueEventsProducer, UnrecoverableError, Worker, type Job } from 'bullmq';
 import path from 'node:path';
 import { DEMO_SESSION_DB, SERVICES, type DatabaseKey, type ServiceName } from '../catalog/services.ts';
 import { listProfiles } from '../seed/profile.ts';
@@ -7,6 +7,7 @@ import type { Config } from '../config/env.ts';
 import type { Databases } from '../db/pools.ts';
 import { SESSION_QUEUE, type JobTypes } from '../flows/jobs.ts';
 import { createFlowProducer } from '../flows/queues.ts';
+import { ATTEMPT_FAILED, EVENTS_MAX_LEN } from '../flows/session-events.ts';
 import type { Logger } from '../logger.ts';
 import { createRedis } from '../redis/connection.ts';
 import { workerContext } from './context.ts';
@@ -86,10 +87,22 @@ export async function startWorkers(
       graceMs: Math.max(2 * cfg.RECONCILE_INTERVAL_MS, 5_000),
     });
   }
+  // The API reads only the session queue's events: failed attempts of service jobs
+  // are told there (flows/session-events.ts), best effort.
+  const sessionEvents = new QueueEventsProducer(SESSION_QUEUE, { connection: shared, prefix: cfg.QUEUE_PREFIX });
+  const tell = (queue: string, jobId: string | undefined, final: boolean, stalled: boolean) => {
+    if (queue === SESSION_QUEUE || jobId === undefined) return;
+    sessionEvents
+      .publishEvent({ eventName: ATTEMPT_FAILED, queue, jobId, final: final ? '1' : '0', stalled: stalled ? '1' : '0' }, EVENTS_MAX_LEN)
+      .catch((err: unknown) => log.warn({ queue, job_id: jobId, err: (err as Error).message }, 'could not publish a failed attempt to the event stream'));
+  };
   for (const worker of workers) {
     worker.on('failed', (job, err) => {
       log.warn({ queue: worker.name, job_id: job?.id, attempt: job?.attemptsMade, err: err.message }, 'job attempt failed');
+      // moveToFailed sets finishedOn only when the job failed for good.
+      tell(worker.name, job?.id, job?.finishedOn !== undefined, false);
     });
+    worker.on('stalled', (jobId) => tell(worker.name, jobId, false, true));
     worker.on('error', (err) => log.error({ queue: worker.name, err: err.message }, 'worker error'));
   }
   await Promise.all(workers.map((wk) => wk.waitUntilReady()));
@@ -115,6 +128,7 @@ export async function startWorkers(
         await Promise.all(workers.map((wk) => wk.close(true)));
       }
       await flows.close();
+      await sessionEvents.close().catch(() => undefined);
       for (const c of connections) c.disconnect();
     },
   };

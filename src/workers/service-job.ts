@@ -6,6 +6,8 @@ import { copyRows } from '../db/copy.ts';
 import { beginLoad, commitLoad } from '../db/sql/session-loads.ts';
 import { serviceJobs } from '../flows/build-flow.ts';
 import type { ServiceJobData, ServiceJobResult, TableResult } from '../flows/jobs.ts';
+import { serviceJobId } from '../flows/options.ts';
+import { serviceLoadedEntry } from '../flows/session-events.ts';
 import type { ProgressEntry } from '../redis/id-maps.ts';
 import { SeedDataError } from '../seed/errors.ts';
 import { idMapperFor } from '../seed/ids.ts';
@@ -120,7 +122,10 @@ async function startDependents(job: Job<ServiceJobData, ServiceJobResult>, w: Wo
   }
 }
 
-/** Publishes the ID maps this service owns, with its `ready` progress, and marks it loaded, in one round trip. */
+/**
+ * Publishes the ID maps this service owns, with its `ready` progress, marks it loaded
+ * and tells the API's event stream (`service-loaded`), in one round trip.
+ */
 async function publishMaps(
   w: WorkerContext,
   d: ServiceJobData,
@@ -132,7 +137,13 @@ async function publishMaps(
   const maps = new Map<EntityName, Map<string, string>>();
   for (const e of publishedEntities(d.service)) maps.set(e, local.get(e) ?? new Map());
   const rows = Object.values(tables).reduce((n, t) => n + t.rows, 0);
-  return w.idMaps.publish(d.sessionId, maps, d.ttlSeconds, progress(d, { status: 'ready', rows, duration_ms: Date.now() - started, tables, attempt }));
+  return w.idMaps.publish(
+    d.sessionId,
+    maps,
+    d.ttlSeconds,
+    progress(d, { status: 'ready', rows, duration_ms: Date.now() - started, tables, attempt }),
+    serviceLoadedEntry(w.cfg.QUEUE_PREFIX, serviceJobId(d.sessionId, d.service), d.service),
+  );
 }
 
 /** Records of a JSON profile encoded between two turns of the event loop. */

@@ -1,7 +1,7 @@
 import { WaitingChildrenError, type FlowProducer, type Job } from 'bullmq';
 import { PHASES, SERVICES, SERVICE_SPECS, servicesOfPhase, type Phase, type ServiceName } from '../catalog/services.ts';
 import { serviceJobs } from '../flows/build-flow.ts';
-import type { PhaseSummary, ServiceJobResult, SessionJobData, SessionJobResult } from '../flows/jobs.ts';
+import type { PhaseSummary, ServiceJobResult, ServiceLoadFigures, SessionJobData, SessionJobResult } from '../flows/jobs.ts';
 import { getSession, markFailed, markReady } from '../producer/session-store.ts';
 import type { WorkerContext } from './context.ts';
 import { removeSessionData } from './remove-session-data.ts';
@@ -31,7 +31,7 @@ export async function runSession(
   if (session.status !== 'pending' && session.status !== 'loading') {
     // Destroyed or expired while loading: the cleanup owns it now.
     w.log.info({ session_id: d.sessionId, status: session.status }, 'session no longer loading; its flow stops');
-    return { status: 'destroyed' };
+    return { status: 'destroyed', profile: d.profile, services: loadFigures(firstResults) };
   }
   // The record stays `pending` until it ends: the API shows `loading` once a service has started.
   for (;;) {
@@ -48,6 +48,11 @@ export async function runSession(
     // Every child finished before we could wait: look again.
     [results, failures] = await Promise.all([childResults(job), job.getIgnoredChildrenFailures()]);
   }
+}
+
+/** Each loaded service's rows and working time, for the API's metrics. */
+function loadFigures(results: ReadonlyMap<ServiceName, ServiceJobResult>): Record<string, ServiceLoadFigures> {
+  return Object.fromEntries([...results].map(([s, r]) => [s, { rows: r.rows, duration_ms: r.duration_ms }]));
 }
 
 async function childResults(job: Job): Promise<Map<ServiceName, ServiceJobResult>> {
@@ -75,7 +80,7 @@ async function finishSession(job: Job<SessionJobData, SessionJobResult>, w: Work
   const moved = await markReady(w.dbs.pool('demo_session'), d.sessionId, { readyAt, durationMs, services: Object.fromEntries(results), phases });
   const rows = [...results.values()].reduce((n, r) => n + r.rows, 0);
   w.log.info({ session_id: d.sessionId, profile: d.profile, rows, duration_ms: durationMs }, moved ? 'session ready' : 'session loaded but no longer live');
-  return { status: 'ready' };
+  return { status: 'ready', profile: d.profile, duration_ms: durationMs, services: loadFigures(results) };
 }
 
 async function failSession(
@@ -93,5 +98,5 @@ async function failSession(
   const deleted = await removeSessionData(w, d.sessionId, d.tenantIds);
   await markFailed(w.dbs.pool('demo_session'), d.sessionId, error, Object.fromEntries(results));
   w.log.info({ session_id: d.sessionId, deleted }, 'failed session cleaned up');
-  return { status: 'failed', error };
+  return { status: 'failed', error, profile: d.profile, services: loadFigures(results) };
 }

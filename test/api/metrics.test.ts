@@ -1,8 +1,9 @@
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Queue } from 'bullmq';
 import type { RunningApi } from '../../src/api/server.ts';
 import { SERVICES } from '../../src/catalog/services.ts';
-import { SESSION_QUEUE } from '../../src/flows/jobs.ts';
+import { SESSION_QUEUE, type ServiceJobData } from '../../src/flows/jobs.ts';
 import type { SessionView } from '../../src/producer/session-view.ts';
 import { createHarness, eventually, type Harness } from '../support/harness.ts';
 import { client, freshEmail, PATH, postSession, startTestApi, waitForStatus } from './helpers.ts';
@@ -92,6 +93,36 @@ describe('HTTP API: metrics', () => {
       }, 15_000, 'two failures');
       // 2 retries with backoff (delayed), 1 without (straight back to waiting).
       expect(value(after, `demo_job_retries_total{queue="${SESSION_QUEUE}"}`) - value(before, `demo_job_retries_total{queue="${SESSION_QUEUE}"}`)).toBe(3);
+    } finally {
+      await queue.close();
+    }
+  });
+
+  it("count a service queue's retries and failures from what its worker tells the session queue's events", async () => {
+    const before = await scrape();
+    const queue = new Queue('tenant', { connection: h.rt.redis, prefix: h.cfg.QUEUE_PREFIX });
+    try {
+      // A valid profile, but a session id PostgreSQL's load marker cannot take: a plain error, retried once.
+      const data: ServiceJobData = {
+        sessionId: 'not-a-uuid',
+        profile: 'professional',
+        dataDir: path.resolve(h.cfg.SEED_DATA_DIR),
+        createdAt: new Date().toISOString(),
+        ttlSeconds: 60,
+        service: 'tenant',
+        phase: 1,
+        wave: 1,
+      };
+      await queue.add('load-service', data, { attempts: 2, removeOnFail: true });
+      const key = (name: string) => `${name}{queue="tenant"}`;
+      const after = await eventually(async () => {
+        const m = await scrape();
+        return value(m, key('demo_job_failures_total')) - value(before, key('demo_job_failures_total')) >= 1 ? m : undefined;
+      }, 15_000, 'the failure of the tenant job');
+      expect(value(after, key('demo_job_failures_total')) - value(before, key('demo_job_failures_total'))).toBe(1);
+      expect(value(after, key('demo_job_retries_total')) - value(before, key('demo_job_retries_total'))).toBe(1);
+      // Nothing is counted for the session queue.
+      expect(value(after, `demo_job_failures_total{queue="${SESSION_QUEUE}"}`)).toBe(value(before, `demo_job_failures_total{queue="${SESSION_QUEUE}"}`));
     } finally {
       await queue.close();
     }

@@ -1,0 +1,34 @@
+import { SESSION_QUEUE } from './jobs.ts';
+
+/**
+ * Events the workers add to the session queue's event stream, beside BullMQ's own,
+ * so that an API process learns all it shows and counts from that one stream (one
+ * QueueEvents reader instead of one per queue, which cost the API about a third of
+ * its CPU per session). BullMQ's QueueEvents emits them by name like its own.
+ *
+ * - `service-loaded` {jobId, service}: a service published its ID maps (its progress
+ *   entry says ready). Added in the same Redis transaction, so it costs no round trip.
+ * - `attempt-failed` {queue, jobId, final, stalled}: a job of a service queue failed
+ *   an attempt (`final` "1" when it will not be retried), or was found stalled and
+ *   put back to run again.
+ */
+export const SERVICE_LOADED = 'service-loaded';
+export const ATTEMPT_FAILED = 'attempt-failed';
+
+/** BullMQ's own default length of a queue's event stream (streams.events.maxLen). */
+export const EVENTS_MAX_LEN = 10_000;
+
+export function sessionEventsKey(prefix: string): string {
+  return `${prefix}:${SESSION_QUEUE}:events`;
+}
+
+/** An entry to add to a stream, trimmed to about `maxLen` entries. */
+export interface StreamEntry {
+  readonly stream: string;
+  readonly maxLen: number;
+  readonly fields: Readonly<Record<string, string>>;
+}
+
+export function serviceLoadedEntry(prefix: string, jobId: string, service: string): StreamEntry {
+  return { stream: sessionEventsKey(prefix), maxLen: EVENTS_MAX_LEN, fields: { event: SERVICE_LOADED, jobId, service } };
+}
