@@ -140,6 +140,15 @@ describe('bench report: what PostgreSQL and Redis allow', () => {
     expect(l.copyOverInsert).toBeCloseTo(1.46, 10);
   });
 
+  it('judges a figure as the tables print it', () => {
+    // 89.35 is stored as 89.3499…: toFixed(1) gives 89.3, the tables (toLocaleString) 89.4.
+    const r = run(14) as unknown as { latency: { summary: { professional: { client: ReturnType<typeof s> } } } };
+    r.latency.summary.professional.client = s(89.35);
+    const c = checks(r as unknown as Parameters<typeof checks>[0]).find((x) => x.figure === 'professional latency p50, client');
+    expect(c?.value).toBe(89.4);
+    expect(c?.pass).toBe(true);
+  });
+
   it('names the bound beside a missed target, and only there', () => {
     const missed = checks(run(14));
     const tp = missed.find((c) => c.figure.startsWith('professional sessions/s'));
