@@ -151,39 +151,32 @@ export const JSON_BATCH = 2_000;
 
 /**
  * COPY text of a table: one string when its records are in memory and few, else a
- * stream of batches that gives the event loop a turn between them (lock renewals and
- * the other jobs of the process go on while a big table is encoded).
+ * stream of batches of at most JSON_BATCH records. Between the batches of records
+ * in memory the event loop gets a turn (lock renewals and the other jobs of the
+ * process go on while a big table is encoded); an NDJSON file gives one at each read.
  */
 export function encodeSegments(segments: readonly Segment[], encode: RecordEncoder): string[] | AsyncGenerator<string> {
   if (segments.every((seg) => seg.kind === 'json')) {
     const total = segments.reduce((n, seg) => n + seg.records.length, 0);
-    if (total > JSON_BATCH) return jsonBatches(segments, encode);
-    let text = '';
-    for (const seg of segments) for (let i = 0; i < seg.records.length; i++) text += encode(seg.records[i] as Record<string, unknown>, seg.file, i);
-    return [text];
-  }
-  return streamSegments(segments, encode);
-}
-
-async function* jsonBatches(segments: readonly Extract<Segment, { kind: 'json' }>[], encode: RecordEncoder): AsyncGenerator<string> {
-  for (const seg of segments) {
-    for (let start = 0; start < seg.records.length; start += JSON_BATCH) {
-      const end = Math.min(seg.records.length, start + JSON_BATCH);
+    if (total <= JSON_BATCH) {
       let text = '';
-      for (let i = start; i < end; i++) text += encode(seg.records[i] as Record<string, unknown>, seg.file, i);
-      yield text;
-      await setImmediate();
+      for (const seg of segments) for (let i = 0; i < seg.records.length; i++) text += encode(seg.records[i] as Record<string, unknown>, seg.file, i);
+      return [text];
     }
   }
+  return encodedBatches(segments, encode);
 }
 
-/** One string of COPY text per batch of records (64 KiB of NDJSON). */
-async function* streamSegments(segments: readonly Segment[], encode: RecordEncoder): AsyncGenerator<string> {
+async function* encodedBatches(segments: readonly Segment[], encode: RecordEncoder): AsyncGenerator<string> {
   for (const seg of segments) {
     for await (const { first, records } of segmentBatches(seg)) {
-      let text = '';
-      for (let i = 0; i < records.length; i++) text += encode(records[i] as Record<string, unknown>, seg.file, first + i);
-      yield text;
+      for (let start = 0; start < records.length; start += JSON_BATCH) {
+        const end = Math.min(records.length, start + JSON_BATCH);
+        let text = '';
+        for (let i = start; i < end; i++) text += encode(records[i] as Record<string, unknown>, seg.file, first + i);
+        yield text;
+        if (seg.kind === 'json') await setImmediate();
+      }
     }
   }
 }
