@@ -2,6 +2,7 @@ import { extendZodWithOpenApi } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
 import { SERVICES } from '../catalog/services.ts';
 import { SESSION_STATUSES } from '../producer/session-store.ts';
+import { UUID_RE } from '../seed/ids.ts';
 import type { ErrorDetail } from './errors.ts';
 
 /**
@@ -12,9 +13,7 @@ import type { ErrorDetail } from './errors.ts';
 // gives to schemas created after this call (idempotent).
 extendZodWithOpenApi(z);
 
-/** UUID_RE of seed/ids.ts without its `i` flag, which JSON Schema patterns cannot carry. */
-export const API_UUID_RE = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
-const uuid = () => z.string().regex(API_UUID_RE, 'must be a uuid');
+const uuid = () => z.string().regex(UUID_RE, 'must be a uuid');
 const instant = () => z.string().meta({ format: 'date-time' });
 /** A zod error message that says "is required" for a missing field. */
 const required = (otherwise: string) => (iss: { input?: unknown }) => (iss.input === undefined ? 'is required' : otherwise);
