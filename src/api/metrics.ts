@@ -45,7 +45,7 @@ export class ApiMetrics {
 
   readonly serviceDuration = new Histogram({
     name: 'demo_service_load_duration_seconds',
-    help: "Time a service's load job spent working (not waiting in its queue)",
+    help: "Time a service's load job spent working (not waiting in its queue), observed when its session's load ends",
     labelNames: ['service'] as const,
     buckets: SECONDS,
     registers: [this.registry],
@@ -53,7 +53,7 @@ export class ApiMetrics {
 
   readonly rowsLoaded = new Counter({
     name: 'demo_rows_loaded_total',
-    help: 'Rows loaded into the service databases',
+    help: "Rows loaded into the service databases, counted when their session's load ends",
     labelNames: ['service'] as const,
     registers: [this.registry],
   });
