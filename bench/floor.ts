@@ -10,9 +10,9 @@ import { loadProfile, serviceTables, type LoadedProfile } from '../src/seed/prof
 import { transformContext } from '../src/seed/session-context.ts';
 import { compileTable } from '../src/seed/transform.ts';
 import { encodeSegments } from '../src/workers/service-job.ts';
+import { closedLoop } from './closed-loop.ts';
 import { postgresCpuMs, processCpuMs } from './cpu.ts';
 import { quiesce } from './quiesce.ts';
-import { ratePerSecond } from './stats.ts';
 import type { World } from './world.ts';
 
 /**
@@ -116,27 +116,6 @@ function sessionLoader(dbs: Databases, profile: LoadedProfile): () => Promise<vo
 
 async function measureLevel(world: World, loadOne: () => Promise<void>, sessions: number, concurrency: number): Promise<FloorLevel> {
   await quiesce(world.rt.dbs.pool('demo_session'));
-  const pg0 = await postgresCpuMs();
-  const me0 = await processCpuMs(process.pid);
-  const t0 = performance.now();
-  let started = 0;
-  const slot = async () => {
-    while (started < sessions) {
-      started++;
-      await loadOne();
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, slot));
-  const elapsed = performance.now() - t0;
-  const pgMs = ((await postgresCpuMs()) - pg0) / sessions;
-  const meMs = ((await processCpuMs(process.pid)) - me0) / sessions;
-  const r1 = (x: number) => Math.round(x * 10) / 10;
-  return {
-    sessions,
-    concurrency,
-    elapsed_ms: Math.round(elapsed),
-    per_second: ratePerSecond(sessions, elapsed),
-    postgres_cpu_ms: r1(pgMs),
-    client_cpu_ms: r1(meMs),
-  };
+  const { cpu_ms, ...run } = await closedLoop(sessions, concurrency, loadOne, { postgres: postgresCpuMs, client: () => processCpuMs(process.pid) });
+  return { ...run, postgres_cpu_ms: cpu_ms.postgres, client_cpu_ms: cpu_ms.client };
 }

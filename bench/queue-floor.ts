@@ -6,8 +6,8 @@ import { expireJob } from '../src/flows/cleanup-flow.ts';
 import { SESSION_QUEUE, type ServiceJobData, type SessionJobData } from '../src/flows/jobs.ts';
 import { createRedis } from '../src/redis/connection.ts';
 import { deleteKeysMatching } from '../src/redis/keys.ts';
+import { closedLoop } from './closed-loop.ts';
 import { processCpuMs, redisCpuMs } from './cpu.ts';
-import { ratePerSecond } from './stats.ts';
 import type { World } from './world.ts';
 
 /**
@@ -82,28 +82,8 @@ export async function measureQueueFloor(world: World, opts: { sessions: number; 
       done.delete(data.sessionId);
     };
     const level = async (sessions: number, concurrency: number): Promise<QueueFloorLevel> => {
-      let started = 0;
-      const [cpu0, redis0] = [await processCpuMs(process.pid), await redisCpuMs(world.rt.redis)];
-      const t0 = performance.now();
-      await Promise.all(
-        Array.from({ length: concurrency }, async () => {
-          while (started < sessions) {
-            started++;
-            await one();
-          }
-        }),
-      );
-      const elapsed = performance.now() - t0;
-      const [cpu1, redis1] = [await processCpuMs(process.pid), await redisCpuMs(world.rt.redis)];
-      const r1 = (x: number) => Math.round(x * 10) / 10;
-      return {
-        sessions,
-        concurrency,
-        elapsed_ms: Math.round(elapsed),
-        per_second: ratePerSecond(sessions, elapsed),
-        process_cpu_ms: r1((cpu1 - cpu0) / sessions),
-        redis_cpu_ms: r1((redis1 - redis0) / sessions),
-      };
+      const { cpu_ms, ...run } = await closedLoop(sessions, concurrency, one, { process: () => processCpuMs(process.pid), redis: () => redisCpuMs(world.rt.redis) });
+      return { ...run, process_cpu_ms: cpu_ms.process, redis_cpu_ms: cpu_ms.redis };
     };
     // Warm-up: connections, BullMQ's scripts, the JIT.
     await level(opts.warmup ?? 32, 16);

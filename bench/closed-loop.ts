@@ -1,0 +1,38 @@
+import { ratePerSecond } from './stats.ts';
+
+export interface ClosedLoopRun<K extends string> {
+  readonly sessions: number;
+  readonly concurrency: number;
+  readonly elapsed_ms: number;
+  readonly per_second: number;
+  /** CPU ms per session of each source, to 0.1 ms. */
+  readonly cpu_ms: Record<K, number>;
+}
+
+/**
+ * Runs `one` `sessions` times, `concurrency` at a time (each slot starts the next as
+ * soon as its last is done), and reads what each CPU source used meanwhile.
+ */
+export async function closedLoop<K extends string>(
+  sessions: number,
+  concurrency: number,
+  one: () => Promise<void>,
+  cpu: Record<K, () => Promise<number>>,
+): Promise<ClosedLoopRun<K>> {
+  const keys = Object.keys(cpu) as K[];
+  const read = async () => Promise.all(keys.map((k) => cpu[k]()));
+  const before = await read();
+  const t0 = performance.now();
+  let started = 0;
+  const slot = async () => {
+    while (started < sessions) {
+      started++;
+      await one();
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, slot));
+  const elapsed = performance.now() - t0;
+  const after = await read();
+  const cpuMs = Object.fromEntries(keys.map((k, i) => [k, Math.round((((after[i] as number) - (before[i] as number)) / sessions) * 10) / 10])) as Record<K, number>;
+  return { sessions, concurrency, elapsed_ms: Math.round(elapsed), per_second: ratePerSecond(sessions, elapsed), cpu_ms: cpuMs };
+}
