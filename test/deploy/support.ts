@@ -55,72 +55,8 @@ export function seedProfiles(root = SEED_DATA): string[] {
 // ---------------------------------------------------------------------------------------------
 // The CLI
 
-interface OptionSpec {
-  readonly long: string;
-  /** Takes a value (`--x <v>` or `--x [v]`). */
-  readonly takesValue: boolean;
-  readonly mandatory: boolean;
-}
-interface CommandSpec {
-  readonly name: string;
-  readonly options: readonly OptionSpec[];
-  readonly requiredArgs: number;
-  readonly maxArgs: number;
-}
-
-/**
- * The command line as the contract and the brief fix it. Used for commands that the real
- * program (src/cli/main.ts) does not register yet.
- * TODO: drop the entries once `api` and `validate` are registered in buildProgram().
- */
-const FIXED_CLI: readonly CommandSpec[] = [
-  { name: 'migrate', options: [], requiredArgs: 0, maxArgs: 0 },
-  { name: 'start', options: [], requiredArgs: 0, maxArgs: 0 },
-  {
-    name: 'worker',
-    options: [
-      { long: '--services', takesValue: true, mandatory: false },
-      { long: '--no-session-queue', takesValue: false, mandatory: false },
-    ],
-    requiredArgs: 0,
-    maxArgs: 0,
-  },
-  { name: 'api', options: [], requiredArgs: 0, maxArgs: 0 },
-  {
-    name: 'create',
-    options: [
-      { long: '--profile', takesValue: true, mandatory: true },
-      { long: '--email', takesValue: true, mandatory: false },
-      { long: '--json', takesValue: false, mandatory: false },
-      { long: '--data', takesValue: true, mandatory: false },
-      { long: '--timeout', takesValue: true, mandatory: false },
-    ],
-    requiredArgs: 0,
-    maxArgs: 0,
-  },
-  { name: 'destroy', options: [], requiredArgs: 1, maxArgs: 1 },
-  {
-    name: 'validate',
-    options: [
-      { long: '--profile', takesValue: true, mandatory: true },
-      { long: '--strict', takesValue: false, mandatory: false },
-      { long: '--json', takesValue: false, mandatory: false },
-      { long: '--data', takesValue: true, mandatory: false },
-    ],
-    requiredArgs: 0,
-    maxArgs: 0,
-  },
-  {
-    name: 'generate',
-    options: ['--profile', '--seed', '--days', '--outlets', '--products', '--scale', '--out', '--data'].map((long) => ({
-      long,
-      takesValue: true,
-      mandatory: false,
-    })),
-    requiredArgs: 0,
-    maxArgs: 0,
-  },
-];
+/** The commands the contract names (../shared/contract.md): the program must register each. */
+const CONTRACT_COMMANDS: readonly string[] = ['migrate', 'start', 'worker', 'api', 'create', 'destroy', 'validate', 'generate'];
 
 export interface ParsedCommand {
   readonly command: string;
@@ -130,80 +66,27 @@ export interface ParsedCommand {
 }
 
 export interface Cli {
-  /** Where the command list came from. */
-  readonly source: 'program' | 'fixed';
   readonly commands: readonly string[];
   /** Parses `args` (without `demo-seed`) as the CLI would; throws with the CLI's complaint. */
   parse(args: readonly string[]): Promise<ParsedCommand>;
 }
 
-/** Parses against a command spec without commander (for commands the program lacks). */
-function parseWithSpec(spec: CommandSpec, rest: readonly string[]): ParsedCommand {
-  const options = new Map<string, string | true>();
-  const args: string[] = [];
-  for (let i = 0; i < rest.length; i++) {
-    const a = rest[i]!;
-    if (!a.startsWith('--')) {
-      args.push(a);
-      continue;
-    }
-    const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
-    const opt = spec.options.find((o) => o.long === flag);
-    if (!opt) throw new Error(`${spec.name}: unknown option '${flag}'`);
-    if (opt.takesValue) {
-      const value = inline ?? rest[++i];
-      if (value === undefined || value.startsWith('--')) throw new Error(`${spec.name}: option '${flag}' needs a value`);
-      options.set(flag.slice(2), value);
-    } else {
-      if (inline !== undefined) throw new Error(`${spec.name}: option '${flag}' takes no value`);
-      options.set(flag.slice(2), true);
-    }
-  }
-  for (const o of spec.options) if (o.mandatory && !options.has(o.long.slice(2))) throw new Error(`${spec.name}: required option '${o.long}' not specified`);
-  if (args.length < spec.requiredArgs || args.length > spec.maxArgs) throw new Error(`${spec.name}: takes ${spec.requiredArgs}..${spec.maxArgs} arguments, got ${args.length}`);
-  return { command: spec.name, options, args };
-}
-
 /**
- * The real `demo-seed` program when src/cli/main.ts imports, with every action replaced by a
- * recorder so that parsing runs commander's own checks (unknown and missing options, argument
- * counts) and nothing else. Commands that the program does not register yet but the contract
- * names fall back to FIXED_CLI.
+ * The real `demo-seed` program (src/cli/main.ts), with every action replaced by a
+ * recorder so that parsing runs commander's own checks (unknown and missing options,
+ * argument counts) and nothing else. A command the contract names but the program
+ * lacks fails here, by name.
  */
 export async function loadCli(): Promise<Cli> {
-  let build: (() => Command) | undefined;
-  try {
-    ({ buildProgram: build } = (await import('../../src/cli/main.ts')) as { buildProgram: () => Command });
-  } catch (err) {
-    // TODO: remove this fallback once every command module exists.
-    console.warn(`test/deploy: src/cli/main.ts does not import (${(err as Error).message}); checking commands against the fixed list`);
-  }
-  const fixed = new Map(FIXED_CLI.map((c) => [c.name, c]));
-  if (!build) {
-    return {
-      source: 'fixed',
-      commands: [...fixed.keys()],
-      parse: async (argv) => {
-        const spec = fixed.get(argv[0] ?? '');
-        if (!spec) throw new Error(`unknown command '${argv[0] ?? ''}'`);
-        return parseWithSpec(spec, argv.slice(1));
-      },
-    };
-  }
-  const buildProgram = build;
+  const { buildProgram } = (await import('../../src/cli/main.ts')) as { buildProgram: () => Command };
   const registered = buildProgram().commands.map((c) => c.name()).filter((n) => n !== 'help');
-  const missing = [...fixed.keys()].filter((n) => !registered.includes(n));
-  if (missing.length > 0) console.warn(`test/deploy: buildProgram() has no ${missing.join(', ')} yet; checking them against the fixed list`);
+  const missing = CONTRACT_COMMANDS.filter((n) => !registered.includes(n));
+  if (missing.length > 0) throw new Error(`demo-seed does not register ${missing.join(', ')}, which the contract names`);
   return {
-    source: 'program',
-    commands: [...registered, ...missing],
+    commands: registered,
     parse: async (argv) => {
       const name = argv[0] ?? '';
-      if (!registered.includes(name)) {
-        const spec = fixed.get(name);
-        if (!spec) throw new Error(`unknown command '${name}'`);
-        return parseWithSpec(spec, argv.slice(1));
-      }
+      if (!registered.includes(name)) throw new Error(`unknown command '${name}'`);
       const program = buildProgram();
       const quiet = { writeOut: () => {}, writeErr: () => {} };
       program.configureOutput(quiet).exitOverride();
