@@ -8,6 +8,7 @@ import { TABLES, tableSpec, type EntityName, type TableSpec } from '../catalog/t
 import { DATE_RE } from './dates.ts';
 import { SeedDataError, type Finding } from './errors.ts';
 import { UUID_RE } from './ids.ts';
+import { lineBatches } from './ndjson.ts';
 
 export const PROFILE_NAME_RE = /^[a-z][a-z0-9_-]{0,63}$/;
 
@@ -136,40 +137,29 @@ export async function* segmentBatches(segment: Segment): AsyncGenerator<{ first:
     yield { first: 0, records: segment.records };
     return;
   }
-  let lineNo = 0;
   let index = 0;
-  let rest = '';
-  const parse = (line: string, out: SeedRecord[]) => {
-    lineNo++;
-    if (lineNo < segment.firstLine || line.length === 0) return;
-    let rec: unknown;
-    try {
-      rec = JSON.parse(line);
-    } catch (err) {
-      throw new SeedDataError([{ file: segment.file, record: `line ${lineNo}`, message: `invalid JSON: ${(err as Error).message}` }]);
-    }
-    if (rec === null || typeof rec !== 'object' || Array.isArray(rec)) {
-      throw new SeedDataError([{ file: segment.file, record: `line ${lineNo}`, message: 'each line must be a JSON object' }]);
-    }
-    out.push(rec as SeedRecord);
-  };
-  for await (const chunk of createReadStream(segment.path, { encoding: 'utf8', highWaterMark: 64 * 1024 })) {
-    const text = rest + (chunk as string);
+  for await (const { first, lines } of lineBatches(segment.path)) {
     const records: SeedRecord[] = [];
-    let start = 0;
-    for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', start)) {
-      parse(text.charCodeAt(nl - 1) === 13 ? text.slice(start, nl - 1) : text.slice(start, nl), records);
-      start = nl + 1;
+    for (let i = 0; i < lines.length; i++) {
+      const line = lines[i] as string;
+      const lineNo = first + i;
+      if (lineNo < segment.firstLine || line.length === 0) continue;
+      let rec: unknown;
+      try {
+        rec = JSON.parse(line);
+      } catch (err) {
+        throw new SeedDataError([{ file: segment.file, record: `line ${lineNo}`, message: `invalid JSON: ${(err as Error).message}` }]);
+      }
+      if (rec === null || typeof rec !== 'object' || Array.isArray(rec)) {
+        throw new SeedDataError([{ file: segment.file, record: `line ${lineNo}`, message: 'each line must be a JSON object' }]);
+      }
+      records.push(rec as SeedRecord);
     }
-    rest = text.slice(start);
     if (records.length > 0) {
       yield { first: index, records };
       index += records.length;
     }
   }
-  const last: SeedRecord[] = [];
-  if (rest.length > 0) parse(rest.endsWith('\r') ? rest.slice(0, -1) : rest, last);
-  if (last.length > 0) yield { first: index, records: last };
 }
 
 /** The `table` an NDJSON seed file's first line names, if it is a JSON object with one. */

@@ -5,7 +5,7 @@ import { PROFILE_NAME_RE, type Manifest } from '../profile.ts';
 import { BusinessRules } from './business.ts';
 import { IdRules, REFERENCEABLE } from './ids.ts';
 import { checkCounts, checkManifest } from './manifest.ts';
-import { openDataFiles, readManifest, records, type RawRecord } from './reader.ts';
+import { openDataFiles, readManifest, recordBatches, type RawRecord } from './reader.ts';
 import { ReferenceRules } from './references.ts';
 import { FindingSink, type DataFile, type DataTable, type RecordView, type RuleContext, type RuleFamily, type ValidationReport } from './report.ts';
 import { StructureRules, structureProblems } from './structure.ts';
@@ -38,7 +38,7 @@ export { passes, type ValidationReport } from './report.ts';
  * 2. once all of those are indexed, every record is resolved (references, rules
  *    across records); NDJSON tables nothing references (sales history) are
  *    streamed once, visited and resolved together;
- * 3. only if an id may be duplicated among non-referenceable records, the profile
+ * 3. only if an id may be duplicated among non-referenceable recordBatches, the profile
  *    is read again to find where;
  * 4. rules over the whole profile, and the manifest counts.
  */
@@ -101,25 +101,31 @@ export async function validateProfile(dataDir: string, profile: string): Promise
 
   for (const file of files) {
     if (late(file)) continue;
-    for await (const raw of records(file)) {
-      const r = view(file, raw, true);
-      if (r) visit(r);
+    for await (const batch of recordBatches(file)) {
+      for (const raw of batch) {
+        const r = view(file, raw, true);
+        if (r) visit(r);
+      }
     }
   }
   for (const file of files) {
     const once = late(file);
-    for await (const raw of records(file)) {
-      const r = view(file, raw, once);
-      if (!r) continue;
-      if (once) visit(r);
-      resolve(r);
+    for await (const batch of recordBatches(file)) {
+      for (const raw of batch) {
+        const r = view(file, raw, once);
+        if (!r) continue;
+        if (once) visit(r);
+        resolve(r);
+      }
     }
   }
   if (ids.needsRescan) {
     for (const file of files) {
-      for await (const raw of records(file)) {
-        const r = view(file, raw, false);
-        if (r) ids.rescan(r);
+      for await (const batch of recordBatches(file)) {
+        for (const raw of batch) {
+          const r = view(file, raw, false);
+          if (r) ids.rescan(r);
+        }
       }
     }
   }

@@ -1,9 +1,8 @@
-import { createReadStream } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { SERVICES } from '../../catalog/services.ts';
 import { TABLES, entityOf, type EntityName } from '../../catalog/tables.ts';
+import { lineBatches } from '../ndjson.ts';
 import { entitySpec, ManifestSchema, ndjsonTable, type Manifest, type SeedRecord } from '../profile.ts';
 import type { DataFile, DataTable, FindingSink } from './report.ts';
 
@@ -11,7 +10,7 @@ import type { DataFile, DataTable, FindingSink } from './report.ts';
  * Reading a profile for the validator. Unlike `loadProfile`, nothing here stops at
  * the first problem: every problem becomes a finding and the rest is still read.
  * JSON data files are parsed whole (as the loader does); NDJSON files are only
- * opened here and streamed line by line by `records`.
+ * opened here and streamed in batches of lines by `recordBatches`.
  */
 
 /** Catalog position of every table: files list their tables in this order. */
@@ -151,34 +150,43 @@ export type RawRecord = { readonly table: DataTable; readonly pos: number; reado
   | { readonly rec?: undefined; readonly problem: string }
 );
 
-/** The records of a file in order; an NDJSON file is streamed, `pos` being the line number. */
-export async function* records(file: DataFile): AsyncGenerator<RawRecord> {
+/**
+ * The records of a file in order, in batches (a JSON file's table at a time, an NDJSON
+ * file a chunk of lines at a time, `pos` being the line number), so a million-line
+ * file costs one await per chunk.
+ */
+export async function* recordBatches(file: DataFile): AsyncGenerator<RawRecord[]> {
   if (file.kind === 'json') {
     for (const table of file.tables) {
       const list = table.records ?? [];
+      const batch: RawRecord[] = [];
       for (let pos = 0; pos < list.length; pos++) {
         const rec = list[pos];
-        if (rec === null || typeof rec !== 'object' || Array.isArray(rec)) yield { table, pos, ordinal: table.base + pos, problem: 'a record must be a JSON object' };
-        else yield { table, pos, ordinal: table.base + pos, rec: rec as SeedRecord };
+        if (rec === null || typeof rec !== 'object' || Array.isArray(rec)) batch.push({ table, pos, ordinal: table.base + pos, problem: 'a record must be a JSON object' });
+        else batch.push({ table, pos, ordinal: table.base + pos, rec: rec as SeedRecord });
       }
+      yield batch;
     }
     return;
   }
   const table = file.tables[0];
   if (!table) return;
-  const lines = createInterface({ input: createReadStream(file.full, { encoding: 'utf8', highWaterMark: 256 * 1024 }), crlfDelay: Infinity });
-  let lineNo = 0;
-  for await (const line of lines) {
-    lineNo++;
-    if (lineNo === 1 || line.length === 0) continue;
-    let rec: unknown;
-    try {
-      rec = JSON.parse(line);
-    } catch (err) {
-      yield { table, pos: lineNo, ordinal: lineNo, problem: `invalid JSON: ${(err as Error).message}` };
-      continue;
+  for await (const { first, lines } of lineBatches(file.full, 256 * 1024)) {
+    const batch: RawRecord[] = [];
+    for (let i = 0; i < lines.length; i++) {
+      const line = lines[i] as string;
+      const lineNo = first + i;
+      if (lineNo === 1 || line.length === 0) continue;
+      let rec: unknown;
+      try {
+        rec = JSON.parse(line);
+      } catch (err) {
+        batch.push({ table, pos: lineNo, ordinal: lineNo, problem: `invalid JSON: ${(err as Error).message}` });
+        continue;
+      }
+      if (rec === null || typeof rec !== 'object' || Array.isArray(rec)) batch.push({ table, pos: lineNo, ordinal: lineNo, problem: 'each line must be a JSON object' });
+      else batch.push({ table, pos: lineNo, ordinal: lineNo, rec: rec as SeedRecord });
     }
-    if (rec === null || typeof rec !== 'object' || Array.isArray(rec)) yield { table, pos: lineNo, ordinal: lineNo, problem: 'each line must be a JSON object' };
-    else yield { table, pos: lineNo, ordinal: lineNo, rec: rec as SeedRecord };
+    yield batch;
   }
 }
