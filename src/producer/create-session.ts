@@ -29,7 +29,10 @@ export interface CreateSessionInput {
 export { QueueUnavailableError };
 
 /** What the session's jobs carry, from its record. */
-export function sessionJobData(s: SessionRecord): SessionJobData {
+/** A session's record as far as its flow needs it. */
+export type FlowRecord = Pick<SessionRecord, 'session_id' | 'demo_account_type' | 'data_dir' | 'created_at' | 'expires_at' | 'tenant_ids'>;
+
+export function sessionJobData(s: FlowRecord): SessionJobData {
   return {
     sessionId: s.session_id,
     profile: s.demo_account_type,
@@ -45,7 +48,7 @@ export function sessionJobData(s: SessionRecord): SessionJobData {
  * Enqueues a session's flow and its expiry in one MULTI: both or neither. Safe to
  * repeat (fixed job ids), which is how the reconciler rebuilds a lost flow.
  */
-export async function enqueueSession(cfg: Config, flows: FlowProducer, s: SessionRecord): Promise<void> {
+export async function enqueueSession(cfg: Config, flows: FlowProducer, s: FlowRecord): Promise<void> {
   await flows.addBulk([buildSessionFlow(cfg, sessionJobData(s)), expireJob(cfg, s.session_id, s.expires_at.getTime() - Date.now())]);
 }
 

@@ -119,6 +119,10 @@ export async function markGone(db: pg.Pool, sessionId: string, status: 'destroye
 /** Where the reconciler's walk through the live sessions stands (the last session id it checked). */
 export type ReconcileCursor = string | null;
 
+/** What the reconciler needs of a session: not its services and phases, the bulk of a ready record. */
+export type ReconcileRecord = Pick<SessionRecord, 'session_id' | 'status' | 'demo_account_type' | 'tenant_ids' | 'created_at' | 'expires_at' | 'updated_at' | 'data_dir' | 'ending'>;
+const RECONCILE_COLUMNS = 'session_id, status, demo_account_type, tenant_ids, created_at, expires_at, updated_at, data_dir, ending';
+
 /**
  * Sessions the reconciler looks after, in one round trip, each at most once:
  * - every unfinished one (pending, loading, destroying), oldest change first, up to `limit`:
@@ -132,22 +136,22 @@ export async function sessionsToReconcile(
   db: pg.Pool,
   queuePrefix: string,
   opts: { limit: number; page: number; after: ReconcileCursor; overdueMs: number },
-): Promise<{ sessions: SessionRecord[]; next: ReconcileCursor }> {
-  const { rows } = await db.query<SessionRecord & { part: number }>(
-    `(SELECT 1 AS part, * FROM demo_sessions WHERE status IN ('pending', 'loading', 'destroying')
+): Promise<{ sessions: ReconcileRecord[]; next: ReconcileCursor }> {
+  const { rows } = await db.query<ReconcileRecord & { part: number }>(
+    `(SELECT 1 AS part, ${RECONCILE_COLUMNS} FROM demo_sessions WHERE status IN ('pending', 'loading', 'destroying')
         AND (queue_prefix = $1 OR queue_prefix IS NULL) ORDER BY updated_at LIMIT $2)
      UNION ALL
-     (SELECT 2 AS part, * FROM demo_sessions WHERE status IN ('ready', 'failed')
+     (SELECT 2 AS part, ${RECONCILE_COLUMNS} FROM demo_sessions WHERE status IN ('ready', 'failed')
         AND (queue_prefix = $1 OR queue_prefix IS NULL) AND session_id > COALESCE($4::uuid, '00000000-0000-0000-0000-000000000000')
         ORDER BY session_id LIMIT $3)
      UNION ALL
-     (SELECT 3 AS part, * FROM demo_sessions WHERE status IN ('ready', 'failed')
+     (SELECT 3 AS part, ${RECONCILE_COLUMNS} FROM demo_sessions WHERE status IN ('ready', 'failed')
         AND (queue_prefix = $1 OR queue_prefix IS NULL) AND expires_at < now() - make_interval(secs => $5 / 1000.0)
         ORDER BY expires_at LIMIT $2)`,
     [queuePrefix, opts.limit, opts.page, opts.after, opts.overdueMs],
   );
   const pageRows = rows.filter((r) => r.part === 2);
-  const unique = new Map<string, SessionRecord>();
-  for (const r of rows) if (!unique.has(r.session_id)) unique.set(r.session_id, r);
+  const unique = new Map<string, ReconcileRecord>();
+  for (const { part, ...r } of rows) if (!unique.has(r.session_id)) unique.set(r.session_id, r);
   return { sessions: [...unique.values()], next: pageRows.length === opts.page ? (pageRows.at(-1)?.session_id ?? null) : null };
 }

@@ -4,7 +4,7 @@ import { SESSION_QUEUE, type ServiceJobResult } from '../flows/jobs.ts';
 import { expireJob } from '../flows/cleanup-flow.ts';
 import { enqueueSession } from '../producer/create-session.ts';
 import { requestCleanup } from '../producer/request-cleanup.ts';
-import { markFailed, sessionsToReconcile, type ReconcileCursor, type SessionRecord } from '../producer/session-store.ts';
+import { markFailed, sessionsToReconcile, type ReconcileCursor, type ReconcileRecord } from '../producer/session-store.ts';
 import type { WorkerContext } from './context.ts';
 import { removeSessionData } from './remove-session-data.ts';
 import { cleanupJobId, expireJobId } from '../flows/options.ts';
@@ -144,7 +144,7 @@ export async function reconcileOnce(
   return report;
 }
 
-async function failStuck(w: WorkerContext, queue: Queue, s: SessionRecord, timeoutMs: number): Promise<void> {
+async function failStuck(w: WorkerContext, queue: Queue, s: ReconcileRecord, timeoutMs: number): Promise<void> {
   // What did load, as the session's flow recorded it, so the session still tells the truth.
   let loaded: Record<string, ServiceJobResult> = {};
   const job = await queue.getJob(s.session_id);

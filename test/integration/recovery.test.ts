@@ -8,7 +8,7 @@ import { createHarness, eventually, type Harness } from '../support/harness.ts';
 import { readManifest, recordSession, waitForEnd } from '../support/sessions.ts';
 import { SESSION_QUEUE } from '../../src/flows/jobs.ts';
 import { createFlowProducer } from '../../src/flows/queues.ts';
-import { getSession } from '../../src/producer/session-store.ts';
+import { getSession, sessionsToReconcile } from '../../src/producer/session-store.ts';
 import { workerContext } from '../../src/workers/context.ts';
 import { reconcileOnce } from '../../src/workers/reconciler.ts';
 
@@ -101,6 +101,11 @@ describe('the reconciler with more live sessions than it checks in one run', () 
     // …and one stuck loading past the timeout, changed after all of them.
     const stuck = (await recordSession(h, { created_at: new Date(Date.now() - 3_600_000) })).session_id;
     await db.query(`UPDATE demo_sessions SET status = 'loading' WHERE session_id = $1`, [stuck]);
+
+    // What it reads of each: not the services and phases a ready record carries.
+    const { sessions } = await sessionsToReconcile(db, h.cfg.QUEUE_PREFIX, { limit: 10, page: 2, after: null, overdueMs: 0 });
+    expect(sessions.map((s) => s.session_id)).toContain(stuck);
+    for (const s of sessions) expect(Object.keys(s).sort()).toEqual(['created_at', 'data_dir', 'demo_account_type', 'ending', 'expires_at', 'session_id', 'status', 'tenant_ids', 'updated_at']);
 
     const opts = { intervalMs: 1_000, loadTimeoutMs: 60_000, graceMs: 0, page: 2, limit: 10 };
     const run = async (cursor: string | null) => {
