@@ -28,10 +28,10 @@ export interface CreateSessionInput {
 /** Records a session and enqueues its flow: what the HTTP API and `demo-seed create` call. */
 export { QueueUnavailableError };
 
-/** What the session's jobs carry, from its record. */
 /** A session's record as far as its flow needs it. */
 export type FlowRecord = Pick<SessionRecord, 'session_id' | 'demo_account_type' | 'data_dir' | 'created_at' | 'expires_at' | 'tenant_ids'>;
 
+/** What the session's jobs carry, from its record. */
 export function sessionJobData(s: FlowRecord): SessionJobData {
   return {
     sessionId: s.session_id,

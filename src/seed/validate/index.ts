@@ -38,7 +38,7 @@ export { passes, type ValidationReport } from './report.ts';
  * 2. once all of those are indexed, every record is resolved (references, rules
  *    across records); NDJSON tables nothing references (sales history) are
  *    streamed once, visited and resolved together;
- * 3. only if an id may be duplicated among non-referenceable recordBatches, the profile
+ * 3. only if an id may be duplicated among non-referenceable records, the profile
  *    is read again to find where;
  * 4. rules over the whole profile, and the manifest counts.
  */
