@@ -1,9 +1,9 @@
 import { QueueEvents, type QueueEventsListener } from 'bullmq';
 import type { Config } from '../config/env.ts';
-import { SERVICES } from '../catalog/services.ts';
+import { isServiceName } from '../catalog/services.ts';
 import type { CleanupJobResult, SessionJobResult } from '../flows/jobs.ts';
 import { SESSION_QUEUE } from '../flows/jobs.ts';
-import { ATTEMPT_FAILED, SERVICE_LOADED } from '../flows/session-events.ts';
+import { ATTEMPT_FAILED, SERVICE_LOADED, type AttemptFailedFields, type ServiceLoadedFields } from '../flows/session-events.ts';
 import type { Logger } from '../logger.ts';
 import { createRedis } from '../redis/connection.ts';
 import { UUID_RE } from '../seed/ids.ts';
@@ -52,24 +52,13 @@ export function sessionOfJob(jobId: string): string | undefined {
   return UUID_RE.test(head) ? head : undefined;
 }
 
-/** The workers' own events on the session queue's stream (flows/session-events.ts); stream fields are strings. */
-interface ServiceLoadedArgs {
-  readonly jobId: string;
-  readonly service: string;
-}
-interface AttemptFailedArgs {
-  readonly queue: string;
-  readonly jobId: string;
-  readonly final: string;
-  readonly stalled: string;
-}
+/** The workers' own events on the session queue's stream (flows/session-events.ts). */
 interface SessionQueueListener extends QueueEventsListener {
-  [SERVICE_LOADED]: (args: ServiceLoadedArgs, id: string) => void;
-  [ATTEMPT_FAILED]: (args: AttemptFailedArgs, id: string) => void;
+  [SERVICE_LOADED]: (args: ServiceLoadedFields, id: string) => void;
+  [ATTEMPT_FAILED]: (args: AttemptFailedFields, id: string) => void;
 }
 
 const MAX_TRACKED = 50_000;
-const SERVICE_SET: ReadonlySet<string> = new Set(SERVICES);
 const CLOSE_WAIT_MS = 2_000;
 
 export function startQueueEventsFeed(cfg: Config, deps: FeedDeps): QueueEventsFeed {
@@ -132,12 +121,12 @@ export function startQueueEventsFeed(cfg: Config, deps: FeedDeps): QueueEventsFe
       }
     });
     // What the workers add about the service queues (flows/session-events.ts).
-    events.on<SessionQueueListener>(SERVICE_LOADED, ({ jobId }: ServiceLoadedArgs) => {
+    events.on<SessionQueueListener>(SERVICE_LOADED, ({ jobId }: ServiceLoadedFields) => {
       const session = sessionOfJob(jobId);
       if (session) deps.onServiceDone?.(session);
     });
-    events.on<SessionQueueListener>(ATTEMPT_FAILED, ({ queue: service, jobId, final, stalled }: AttemptFailedArgs) => {
-      if (!SERVICE_SET.has(service)) return;
+    events.on<SessionQueueListener>(ATTEMPT_FAILED, ({ queue: service, jobId, final, stalled }: AttemptFailedFields) => {
+      if (!isServiceName(service)) return;
       if (final === '1') metrics.jobFailures.inc({ queue: service });
       else metrics.jobRetries.inc({ queue: service });
       if (stalled !== '1') nudge(jobId);
@@ -165,7 +154,7 @@ export function startQueueEventsFeed(cfg: Config, deps: FeedDeps): QueueEventsFe
       const r = value as SessionJobResult;
       metrics.sessionsFinished.inc({ status: r.status });
       for (const [service, f] of Object.entries(r.services ?? {})) {
-        if (!SERVICE_SET.has(service)) continue;
+        if (!isServiceName(service)) continue;
         metrics.serviceDuration.observe({ service }, f.duration_ms / 1000);
         metrics.rowsLoaded.inc({ service }, f.rows);
       }
@@ -185,7 +174,7 @@ export function startQueueEventsFeed(cfg: Config, deps: FeedDeps): QueueEventsFe
       const r = value as CleanupJobResult;
       metrics.sessionsRemoved.inc({ end: r.status });
       for (const [service, deleted] of Object.entries(r.services ?? {})) {
-        if (SERVICE_SET.has(service)) metrics.rowsDeleted.inc({ service }, deleted);
+        if (isServiceName(service)) metrics.rowsDeleted.inc({ service }, deleted);
       }
     }
   }

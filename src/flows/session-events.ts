@@ -15,6 +15,20 @@ import { SESSION_QUEUE } from './jobs.ts';
 export const SERVICE_LOADED = 'service-loaded';
 export const ATTEMPT_FAILED = 'attempt-failed';
 
+/** The fields of a `service-loaded` event (stream fields are strings). */
+export interface ServiceLoadedFields {
+  readonly jobId: string;
+  readonly service: string;
+}
+
+/** The fields of an `attempt-failed` event: `final` and `stalled` are "1" or "0". */
+export interface AttemptFailedFields {
+  readonly queue: string;
+  readonly jobId: string;
+  readonly final: '1' | '0';
+  readonly stalled: '1' | '0';
+}
+
 /** BullMQ's own default length of a queue's event stream (streams.events.maxLen). */
 export const EVENTS_MAX_LEN = 10_000;
 
@@ -29,6 +43,6 @@ export interface StreamEntry {
   readonly fields: Readonly<Record<string, string>>;
 }
 
-export function serviceLoadedEntry(prefix: string, jobId: string, service: string): StreamEntry {
-  return { stream: sessionEventsKey(prefix), maxLen: EVENTS_MAX_LEN, fields: { event: SERVICE_LOADED, jobId, service } };
+export function serviceLoadedEntry(prefix: string, fields: ServiceLoadedFields): StreamEntry {
+  return { stream: sessionEventsKey(prefix), maxLen: EVENTS_MAX_LEN, fields: { event: SERVICE_LOADED, ...fields } };
 }

@@ -7,7 +7,7 @@ import type { Config } from '../config/env.ts';
 import type { Databases } from '../db/pools.ts';
 import { SESSION_QUEUE, type JobTypes } from '../flows/jobs.ts';
 import { createFlowProducer } from '../flows/queues.ts';
-import { ATTEMPT_FAILED, EVENTS_MAX_LEN } from '../flows/session-events.ts';
+import { ATTEMPT_FAILED, EVENTS_MAX_LEN, type AttemptFailedFields } from '../flows/session-events.ts';
 import type { Logger } from '../logger.ts';
 import { createRedis } from '../redis/connection.ts';
 import { workerContext } from './context.ts';
@@ -92,8 +92,9 @@ export async function startWorkers(
   const sessionEvents = new QueueEventsProducer(SESSION_QUEUE, { connection: shared, prefix: cfg.QUEUE_PREFIX });
   const tell = (queue: string, jobId: string | undefined, final: boolean, stalled: boolean) => {
     if (queue === SESSION_QUEUE || jobId === undefined) return;
+    const fields: AttemptFailedFields = { queue, jobId, final: final ? '1' : '0', stalled: stalled ? '1' : '0' };
     sessionEvents
-      .publishEvent({ eventName: ATTEMPT_FAILED, queue, jobId, final: final ? '1' : '0', stalled: stalled ? '1' : '0' }, EVENTS_MAX_LEN)
+      .publishEvent({ eventName: ATTEMPT_FAILED, ...fields }, EVENTS_MAX_LEN)
       .catch((err: unknown) => log.warn({ queue, job_id: jobId, err: (err as Error).message }, 'could not publish a failed attempt to the event stream'));
   };
   for (const worker of workers) {

@@ -142,7 +142,7 @@ async function publishMaps(
     maps,
     d.ttlSeconds,
     progress(d, { status: 'ready', rows, duration_ms: Date.now() - started, tables, attempt }),
-    serviceLoadedEntry(w.cfg.QUEUE_PREFIX, serviceJobId(d.sessionId, d.service), d.service),
+    serviceLoadedEntry(w.cfg.QUEUE_PREFIX, { jobId: serviceJobId(d.sessionId, d.service), service: d.service }),
   );
 }
 
