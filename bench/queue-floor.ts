@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { FlowProducer, QueueEvents, Worker, type Job } from 'bullmq';
-import { dependentsOf, SERVICES, SERVICE_SPECS, type ServiceName } from '../src/catalog/services.ts';
+import { dependenciesDone, dependentsOf, SERVICES } from '../src/catalog/services.ts';
 import { buildSessionFlow, serviceJobs } from '../src/flows/build-flow.ts';
 import { expireJob } from '../src/flows/cleanup-flow.ts';
 import { SESSION_QUEUE, type ServiceJobData, type SessionJobData } from '../src/flows/jobs.ts';
@@ -61,7 +61,7 @@ export async function measureQueueFloor(world: World, opts: { sessions: number; 
           const key = `${prefix}:queue-floor:${job.data.sessionId}`;
           const replies = await marks.multi().sadd(key, service).expire(key, 600).smembers(key).exec();
           const loaded = new Set((replies?.[2]?.[1] ?? []) as string[]);
-          const ready = dependentsOf(service).filter((s: ServiceName) => SERVICE_SPECS[s].dependsOn.every((d) => loaded.has(d)));
+          const ready = dependentsOf(service).filter((s) => dependenciesDone(s, loaded));
           if (ready.length > 0 && job.parent?.id !== undefined) await flows.addBulk(serviceJobs(cfg, job.data, ready, { id: job.parent.id, queue: job.parent.queueKey }));
           return { service, rows: 0 };
         },

@@ -59,7 +59,7 @@ export const WAVES: readonly (readonly ServiceName[])[] = (() => {
   const waves: ServiceName[][] = [];
   const done = new Set<ServiceName>();
   while (done.size < SERVICES.length) {
-    const wave = SERVICES.filter((s) => !done.has(s) && SERVICE_SPECS[s].dependsOn.every((d) => done.has(d)));
+    const wave = SERVICES.filter((s) => !done.has(s) && dependenciesDone(s, done));
     if (wave.length === 0) throw new Error('the service dependencies have a cycle');
     wave.forEach((s) => done.add(s));
     waves.push(wave);
@@ -70,6 +70,11 @@ export const WAVES: readonly (readonly ServiceName[])[] = (() => {
 /** A service's wave, counted from 1: one more than the latest wave among its dependencies. */
 export function waveOf(service: ServiceName): number {
   return WAVES.findIndex((wave) => wave.includes(service)) + 1;
+}
+
+/** Whether every service `service` depends on is among `done`. */
+export function dependenciesDone(service: ServiceName, done: { has(s: ServiceName): boolean }): boolean {
+  return SERVICE_SPECS[service].dependsOn.every((d) => done.has(d));
 }
 
 /** The services that depend on `service` directly. */

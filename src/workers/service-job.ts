@@ -1,6 +1,6 @@
 import { setImmediate } from 'node:timers/promises';
 import { UnrecoverableError, type FlowProducer, type Job } from 'bullmq';
-import { dependentsOf, SERVICE_SPECS } from '../catalog/services.ts';
+import { dependenciesDone, dependentsOf } from '../catalog/services.ts';
 import { publishedEntities, consumedEntities, splitEntity, type EntityName } from '../catalog/tables.ts';
 import { copyRows } from '../db/copy.ts';
 import { beginLoad, commitLoad } from '../db/sql/session-loads.ts';
@@ -111,7 +111,7 @@ async function startDependents(job: Job<ServiceJobData, ServiceJobResult>, w: Wo
   const d = job.data;
   const parent = job.parent;
   if (!published.first || parent?.id === undefined) return [];
-  const ready = dependentsOf(d.service).filter((s) => SERVICE_SPECS[s].dependsOn.every((dep) => published.loaded.has(dep)));
+  const ready = dependentsOf(d.service).filter((s) => dependenciesDone(s, published.loaded));
   if (ready.length === 0) return [];
   try {
     await flows.addBulk(serviceJobs(w.cfg, d, ready, { id: parent.id, queue: parent.queueKey }));

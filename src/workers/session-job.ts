@@ -1,5 +1,5 @@
 import { WaitingChildrenError, type FlowProducer, type Job } from 'bullmq';
-import { PHASES, SERVICES, SERVICE_SPECS, servicesOfPhase, type Phase, type ServiceName } from '../catalog/services.ts';
+import { dependenciesDone, PHASES, SERVICES, servicesOfPhase, type Phase, type ServiceName } from '../catalog/services.ts';
 import { serviceJobs } from '../flows/build-flow.ts';
 import type { PhaseSummary, ServiceJobResult, ServiceLoadFigures, SessionJobData, SessionJobResult } from '../flows/jobs.ts';
 import { getSession, markFailed, markReady } from '../producer/session-store.ts';
@@ -39,7 +39,7 @@ export async function runSession(
     const pending = SERVICES.filter((s) => !results.has(s));
     if (pending.length === 0) return finishSession(job, w, results);
 
-    const ready = pending.filter((s) => SERVICE_SPECS[s].dependsOn.every((dep) => results.has(dep)));
+    const ready = pending.filter((s) => dependenciesDone(s, results));
     const parent = { id: job.id as string, queue: job.queueQualifiedName };
     // Job ids are fixed per session and service: adding a job that exists already is a no-op.
     w.log.info({ session_id: d.sessionId, services: ready }, 'session job starts services its children did not');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { dependentsOf, PHASES, SERVICES, SERVICE_SPECS, servicesOfPhase, transitiveDependencies, WAVES, waveOf } from '../../src/catalog/services.ts';
+import { dependenciesDone, dependentsOf, PHASES, SERVICES, SERVICE_SPECS, servicesOfPhase, transitiveDependencies, WAVES, waveOf } from '../../src/catalog/services.ts';
 import { consumedEntities, publishedEntities, splitEntity, TABLES } from '../../src/catalog/tables.ts';
 import { loadConfig } from '../../src/config/env.ts';
 import { buildSessionFlow, serviceJobs } from '../../src/flows/build-flow.ts';
@@ -33,6 +33,14 @@ describe('service catalog', () => {
     }
     expect(WAVES[0]).toEqual(['tenant', 'inventory', 'suppliers']);
     expect(WAVES.at(-1)).toEqual(['orchestrator']);
+  });
+
+  it('counts a service startable once all its dependencies, and only they, are done', () => {
+    for (const s of SERVICES) {
+      const deps = SERVICE_SPECS[s].dependsOn;
+      expect(dependenciesDone(s, new Set(deps)), s).toBe(true);
+      for (const missing of deps) expect(dependenciesDone(s, new Set(deps.filter((d) => d !== missing))), `${s} without ${missing}`).toBe(false);
+    }
   });
 
   it('names as dependents exactly the services that list a service among their dependencies', () => {
