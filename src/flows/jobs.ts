@@ -38,6 +38,11 @@ export interface ServiceJobResult {
   readonly queued_at: number;
   readonly started_at: number;
   readonly finished_at: number;
+  /**
+   * When the service's ID maps went out, which is when its dependents may start. They
+   * go out while PostgreSQL commits, so this can be before `finished_at`.
+   */
+  readonly published_at: number;
   readonly attempts: number;
   /** True when an earlier run had already committed the rows (a retry after commit or a duplicate run). */
   readonly already_loaded: boolean;

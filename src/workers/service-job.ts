@@ -34,6 +34,8 @@ export async function loadService(job: Job<ServiceJobData, ServiceJobResult>, w:
   let tables: Record<string, TableResult> = {};
   let alreadyLoaded = false;
   let published: Published | undefined;
+  /** When this service's ID maps were sent: its dependents may start from then. */
+  let publishedAt = 0;
   let local: Map<EntityName, Map<string, string>>;
   try {
     const [remote, earlier] = await Promise.all([
@@ -60,6 +62,7 @@ export async function loadService(job: Job<ServiceJobData, ServiceJobResult>, w:
       // The ID maps go out while PostgreSQL commits (one round trip less on the critical
       // path). Were the commit to fail, the job is retried: its ids are the same, and its
       // first step sets the progress back to loading.
+      publishedAt = Date.now();
       const [committed, publishing] = await Promise.allSettled([
         commitLoad(client, d.sessionId, tables),
         publishMaps(w, d, local, tables, started, job.attemptsMade + 1),
@@ -77,6 +80,10 @@ export async function loadService(job: Job<ServiceJobData, ServiceJobResult>, w:
 
   const finished = Date.now();
   const rows = Object.values(tables).reduce((n, t) => n + t.rows, 0);
+  if (!published) {
+    publishedAt = Date.now();
+    published = await publishMaps(w, d, local, tables, started, job.attemptsMade + 1);
+  }
   const result: ServiceJobResult = {
     service: d.service,
     phase: d.phase,
@@ -87,10 +94,10 @@ export async function loadService(job: Job<ServiceJobData, ServiceJobResult>, w:
     queued_at: job.timestamp,
     started_at: started,
     finished_at: finished,
+    published_at: publishedAt,
     attempts: job.attemptsMade + 1,
     already_loaded: alreadyLoaded,
   };
-  published ??= await publishMaps(w, d, local, tables, started, result.attempts);
   const next = await startDependents(job, w, flows, published);
   log.info({ rows, duration_ms: result.duration_ms, tables, already_loaded: alreadyLoaded, started: next }, `service ${d.service} loaded`);
   return result;

@@ -185,7 +185,7 @@ describe('bench breakdown: the critical path of a session', () => {
         const [handoff, wait, work] = steps[SERVICES.indexOf(name)] as [number, number, number];
         const after = Math.max(created, ...SERVICE_SPECS[name].dependsOn.map((d) => (services[d] as ServiceJobResult).finished_at));
         const queued = after + handoff;
-        services[name] = { service: name, phase: SERVICE_SPECS[name].phase, wave: waveOf(name), rows: 1, tables: {}, duration_ms: work, queued_at: queued, started_at: queued + wait, finished_at: queued + wait + work, attempts: 1, already_loaded: false };
+        services[name] = { service: name, phase: SERVICE_SPECS[name].phase, wave: waveOf(name), rows: 1, tables: {}, duration_ms: work, queued_at: queued, started_at: queued + wait, finished_at: queued + wait + work, published_at: queued + wait + work, attempts: 1, already_loaded: false };
       });
       const readyAt = Math.max(...Object.values(services).map((s) => s.finished_at));
       const t: SessionTiming = {
