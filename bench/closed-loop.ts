@@ -36,3 +36,9 @@ export async function closedLoop<K extends string>(
   const cpuMs = Object.fromEntries(keys.map((k, i) => [k, Math.round((((after[i] as number) - (before[i] as number)) / sessions) * 10) / 10])) as Record<K, number>;
   return { sessions, concurrency, elapsed_ms: Math.round(elapsed), per_second: ratePerSecond(sessions, elapsed), cpu_ms: cpuMs };
 }
+
+/** The level with the most sessions per second. */
+export function fastest<T extends { readonly per_second: number }>(levels: readonly T[]): T {
+  if (levels.length === 0) throw new Error('no level measured');
+  return levels.reduce((a, b) => (b.per_second > a.per_second ? b : a));
+}

@@ -10,7 +10,7 @@ import { loadProfile, serviceTables, type LoadedProfile } from '../src/seed/prof
 import { transformContext } from '../src/seed/session-context.ts';
 import { compileTable } from '../src/seed/transform.ts';
 import { encodeSegments } from '../src/workers/service-job.ts';
-import { closedLoop } from './closed-loop.ts';
+import { closedLoop, fastest } from './closed-loop.ts';
 import { postgresCpuMs, processCpuMs } from './cpu.ts';
 import { quiesce } from './quiesce.ts';
 import type { World } from './world.ts';
@@ -73,7 +73,7 @@ export async function measurePostgresFloor(world: World, opts: { profile: string
     const levels: FloorLevel[] = [];
     for (const concurrency of opts.concurrencies) levels.push(await measureLevel(world, loadOne, opts.sessions, concurrency));
     await emptyServiceTables(dbs);
-    const best = levels.reduce((a, b) => (b.per_second > a.per_second ? b : a));
+    const best = fastest(levels);
     return { profile: opts.profile, levels, ...best };
   } finally {
     await dbs.close();

@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { FlowProducer, QueueEvents, Worker, type Job } from 'bullmq';
+import { QueueEvents, Worker, type Job } from 'bullmq';
 import { dependenciesDone, dependentsOf, SERVICES } from '../src/catalog/services.ts';
 import { buildSessionFlow, serviceJobs } from '../src/flows/build-flow.ts';
 import { expireJob } from '../src/flows/cleanup-flow.ts';
 import { SESSION_QUEUE, type ServiceJobData, type SessionJobData } from '../src/flows/jobs.ts';
+import { createFlowProducer } from '../src/flows/queues.ts';
 import { createRedis } from '../src/redis/connection.ts';
 import { deleteKeysMatching } from '../src/redis/keys.ts';
-import { closedLoop } from './closed-loop.ts';
+import { closedLoop, fastest } from './closed-loop.ts';
 import { processCpuMs, redisCpuMs } from './cpu.ts';
 import type { World } from './world.ts';
 
@@ -51,7 +52,7 @@ export async function measureQueueFloor(world: World, opts: { sessions: number; 
   };
   const shared = connection();
   const marks = connection();
-  const flows = new FlowProducer({ connection: shared, prefix });
+  const flows = createFlowProducer(cfg, shared);
   const common = { prefix, concurrency: cfg.WORKER_CONCURRENCY, lockDuration: cfg.LOCK_DURATION_MS };
   const workers: Worker[] = SERVICES.map(
     (service) =>
@@ -89,7 +90,7 @@ export async function measureQueueFloor(world: World, opts: { sessions: number; 
     await level(opts.warmup ?? 32, 16);
     const levels: QueueFloorLevel[] = [];
     for (const c of opts.concurrencies) levels.push(await level(opts.sessions, c));
-    const best = levels.reduce((a, b) => (b.per_second > a.per_second ? b : a));
+    const best = fastest(levels);
     return { jobs_per_session: SERVICES.length + 2, levels, ...best };
   } finally {
     await events.close().catch(() => undefined);

@@ -4,6 +4,7 @@ import { breakdown, type SessionTiming } from './breakdown.ts';
 import { measureBulk, rowsForScale } from './bulk.ts';
 import { renderChart } from './chart.ts';
 import { ApiClient } from './client.ts';
+import { fastest } from './closed-loop.ts';
 import { cpuMeter, postgresCpuMs, processCpuMs, redisCpuMs } from './cpu.ts';
 import { measurePostgresFloor } from './floor.ts';
 import { measureQueueFloor } from './queue-floor.ts';
@@ -95,7 +96,7 @@ async function main(): Promise<void> {
         progress(`throughput: ${n} worker(s), ${c} in flight: ${level.sessions} sessions, ${level.per_second.toFixed(1)}/s`);
       }
     }
-    const best = levels.reduce((a, b) => (b.per_second > a.per_second ? b : a));
+    const best = fastest(levels);
     await Promise.all(workers.map((w) => w.stop()));
 
     progress(`bulk: generating a professional profile with ${rowsForScale(plan.scale).toLocaleString('en')} sales rows`);

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { breakdown, criticalPath, type SessionTiming } from '../../bench/breakdown.ts';
 import { ticks } from '../../bench/chart.ts';
+import { fastest } from '../../bench/closed-loop.ts';
 import { SERVICES, SERVICE_SPECS, WAVES, waveOf, type ServiceName } from '../../src/catalog/services.ts';
 import type { ServiceJobResult } from '../../src/flows/jobs.ts';
 import { checks, limits } from '../../bench/report.ts';
@@ -106,6 +107,14 @@ describe('chart ticks', () => {
     expect(ticks(100)).toEqual([0, 20, 40, 60, 80, 100]);
     expect(ticks(128, 8)).toEqual([0, 20, 40, 60, 80, 100, 120, 140]);
     expect(ticks(0)).toEqual([0, 1]);
+  });
+});
+
+describe('bench levels', () => {
+  it('picks the level with the most sessions per second, the first of equals', () => {
+    const levels = [{ c: 1, per_second: 3 }, { c: 4, per_second: 9 }, { c: 16, per_second: 9 }, { c: 32, per_second: 7 }];
+    expect(fastest(levels).c).toBe(4);
+    expect(() => fastest([])).toThrow('no level measured');
   });
 });
 
