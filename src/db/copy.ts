@@ -20,23 +20,33 @@ async function* chunked(lines: Iterable<string> | AsyncIterable<string>): AsyncG
 }
 
 /**
- * When PostgreSQL answers CopyInResponse, pg-copy-streams writes what it buffered
- * meanwhile: a CopyData header, the data and (for text that was already complete)
- * CopyDone, each a write of its own. The socket is corked for that moment so they
- * leave in one write: one system call and one wake-up of the backend, not three.
+ * pg-copy-streams holds the rows back until PostgreSQL answers the COPY with
+ * CopyInResponse: a round trip per table. PostgreSQL reads its connection as one
+ * stream, so the rows may follow the statement at once: once COPY starts it reads
+ * them from what arrived, and should the statement fail first it skips them (a
+ * frontend may still be sending CopyData after an error; the protocol says to ignore
+ * it). So the stream is told at submit that the COPY has started, and the real
+ * CopyInResponse changes nothing. The socket is corked from the statement until the
+ * event loop's next turn: statement, rows and CopyDone leave in one write, one system
+ * call and one wake-up of the backend.
  */
-function coalesceCopyStart(client: pg.PoolClient | pg.Client, stream: ReturnType<typeof pgCopy.from>): void {
+function sendRowsWithStatement(client: pg.PoolClient | pg.Client, stream: ReturnType<typeof pgCopy.from>): void {
   const socket = (client as unknown as { connection?: { stream?: Socket } }).connection?.stream;
-  const copy = stream as unknown as { handleCopyInResponse?: (connection: unknown) => void };
-  const original = copy.handleCopyInResponse;
-  if (!socket || typeof socket.cork !== 'function' || typeof original !== 'function') return;
+  const copy = stream as unknown as { submit?: (connection: unknown) => void; handleCopyInResponse?: (connection: unknown) => void };
+  const submit = copy.submit;
+  const started = copy.handleCopyInResponse;
+  if (!socket || typeof socket.cork !== 'function' || typeof submit !== 'function' || typeof started !== 'function') return;
+  let copying = false;
   copy.handleCopyInResponse = function (connection: unknown) {
+    if (copying) return;
+    copying = true;
+    started.call(this, connection);
+  };
+  copy.submit = function (connection: unknown) {
     socket.cork();
-    try {
-      original.call(this, connection);
-    } finally {
-      process.nextTick(() => socket.uncork());
-    }
+    setImmediate(() => socket.uncork());
+    submit.call(this, connection);
+    copy.handleCopyInResponse?.call(this, connection);
   };
 }
 
@@ -53,8 +63,9 @@ export async function copyRows(
 ): Promise<number> {
   const ident = (s: string) => `"${s.replace(/"/g, '""')}"`;
   const sql = `COPY ${ident(table)} (${columns.map(ident).join(', ')}) FROM STDIN`;
-  const stream = client.query(pgCopy.from(sql));
-  coalesceCopyStart(client, stream);
+  const stream = pgCopy.from(sql);
+  sendRowsWithStatement(client, stream);
+  client.query(stream);
   // Text already in memory goes in one write; a stream is regrouped into large chunks.
   await pipeline(Array.isArray(lines) ? Readable.from([(lines as string[]).join('')]) : Readable.from(chunked(lines)), stream);
   return Number(stream.rowCount ?? 0);

@@ -39,7 +39,7 @@ describe('COPY text encoding through PostgreSQL', () => {
     }
   });
 
-  it('sends the rows and the end of a small COPY in one socket write', async () => {
+  it('sends a small COPY, statement, rows and end, in one socket write', async () => {
     const client = await pool.connect();
     const socket = (client as unknown as { connection: { stream: import('node:net').Socket } }).connection.stream;
     const calls: string[] = [];
@@ -56,11 +56,44 @@ describe('COPY text encoding through PostgreSQL', () => {
       await client.query('CREATE TEMP TABLE copy_few (n int)');
       calls.length = 0;
       expect(await copyRows(client, 'copy_few', ['n'], ['1\n', '2\n', '3\n'])).toBe(3);
-      // The COPY statement, then CopyData header + data + CopyDone together.
-      expect(calls).toEqual(['_write', '_writev']);
+      // The COPY statement, CopyData header + data and CopyDone together, without
+      // waiting for CopyInResponse.
+      expect(calls).toEqual(['_writev']);
       expect((await client.query('SELECT sum(n)::int AS s FROM copy_few')).rows[0].s).toBe(6);
     } finally {
       for (const r of restore) r();
+      client.release();
+    }
+  });
+
+  it('a COPY statement that fails is rejected with its error, the rows sent with it are skipped and the client stays usable', async () => {
+    const client = await pool.connect();
+    try {
+      await client.query('CREATE TEMP TABLE copy_cols (n int)');
+      await expect(copyRows(client, 'copy_cols', ['missing'], ['1\n', '2\n'])).rejects.toThrow(/column "missing" of relation "copy_cols" does not exist/);
+      await expect(copyRows(client, 'copy_absent', ['n'], ['1\n'])).rejects.toThrow(/relation "copy_absent" does not exist/);
+      expect(await copyRows(client, 'copy_cols', ['n'], ['7\n'])).toBe(1);
+      expect((await client.query('SELECT array_agg(n)::int[] AS ns FROM copy_cols')).rows[0].ns).toEqual([7]);
+    } finally {
+      client.release();
+    }
+  });
+
+  it('streams rows that outgrow the socket buffer, in order', async () => {
+    const client = await pool.connect();
+    try {
+      await client.query('CREATE TEMP TABLE copy_many (n int, pad text)');
+      const pad = 'x'.repeat(200);
+      async function* lines() {
+        for (let i = 0; i < 50_000; i++) yield `${i}\t${pad}\n`;
+      }
+      expect(await copyRows(client, 'copy_many', ['n', 'pad'], lines())).toBe(50_000);
+      const { rows } = await client.query<{ c: number; s: string; bad: number }>(
+        `SELECT count(*)::int AS c, sum(n)::text AS s, count(*) FILTER (WHERE pad <> $1)::int AS bad FROM copy_many`,
+        [pad],
+      );
+      expect(rows[0]).toEqual({ c: 50_000, s: String((49_999 * 50_000) / 2), bad: 0 });
+    } finally {
       client.release();
     }
   });
