@@ -38,14 +38,34 @@ export interface DateShifter {
   timestamp(value: string): string;
 }
 
+/**
+ * Shifters already made, by their number of days. Every session created on the same
+ * day shifts by the same days, so their jobs share one shifter and its cache of days.
+ * Kept small: a process running across midnight needs a new one a day.
+ */
+const SHIFTERS = new Map<number, DateShifter>();
+const MAX_SHIFTERS = 8;
+/** Distinct days a shifter remembers (about 27 years of them). */
+const MAX_CACHED_DAYS = 10_000;
+
 /** Moves dates and timestamps by `days`, caching per distinct day (a profile has few). */
 export function dateShifter(days: number): DateShifter {
+  let shifter = SHIFTERS.get(days);
+  if (shifter === undefined) {
+    if (SHIFTERS.size >= MAX_SHIFTERS) SHIFTERS.delete(SHIFTERS.keys().next().value as number);
+    shifter = newDateShifter(days);
+    SHIFTERS.set(days, shifter);
+  }
+  return shifter;
+}
+
+function newDateShifter(days: number): DateShifter {
   const cache = new Map<string, string>();
   const shiftDay = (day: string): string => {
     let out = cache.get(day);
     if (out === undefined) {
       out = formatDay(parseDay(day) + days);
-      cache.set(day, out);
+      if (cache.size < MAX_CACHED_DAYS) cache.set(day, out);
     }
     return out;
   };

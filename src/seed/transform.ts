@@ -29,7 +29,6 @@ export function compileTable(spec: TableSpec, ctx: TransformContext, collect?: M
   const width = names.length;
 
   return (record, file, index) => {
-    const where = () => (typeof record.id === 'string' ? record.id : `#${index}`);
     let line = '';
     let newId: string | undefined;
     for (let i = 0; i < width; i++) {
@@ -41,18 +40,27 @@ export function compileTable(spec: TableSpec, ctx: TransformContext, collect?: M
         out = (converters[i] as (v: unknown) => string)(raw);
       } catch (err) {
         const msg = err instanceof TypeError && err.message === 'missing' ? `missing (every record of ${entity} has ${names.join(', ')})` : (err as Error).message;
-        throw new SeedDataError([{ file, record: where(), field: name, message: msg }]);
+        throw new SeedDataError([{ file, record: recordName(record, index), field: name, message: msg }]);
       }
       if (i === idIndex) newId = out;
       line += i === 0 ? out : '\t' + out;
     }
-    if (Object.keys(record).length !== width) {
+    // Every column was found above, so a record with more keys has one that is not a column.
+    // Counted without Object.keys, which would allocate an array for every record.
+    let keys = 0;
+    for (const key in record) if (Object.hasOwn(record, key)) keys++;
+    if (keys !== width) {
       const extra = Object.keys(record).filter((k) => !(k in spec.columns));
-      throw new SeedDataError([{ file, record: where(), field: extra[0], message: `not a column of ${entity}` }]);
+      throw new SeedDataError([{ file, record: recordName(record, index), field: extra[0], message: `not a column of ${entity}` }]);
     }
     if (collect && newId !== undefined) collect.set(record.id as string, newId);
     return line + '\n';
   };
+}
+
+/** How an error names a record: its id, else its position in the file. */
+function recordName(record: SeedRecord, index: number): string {
+  return typeof record.id === 'string' ? record.id : `#${index}`;
 }
 
 function converter(col: ColumnSpec, ctx: TransformContext): (v: unknown) => string {

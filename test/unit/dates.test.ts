@@ -19,6 +19,18 @@ describe('date shifting', () => {
     );
   });
 
+  it('is shared by the jobs that shift by the same days, and stays right as others come and go', () => {
+    expect(dateShifter(42)).toBe(dateShifter(42));
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.integer({ min: -40, max: 40 }), fc.integer({ min: 18000, max: 22000 })), { minLength: 1, maxLength: 60 }), (uses) => {
+        for (const [shift, day] of uses) expect(dateShifter(shift).date(formatDay(day))).toBe(formatDay(day + shift));
+      }),
+    );
+    const s = dateShifter(7);
+    expect(s.date('2026-01-01')).toBe('2026-01-08');
+    expect(() => s.date('2026-13-01')).toThrow(InvalidDateError);
+  });
+
   it('uses the UTC calendar day', () => {
     expect(utcDay(new Date('2026-11-24T23:59:59.999Z'))).toBe('2026-11-24');
     expect(utcDay(new Date('2026-11-25T00:30:00+01:00'))).toBe('2026-11-24');
