@@ -1,4 +1,4 @@
-import { ratePerSecond } from './stats.ts';
+import { maxBy, ratePerSecond } from './stats.ts';
 
 export interface ClosedLoopRun<K extends string> {
   readonly sessions: number;
@@ -39,6 +39,5 @@ export async function closedLoop<K extends string>(
 
 /** The level with the most sessions per second. */
 export function fastest<T extends { readonly per_second: number }>(levels: readonly T[]): T {
-  if (levels.length === 0) throw new Error('no level measured');
-  return levels.reduce((a, b) => (b.per_second > a.per_second ? b : a));
+  return maxBy(levels, (l) => l.per_second, 'level');
 }

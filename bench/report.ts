@@ -203,6 +203,7 @@ export function formatReport(r: BenchResult): string {
         ],
       ) +
       `\n  INSERT: ${b.insert_100.note}` +
+      `\n  each method's fastest of ${b.rounds.length} round(s); rows/s by round, service / psql \\copy / INSERT: ${b.rounds.map((r) => [r.service, r.psql_copy, r.insert_100].map((x) => Math.round(x).toLocaleString('en')).join(' / ')).join('; ')}` +
       `\n  dedicated sales worker RSS: ${b.worker_rss.before_mb} MB before the load, VmHWM ${b.worker_rss.vm_hwm_mb} MB, sampled peak ${b.worker_rss.sampled_peak_mb} MB (${b.worker_rss.samples} samples, every 50 ms)` +
       `\n  whole session ${fix(b.service.session_ms / 1000)} s; destroying it (DELETE → destroyed) ${fix(b.destroy_ms / 1000)} s; profile generated in ${fix(b.generate_ms / 1000)} s`,
   );

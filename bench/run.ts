@@ -24,8 +24,8 @@ const RESULTS_DIR = path.join(import.meta.dirname, 'results');
 const CONCURRENCY = [1, 4, 16, 32];
 
 const PLANS = {
-  quick: { perProfile: 20, warmup: 2, sessionsAt: (c: number) => Math.max(10, 3 * c), levelMaxMs: 5_000, workerCounts: [1, 2], scale: 1112, floorSessions: 60, floorConcurrency: [8, 16], queueFloorSessions: 100, queueFloorConcurrency: [16, 32] },
-  full: { perProfile: 60, warmup: 3, sessionsAt: (c: number) => Math.max(50, 8 * c), levelMaxMs: 60_000, workerCounts: [1, 2], scale: 3704, floorSessions: 200, floorConcurrency: [4, 8, 16, 32], queueFloorSessions: 300, queueFloorConcurrency: [16, 32] },
+  quick: { perProfile: 20, warmup: 2, sessionsAt: (c: number) => Math.max(10, 3 * c), levelMaxMs: 5_000, workerCounts: [1, 2], scale: 1112, bulkRounds: 2, floorSessions: 60, floorConcurrency: [8, 16], queueFloorSessions: 100, queueFloorConcurrency: [16, 32] },
+  full: { perProfile: 60, warmup: 3, sessionsAt: (c: number) => Math.max(50, 8 * c), levelMaxMs: 60_000, workerCounts: [1, 2], scale: 3704, bulkRounds: 2, floorSessions: 200, floorConcurrency: [4, 8, 16, 32], queueFloorSessions: 300, queueFloorConcurrency: [16, 32] },
 };
 
 function parseArgs(argv: string[]): { quick: boolean; json: boolean; dist: boolean } {
@@ -100,7 +100,7 @@ async function main(): Promise<void> {
     await Promise.all(workers.map((w) => w.stop()));
 
     progress(`bulk: generating a professional profile with ${rowsForScale(plan.scale).toLocaleString('en')} sales rows`);
-    const bulk = await measureBulk(world, api, { scale: plan.scale }, progress);
+    const bulk = await measureBulk(world, api, { scale: plan.scale, rounds: plan.bulkRounds }, progress);
     machine.load_end = loadNow();
 
     const partial: Omit<BenchResult, 'checks'> = {
@@ -143,7 +143,7 @@ function method(plan: (typeof PLANS)[keyof typeof PLANS], bulkRows: number, dist
     `one API process (demo-seed api) and 1 or 2 worker processes (demo-seed worker, WORKER_CONCURRENCY default) on the local Redis and PostgreSQL, in their own databases and queue prefix; run ${dist ? 'from dist/ (compiled)' : 'through tsx (TypeScript compiled in-process)'}`,
     `latency: ${plan.perProfile} sessions per profile, one at a time, profiles alternating, after ${plan.warmup} warm-up session(s) each; client = POST sent → its event stream (GET …/events, opened after the POST's answer; the API pushes on each BullMQ job event) delivers end with ready; server = the session's duration_ms (created → last service done); in rounds of 5 per profile: created one at a time, then destroyed one at a time (DELETE → its event stream ends with destroyed: the destroy figure)`,
     `throughput: closed loop, N professional sessions in flight through the API, up to ${plan.sessionsAt(1)}-${plan.sessionsAt(32)} sessions or ${plan.levelMaxMs / 1000} s per level; readiness seen on each session's event stream; sessions/s = sessions / (first POST → last ready seen); each level's sessions destroyed before the next; before the levels of each worker count, 32 warm-up sessions (16 in flight) not counted`,
-    `bulk: professional profile generated with ${bulkRows.toLocaleString('en')} sales rows${bulkRows < 1_000_000 ? ' (QUICK MODE: a smaller profile than the million-row target)' : ''}, loaded by a session whose sales job runs alone in a dedicated worker process (--services sales --no-session-queue); the loaded rows exported with psql \\copy, given fresh ids and another tenant, then loaded with psql \\copy and with pg INSERTs of 100 rows; each load into the same emptied, vacuumed sales_daily, after a CHECKPOINT and with no autovacuum running`,
+    `bulk: professional profile generated with ${bulkRows.toLocaleString('en')} sales rows${bulkRows < 1_000_000 ? ' (QUICK MODE: a smaller profile than the million-row target)' : ''}, loaded by a session whose sales job runs alone in a dedicated worker process (--services sales --no-session-queue); the loaded rows exported with psql \\copy, given fresh ids and another tenant, then loaded with psql \\copy and with pg INSERTs of 100 rows; each load into the same emptied, vacuumed sales_daily, after a CHECKPOINT and with no autovacuum running; the three loads in ${plan.bulkRounds} rounds, each method's figure its fastest round (the machine's speed drifts within a minute)`,
     `floor: the statements of a professional session's 11 loads (per database: BEGIN and the load marker, a COPY per table, COMMIT; each service once its dependencies are loaded) run straight from the bench process with the worker's own code, ${plan.floorSessions} sessions at each of ${plan.floorConcurrency.join(', ')} at a time, first, on the new databases (emptied again afterwards), without BullMQ, Redis, the API or the session record; PostgreSQL's CPU per session (every postgres process, /proc) bounds what the machine can reach, and the best level's rate is what the loads alone reach`,
     `queue floor: what BullMQ itself costs a session: the real flow and job options (session job, the 11 service jobs each added by the job that completes its dependencies, the delayed expiry job), one worker per queue at WORKER_CONCURRENCY, but jobs that only mark their service done (one Redis MULTI) and add their ready dependents; producer, workers and a QueueEvents on the session queue in the bench process, on a queue prefix of their own; ${plan.queueFloorSessions} sessions at each of ${plan.queueFloorConcurrency.join(', ')} at a time, after 32 warm-up sessions; no PostgreSQL, ID maps, session record or API`,
     'breakdown: the median professional session of the latency run (by server time), from demo_sessions.services; stages of the critical path add up to the client latency',

@@ -6,7 +6,7 @@ import { fastest } from '../../bench/closed-loop.ts';
 import { SERVICES, SERVICE_SPECS, WAVES, waveOf, type ServiceName } from '../../src/catalog/services.ts';
 import type { ServiceJobResult } from '../../src/flows/jobs.ts';
 import { checks, limits } from '../../bench/report.ts';
-import { cdf, judge, medianIndex, percentile, ratePerSecond, speedUp, summarize } from '../../bench/stats.ts';
+import { cdf, judge, maxBy, medianIndex, percentile, ratePerSecond, speedUp, summarize } from '../../bench/stats.ts';
 
 describe('percentile (linear between closest ranks, as numpy)', () => {
   it('matches numpy.percentile on small samples', () => {
@@ -115,6 +115,13 @@ describe('bench levels', () => {
     const levels = [{ c: 1, per_second: 3 }, { c: 4, per_second: 9 }, { c: 16, per_second: 9 }, { c: 32, per_second: 7 }];
     expect(fastest(levels).c).toBe(4);
     expect(() => fastest([])).toThrow('no level measured');
+  });
+
+  it('maxBy picks the highest value, the first of equals, and names what is missing', () => {
+    const rounds = [{ r: 1, rows_per_second: 90 }, { r: 2, rows_per_second: 120 }, { r: 3, rows_per_second: 120 }];
+    expect(maxBy(rounds, (x) => x.rows_per_second, 'bulk round').r).toBe(2);
+    expect(maxBy(rounds, (x) => -x.rows_per_second, 'bulk round').r).toBe(1);
+    expect(() => maxBy([], () => 0, 'bulk round')).toThrow('no bulk round measured');
   });
 });
 
