@@ -16,6 +16,15 @@ describe('COPY text encoding through PostgreSQL', () => {
   afterAll(async () => {
     await pool.end();
   });
+  /** Runs `fn` on a client of its own (temp tables are per connection), released after. */
+  async function withClient(fn: (client: pg.PoolClient) => Promise<void>): Promise<void> {
+    const client = await pool.connect();
+    try {
+      await fn(client);
+    } finally {
+      client.release();
+    }
+  }
 
   it('stores any text, empty string and null exactly, in every position', async () => {
     const client = await pool.connect();
@@ -66,22 +75,17 @@ describe('COPY text encoding through PostgreSQL', () => {
     }
   });
 
-  it('a COPY statement that fails is rejected with its error, the rows sent with it are skipped and the client stays usable', async () => {
-    const client = await pool.connect();
-    try {
+  it('a COPY statement that fails is rejected with its error, the rows sent with it are skipped and the client stays usable', () =>
+    withClient(async (client) => {
       await client.query('CREATE TEMP TABLE copy_cols (n int)');
       await expect(copyRows(client, 'copy_cols', ['missing'], ['1\n', '2\n'])).rejects.toThrow(/column "missing" of relation "copy_cols" does not exist/);
       await expect(copyRows(client, 'copy_absent', ['n'], ['1\n'])).rejects.toThrow(/relation "copy_absent" does not exist/);
       expect(await copyRows(client, 'copy_cols', ['n'], ['7\n'])).toBe(1);
       expect((await client.query('SELECT array_agg(n)::int[] AS ns FROM copy_cols')).rows[0].ns).toEqual([7]);
-    } finally {
-      client.release();
-    }
-  });
+    }));
 
-  it('streams rows that outgrow the socket buffer, in order', async () => {
-    const client = await pool.connect();
-    try {
+  it('streams rows that outgrow the socket buffer, in order', () =>
+    withClient(async (client) => {
       await client.query('CREATE TEMP TABLE copy_many (n int, pad text)');
       const pad = 'x'.repeat(200);
       async function* lines() {
@@ -93,19 +97,12 @@ describe('COPY text encoding through PostgreSQL', () => {
         [pad],
       );
       expect(rows[0]).toEqual({ c: 50_000, s: String((49_999 * 50_000) / 2), bad: 0 });
-    } finally {
-      client.release();
-    }
-  });
+    }));
 
-  it('rolls the whole statement back on a bad row and keeps the client usable', async () => {
-    const client = await pool.connect();
-    try {
+  it('rolls the whole statement back on a bad row and keeps the client usable', () =>
+    withClient(async (client) => {
       await client.query('CREATE TEMP TABLE copy_bad (n int NOT NULL)');
       await expect(copyRows(client, 'copy_bad', ['n'], ['1\n', '2\n', 'x\n'])).rejects.toThrow(/invalid input syntax/);
       expect((await client.query('SELECT count(*)::int AS n FROM copy_bad')).rows[0].n).toBe(0);
-    } finally {
-      client.release();
-    }
-  });
+    }));
 });
