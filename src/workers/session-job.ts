@@ -23,10 +23,12 @@ export async function runSession(
   flows: FlowProducer,
 ): Promise<SessionJobResult> {
   const d = job.data;
-  const db = w.dbs.pool('demo_session');
-  // The session record and the children's results are read at the same time.
-  const [session, firstResults, firstFailures] = await Promise.all([getSession(db, d.sessionId), childResults(job), job.getIgnoredChildrenFailures()]);
+  const [firstResults, firstFailures] = await Promise.all([childResults(job), job.getIgnoredChildrenFailures()]);
   let [results, failures] = [firstResults, firstFailures];
+  // Every service loaded, as normally: marking the session ready checks on its own that
+  // it is still loading, so its record need not be read first.
+  if (Object.keys(failures).length === 0 && results.size === SERVICES.length) return finishSession(job, w, results);
+  const session = await getSession(w.dbs.pool('demo_session'), d.sessionId);
   if (!session) throw new Error(`session ${d.sessionId} has no record in demo_sessions`);
   if (session.status !== 'pending' && session.status !== 'loading') {
     // Destroyed or expired while loading: the cleanup owns it now.
@@ -71,15 +73,22 @@ async function finishSession(job: Job<SessionJobData, SessionJobResult>, w: Work
   const d = job.data;
   const createdAt = Date.parse(d.createdAt);
   const phases = Object.fromEntries(PHASES.map((p) => [p, phaseSummary(p, results, createdAt)]));
-  // In the order the phases finished (a later phase's services may finish first).
-  for (const s of Object.values(phases).sort((a, b) => a.finished_at - b.finished_at)) {
-    w.log.info({ session_id: d.sessionId, phase: s.phase, services: s.services, rows: s.rows, duration_ms: s.duration_ms }, `Phase ${s.phase} completed`);
-  }
   const readyAt = new Date(Math.max(...[...results.values()].map((r) => r.finished_at)));
   const durationMs = readyAt.getTime() - createdAt;
   const moved = await markReady(w.dbs.pool('demo_session'), d.sessionId, { readyAt, durationMs, services: Object.fromEntries(results), phases });
   const rows = [...results.values()].reduce((n, r) => n + r.rows, 0);
-  w.log.info({ session_id: d.sessionId, profile: d.profile, rows, duration_ms: durationMs }, moved ? 'session ready' : 'session loaded but no longer live');
+  if (!moved) {
+    const session = await getSession(w.dbs.pool('demo_session'), d.sessionId);
+    if (!session) throw new Error(`session ${d.sessionId} has no record in demo_sessions`);
+    // Destroyed, expired or failed (timed out) while loading: the cleanup owns it now.
+    w.log.info({ session_id: d.sessionId, status: session.status, rows }, 'session no longer loading; its flow stops');
+    return { status: 'destroyed', profile: d.profile, services: loadFigures(results) };
+  }
+  // In the order the phases finished (a later phase's services may finish first).
+  for (const s of Object.values(phases).sort((a, b) => a.finished_at - b.finished_at)) {
+    w.log.info({ session_id: d.sessionId, phase: s.phase, services: s.services, rows: s.rows, duration_ms: s.duration_ms }, `Phase ${s.phase} completed`);
+  }
+  w.log.info({ session_id: d.sessionId, profile: d.profile, rows, duration_ms: durationMs }, 'session ready');
   return { status: 'ready', profile: d.profile, duration_ms: durationMs, services: loadFigures(results) };
 }
 
