@@ -27,7 +27,8 @@ import {
 /**
  * Scenario 3: PostgreSQL misbehaving under the loads, on a throw-away cluster of our own
  * (initdb; the shared cluster on 5432 is never stopped).
- * - backends terminated (pg_terminate_backend) in the middle of a COPY;
+ * - backends terminated (pg_terminate_backend) in the middle of a COPY (held 300 ms by a
+ *   statement trigger, so the terminate lands while it runs);
  * - a backend terminated during COMMIT, before the commit is durable (rolled back), and
  *   after it is durable but before the worker hears of it (the retry must find the
  *   marker and load nothing);
@@ -60,9 +61,38 @@ describeFaults('scenario 3: PostgreSQL backends terminated, server stopped and s
     return (await allSessionIds(sc.w.h)).filter((id) => !before.has(id));
   }
 
+  /**
+   * A statement trigger that sleeps at the start of every COPY into sales_daily: the
+   * rows follow the statement at once, so without it a COPY may be done before the
+   * terminate lands, and nothing fails.
+   */
+  async function slowSalesCopy(on: boolean): Promise<void> {
+    const db = sc.w.h.rt.dbs.pool('sales');
+    if (!on) {
+      await db.query('DROP TRIGGER IF EXISTS fault_slow_copy ON sales_daily');
+      return;
+    }
+    await db.query(`
+      CREATE OR REPLACE FUNCTION demo_seed.fault_slow_copy() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        PERFORM pg_sleep(0.3);
+        RETURN NULL;
+      END $$;
+      CREATE OR REPLACE TRIGGER fault_slow_copy BEFORE INSERT ON sales_daily FOR EACH STATEMENT EXECUTE FUNCTION demo_seed.fault_slow_copy();`);
+  }
+
   it('backends terminated during COPY: the attempts fail, are retried, and every session ends ready with exact counts', async () => {
     const { h, fleet } = sc.w;
     const crashMark = fleet.crashes.length;
+    await slowSalesCopy(true);
+    try {
+      await terminateDuringCopy(h, fleet, crashMark);
+    } finally {
+      await slowSalesCopy(false);
+    }
+  }, TEST_TIMEOUT_MS);
+
+  async function terminateDuringCopy(h: typeof sc.w.h, fleet: typeof sc.w.fleet, crashMark: number): Promise<void> {
     const ids = await createSessions(pick(8, 3));
     const since = Date.now();
     const terminated: { at: number; datname: string }[] = [];
@@ -74,8 +104,7 @@ describeFaults('scenario 3: PostgreSQL backends terminated, server stopped and s
       const b = await waitFor(
         'an active COPY',
         async () => {
-          // The sales COPY (thousands of rows) lasts long enough to be caught while it runs;
-          // a small table's COPY may be done before the terminate lands, and nothing fails.
+          // The sales COPY is held 300 ms by slowSalesCopy: caught while it runs.
           const copy = (await backends(h, { queryLike: 'COPY "sales_daily"%', state: 'active' }))[0];
           if (!copy && (await loading()) === 0) ids.push(...(await createSessions(1)));
           return copy;
@@ -96,7 +125,7 @@ describeFaults('scenario 3: PostgreSQL backends terminated, server stopped and s
     recordRecovery('pg-terminate-during-copy: terminate -> the failed jobs done again', await jobsDone(h, hit, first, BOUND_MS), { terminated: terminated.length, jobs: hit.length });
     recordRecovery('pg-terminate-during-copy: last terminate -> every session ended', Math.max(...[...ended.values()].map((e) => e.endedAt)) - (terminated.at(-1)?.at ?? since));
     expect(fleet.crashReport(crashMark), 'worker processes must survive losing a database connection').toBe('');
-  }, TEST_TIMEOUT_MS);
+  }
 
   it('a backend terminated while its load transaction waits between statements (the worker encoding its COPY): retried, ready, and the worker survives', async () => {
     const { h, fleet } = sc.w;

@@ -48,7 +48,7 @@ describe('the session job, once every service has loaded', () => {
     }, 30_000, 'the destroyed session job to finish');
     const result = JSON.parse(job.returnvalue as string) as SessionJobResult;
     expect(result.status).toBe('destroyed');
-    expect(Object.keys(result.services).sort()).toEqual([...SERVICES].sort());
+    expect(Object.keys(result.services ?? {}).sort()).toEqual([...SERVICES].sort());
     const record = await getSession(h.rt.dbs.pool('demo_session'), gone.session_id);
     expect(record?.status).toBe('destroyed');
     expect(record?.ready_at).toBeNull();
