@@ -53,13 +53,13 @@ export function summarize(values: readonly number[]): Summary {
   };
 }
 
-/** Events per second: `count` events in `ms` milliseconds. */
 /** The item with the highest `value`, the first of equals; `what` names the items for the error when there are none. */
 export function maxBy<T>(items: readonly T[], value: (item: T) => number, what: string): T {
   if (items.length === 0) throw new Error(`no ${what} measured`);
   return items.reduce((a, b) => (value(b) > value(a) ? b : a));
 }
 
+/** Events per second: `count` events in `ms` milliseconds. */
 export function ratePerSecond(count: number, ms: number): number {
   if (!(ms > 0)) throw new RangeError(`elapsed time must be positive, got ${ms} ms`);
   if (!(count >= 0)) throw new RangeError(`count must not be negative, got ${count}`);

@@ -55,7 +55,6 @@ async function countByStatus(h: Harness): Promise<Record<string, number>> {
   return Object.fromEntries(rows.map((r) => [r.status, r.n]));
 }
 
-/** With Redis away the API answers at once: 503 where the queue is needed, 4xx/200 elsewhere, and leaves no session pending. */
 /**
  * The first create of a fresh API validates the profile and warms it up; on a busy
  * machine that can outlast the tests' 500 ms queue bound (a 503, its late session
@@ -71,6 +70,7 @@ async function warmUp(api: Parameters<typeof postSession>[0]): Promise<void> {
   throw new Error(`warm-up POST never answered 202: ${statuses.join(', ')}`);
 }
 
+/** With Redis away the API answers at once: 503 where the queue is needed, 4xx/200 elsewhere, and leaves no session pending. */
 describe('HTTP API: Redis down', () => {
   let h: Harness;
   const runtimes: Runtime[] = [];
