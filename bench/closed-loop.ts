@@ -1,3 +1,4 @@
+import { cpuMeter } from './cpu.ts';
 import { maxBy, ratePerSecond } from './stats.ts';
 
 export interface ClosedLoopRun<K extends string> {
@@ -19,9 +20,8 @@ export async function closedLoop<K extends string>(
   one: () => Promise<void>,
   cpu: Record<K, () => Promise<number>>,
 ): Promise<ClosedLoopRun<K>> {
-  const keys = Object.keys(cpu) as K[];
-  const read = async () => Promise.all(keys.map((k) => cpu[k]()));
-  const before = await read();
+  const meter = cpuMeter(cpu);
+  const before = await meter.snapshot();
   const t0 = performance.now();
   let started = 0;
   const slot = async () => {
@@ -32,8 +32,7 @@ export async function closedLoop<K extends string>(
   };
   await Promise.all(Array.from({ length: concurrency }, slot));
   const elapsed = performance.now() - t0;
-  const after = await read();
-  const cpuMs = Object.fromEntries(keys.map((k, i) => [k, Math.round((((after[i] as number) - (before[i] as number)) / sessions) * 10) / 10])) as Record<K, number>;
+  const cpuMs = meter.perEvent(before, await meter.snapshot(), sessions) as Record<K, number>;
   return { sessions, concurrency, elapsed_ms: Math.round(elapsed), per_second: ratePerSecond(sessions, elapsed), cpu_ms: cpuMs };
 }
 
