@@ -2,7 +2,7 @@ import { WaitingChildrenError, type FlowProducer, type Job } from 'bullmq';
 import { dependenciesDone, PHASES, SERVICES, servicesOfPhase, type Phase, type ServiceName } from '../catalog/services.ts';
 import { serviceJobs } from '../flows/build-flow.ts';
 import type { PhaseSummary, ServiceJobResult, ServiceLoadFigures, SessionJobData, SessionJobResult } from '../flows/jobs.ts';
-import { getSession, markFailed, markReady } from '../producer/session-store.ts';
+import { getSession, markFailed, markReady, type SessionRecord } from '../producer/session-store.ts';
 import type { WorkerContext } from './context.ts';
 import { removeSessionData } from './remove-session-data.ts';
 
@@ -23,23 +23,21 @@ export async function runSession(
   flows: FlowProducer,
 ): Promise<SessionJobResult> {
   const d = job.data;
-  const [firstResults, firstFailures] = await Promise.all([childResults(job), job.getIgnoredChildrenFailures()]);
-  let [results, failures] = [firstResults, firstFailures];
-  // Every service loaded, as normally: marking the session ready checks on its own that
-  // it is still loading, so its record need not be read first.
-  if (Object.keys(failures).length === 0 && results.size === SERVICES.length) return finishSession(job, w, results);
-  const session = await getSession(w.dbs.pool('demo_session'), d.sessionId);
-  if (!session) throw new Error(`session ${d.sessionId} has no record in demo_sessions`);
-  if (session.status !== 'pending' && session.status !== 'loading') {
-    // Destroyed or expired while loading: the cleanup owns it now.
-    w.log.info({ session_id: d.sessionId, status: session.status }, 'session no longer loading; its flow stops');
-    return { status: 'destroyed', profile: d.profile, services: loadFigures(firstResults) };
-  }
-  // The record stays `pending` until it ends: the API shows `loading` once a service has started.
+  let [results, failures] = await Promise.all([childResults(job), job.getIgnoredChildrenFailures()]);
+  let live = false;
   for (;;) {
-    if (Object.keys(failures).length > 0) return failSession(job, w, results, failures);
+    const failed = Object.keys(failures).length > 0;
     const pending = SERVICES.filter((s) => !results.has(s));
-    if (pending.length === 0) return finishSession(job, w, results);
+    // Marking the session ready checks on its own that it is still loading; the other
+    // ways on (failing it, starting services) read its record first.
+    if (!failed && pending.length === 0) return finishSession(job, w, results);
+    if (!live) {
+      const session = await sessionRecord(w, d.sessionId);
+      if (session.status !== 'pending' && session.status !== 'loading') return noLongerLoading(w, d, session.status, results);
+      // The record stays `pending` until it ends: the API shows `loading` once a service has started.
+      live = true;
+    }
+    if (failed) return failSession(job, w, results, failures);
 
     const ready = pending.filter((s) => dependenciesDone(s, results));
     const parent = { id: job.id as string, queue: job.queueQualifiedName };
@@ -50,6 +48,18 @@ export async function runSession(
     // Every child finished before we could wait: look again.
     [results, failures] = await Promise.all([childResults(job), job.getIgnoredChildrenFailures()]);
   }
+}
+
+async function sessionRecord(w: WorkerContext, sessionId: string): Promise<SessionRecord> {
+  const session = await getSession(w.dbs.pool('demo_session'), sessionId);
+  if (!session) throw new Error(`session ${sessionId} has no record in demo_sessions`);
+  return session;
+}
+
+/** Destroyed, expired or failed (timed out) while loading: the cleanup owns it now. */
+function noLongerLoading(w: WorkerContext, d: SessionJobData, status: string, results: ReadonlyMap<ServiceName, ServiceJobResult>): SessionJobResult {
+  w.log.info({ session_id: d.sessionId, status }, 'session no longer loading; its flow stops');
+  return { status: 'destroyed', profile: d.profile, services: loadFigures(results) };
 }
 
 /** Each loaded service's rows and working time, for the API's metrics. */
@@ -76,14 +86,8 @@ async function finishSession(job: Job<SessionJobData, SessionJobResult>, w: Work
   const readyAt = new Date(Math.max(...[...results.values()].map((r) => r.finished_at)));
   const durationMs = readyAt.getTime() - createdAt;
   const moved = await markReady(w.dbs.pool('demo_session'), d.sessionId, { readyAt, durationMs, services: Object.fromEntries(results), phases });
+  if (!moved) return noLongerLoading(w, d, (await sessionRecord(w, d.sessionId)).status, results);
   const rows = [...results.values()].reduce((n, r) => n + r.rows, 0);
-  if (!moved) {
-    const session = await getSession(w.dbs.pool('demo_session'), d.sessionId);
-    if (!session) throw new Error(`session ${d.sessionId} has no record in demo_sessions`);
-    // Destroyed, expired or failed (timed out) while loading: the cleanup owns it now.
-    w.log.info({ session_id: d.sessionId, status: session.status, rows }, 'session no longer loading; its flow stops');
-    return { status: 'destroyed', profile: d.profile, services: loadFigures(results) };
-  }
   // In the order the phases finished (a later phase's services may finish first).
   for (const s of Object.values(phases).sort((a, b) => a.finished_at - b.finished_at)) {
     w.log.info({ session_id: d.sessionId, phase: s.phase, services: s.services, rows: s.rows, duration_ms: s.duration_ms }, `Phase ${s.phase} completed`);
