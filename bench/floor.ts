@@ -2,14 +2,11 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { SERVICES, SERVICE_SPECS, WAVES, type ServiceName } from '../src/catalog/services.ts';
 import { TABLES, type EntityName } from '../src/catalog/tables.ts';
-import { copyRows } from '../src/db/copy.ts';
 import { Databases } from '../src/db/pools.ts';
 import { beginLoad, commitLoad } from '../src/db/sql/session-loads.ts';
-import type { TableResult } from '../src/flows/jobs.ts';
-import { loadProfile, serviceTables, type LoadedProfile } from '../src/seed/profile.ts';
+import { loadProfile, type LoadedProfile } from '../src/seed/profile.ts';
 import { transformContext } from '../src/seed/session-context.ts';
-import { compileTable } from '../src/seed/transform.ts';
-import { encodeSegments } from '../src/workers/service-job.ts';
+import { loadTables } from '../src/workers/service-job.ts';
 import { closedLoop, fastest } from './closed-loop.ts';
 import { postgresCpuMs, processCpuMs } from './cpu.ts';
 import { quiesce } from './quiesce.ts';
@@ -17,7 +14,7 @@ import type { World } from './world.ts';
 
 /**
  * The floor PostgreSQL puts under a session: the statements every service load must
- * run (per service database: BEGIN and the load marker, one COPY per table, the
+ * run (per service database: BEGIN and the load marker, its tables' COPYs, the
  * marker's update and COMMIT), issued straight from this process with the worker's
  * own code, without BullMQ, Redis, the API or the session record. What the
  * PostgreSQL server spends on them per session bounds the sessions per second the
@@ -95,12 +92,7 @@ function sessionLoader(dbs: Databases, profile: LoadedProfile): () => Promise<vo
           const client = await dbs.pool(service).connect();
           try {
             if ((await beginLoad(client, sessionId)) !== null) throw new Error(`floor: session ${sessionId} was loaded twice`);
-            const tables: Record<string, TableResult> = {};
-            for (const { spec, segments } of serviceTables(profile, service)) {
-              const rows = await copyRows(client, spec.name, Object.keys(spec.columns), encodeSegments(segments, compileTable(spec, ctx, local.get(`${service}.${spec.name}`))));
-              tables[spec.name] = { rows, duration_ms: 0 };
-            }
-            await commitLoad(client, sessionId, tables);
+            await commitLoad(client, sessionId, await loadTables(client, profile, service, ctx, local));
             client.release();
           } catch (err) {
             client.release(true);

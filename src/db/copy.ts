@@ -70,3 +70,104 @@ export async function copyRows(
   await pipeline(Array.isArray(lines) ? Readable.from([(lines as string[]).join('')]) : Readable.from(chunked(lines)), stream);
   return Number(stream.rowCount ?? 0);
 }
+
+/** A table whose COPY text is already in memory. */
+export interface CopyTable {
+  readonly table: string;
+  readonly columns: readonly string[];
+  /** COPY text: whole lines, each ending in `\n`. */
+  readonly text: string;
+}
+
+/** What PostgreSQL reported for one table of `copyTables`. */
+export interface CopyTableResult {
+  readonly rows: number;
+  /** Milliseconds from the previous table's end (or the send) to this table's end. */
+  readonly ms: number;
+}
+
+const COPY_DONE = Buffer.from([0x63, 0, 0, 0, 4]);
+
+/**
+ * COPYs several tables whose text is in memory in one round trip: one simple Query
+ * holding `COPY … FROM STDIN` for each table, then each table's CopyData and
+ * CopyDone, all in one socket write. PostgreSQL runs the statements of a Query in
+ * order and reads each COPY's data from what follows on the connection. Should one
+ * fail, it discards the rest of the Query and drops the copy data still to come, so
+ * the error is the first failure and the caller's transaction is aborted; with no
+ * transaction open, the Query's statements commit or roll back together.
+ * Resolves with each table's row count, in order.
+ */
+export function copyTables(client: pg.PoolClient | pg.Client, tables: readonly CopyTable[]): Promise<CopyTableResult[]> {
+  if (tables.length === 0) return Promise.resolve([]);
+  return new Promise((resolve, reject) => {
+    // A Submittable: pg returns it, not a promise; it settles through resolve/reject.
+    void client.query(new MultiCopy(tables, resolve, reject) as unknown as pg.QueryConfig);
+  });
+}
+
+/** The pg Submittable behind copyTables: pg hands it the backend's replies to its Query. */
+class MultiCopy {
+  private readonly results: CopyTableResult[] = [];
+  private last = 0;
+  private failed = false;
+
+  constructor(
+    private readonly tables: readonly CopyTable[],
+    private readonly resolve: (r: CopyTableResult[]) => void,
+    private readonly reject: (e: Error) => void,
+  ) {}
+
+  submit(connection: { stream: Socket; query(text: string): void }): void {
+    const socket = connection.stream;
+    const ident = (s: string) => `"${s.replace(/"/g, '""')}"`;
+    socket.cork();
+    try {
+      connection.query(this.tables.map((t) => `COPY ${ident(t.table)} (${t.columns.map(ident).join(', ')}) FROM STDIN`).join('; '));
+      for (const { text } of this.tables) {
+        if (text.length > 0) {
+          const header = Buffer.allocUnsafe(5);
+          header[0] = 0x64;
+          header.writeUInt32BE(Buffer.byteLength(text) + 4, 1);
+          socket.write(header);
+          socket.write(text);
+        }
+        socket.write(COPY_DONE);
+      }
+    } finally {
+      socket.uncork();
+    }
+    this.last = performance.now();
+  }
+
+  handleCommandComplete(msg: { text?: string }): void {
+    const now = performance.now();
+    const match = /^COPY (\d+)/.exec(msg.text ?? '');
+    this.results.push({ rows: match ? Number(match[1]) : 0, ms: now - this.last });
+    this.last = now;
+  }
+
+  handleError(err: Error): void {
+    this.failed = true;
+    this.reject(err);
+  }
+
+  handleReadyForQuery(): void {
+    if (this.failed) return;
+    if (this.results.length !== this.tables.length) {
+      this.reject(new Error(`COPY of ${this.tables.length} tables ended after ${this.results.length}`));
+    } else {
+      this.resolve(this.results);
+    }
+  }
+
+  // Replies a COPY FROM never gets; pg calls them on any active query.
+  handleCopyInResponse(): void {}
+  handleRowDescription(): void {}
+  handleDataRow(): void {}
+  handleEmptyQuery(): void {}
+  handlePortalSuspended(): void {}
+  handleCopyData(): void {}
+  /** pg wraps it when `query_timeout` is set. */
+  callback(): void {}
+}

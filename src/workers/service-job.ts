@@ -1,8 +1,9 @@
 import { setImmediate } from 'node:timers/promises';
 import { UnrecoverableError, type FlowProducer, type Job } from 'bullmq';
-import { dependenciesDone, dependentsOf } from '../catalog/services.ts';
+import type { PoolClient } from 'pg';
+import { dependenciesDone, dependentsOf, type ServiceName } from '../catalog/services.ts';
 import { publishedEntities, consumedEntities, splitEntity, type EntityName } from '../catalog/tables.ts';
-import { copyRows } from '../db/copy.ts';
+import { copyRows, copyTables, type CopyTableResult } from '../db/copy.ts';
 import { beginLoad, commitLoad } from '../db/sql/session-loads.ts';
 import { serviceJobs } from '../flows/build-flow.ts';
 import type { ServiceJobData, ServiceJobResult, TableResult } from '../flows/jobs.ts';
@@ -13,7 +14,7 @@ import { SeedDataError } from '../seed/errors.ts';
 import { idMapperFor } from '../seed/ids.ts';
 import { segmentBatches, segmentRecords, serviceTables, type LoadedProfile, type Segment } from '../seed/profile.ts';
 import { transformContext } from '../seed/session-context.ts';
-import { compileTable, type RecordEncoder } from '../seed/transform.ts';
+import { compileTable, type RecordEncoder, type TransformContext } from '../seed/transform.ts';
 import type { WorkerContext } from './context.ts';
 
 /**
@@ -53,12 +54,7 @@ export async function loadService(job: Job<ServiceJobData, ServiceJobResult>, w:
       tables = earlier.tables;
       await collectIds(profile, d, local);
     } else {
-      for (const { spec, segments } of serviceTables(profile, d.service)) {
-        const t0 = performance.now();
-        const encode = compileTable(spec, transform.ctx, local.get(`${d.service}.${spec.name}`));
-        const rows = await copyRows(client, spec.name, Object.keys(spec.columns), encodeSegments(segments, encode));
-        tables[spec.name] = { rows, duration_ms: round(performance.now() - t0) };
-      }
+      tables = await loadTables(client, profile, d.service, transform.ctx, local);
       // The ID maps go out while PostgreSQL commits (one round trip less on the critical
       // path). Were the commit to fail, the job is retried: its ids are the same, and its
       // first step sets the progress back to loading.
@@ -101,6 +97,46 @@ export async function loadService(job: Job<ServiceJobData, ServiceJobResult>, w:
   const next = await startDependents(job, w, flows, published);
   log.info({ rows, duration_ms: result.duration_ms, tables, already_loaded: alreadyLoaded, started: next }, `service ${d.service} loaded`);
   return result;
+}
+
+/**
+ * COPYs the service's tables in load order. Tables whose text is in memory go
+ * together, in one round trip (copyTables); a table read as a stream (NDJSON, or
+ * more than JSON_BATCH records) is COPYed on its own, after the ones before it.
+ * A table's duration is its encoding plus its part of the COPY.
+ */
+export async function loadTables(
+  client: PoolClient,
+  profile: LoadedProfile,
+  service: ServiceName,
+  ctx: TransformContext,
+  local: ReadonlyMap<EntityName, Map<string, string>>,
+): Promise<Record<string, TableResult>> {
+  const tables: Record<string, TableResult> = {};
+  let pending: { table: string; columns: string[]; text: string; encodeMs: number }[] = [];
+  const flush = async () => {
+    const copied = await copyTables(client, pending);
+    pending.forEach((t, i) => {
+      const r = copied[i] as CopyTableResult;
+      tables[t.table] = { rows: r.rows, duration_ms: round(t.encodeMs + r.ms) };
+    });
+    pending = [];
+  };
+  for (const { spec, segments } of serviceTables(profile, service)) {
+    const t0 = performance.now();
+    const encode = compileTable(spec, ctx, local.get(`${service}.${spec.name}`));
+    const lines = encodeSegments(segments, encode);
+    const columns = Object.keys(spec.columns);
+    if (Array.isArray(lines)) {
+      pending.push({ table: spec.name, columns, text: lines.join(''), encodeMs: performance.now() - t0 });
+      continue;
+    }
+    await flush();
+    const rows = await copyRows(client, spec.name, columns, lines);
+    tables[spec.name] = { rows, duration_ms: round(performance.now() - t0) };
+  }
+  await flush();
+  return tables;
 }
 
 type Published = Awaited<ReturnType<WorkerContext['idMaps']['publish']>>;

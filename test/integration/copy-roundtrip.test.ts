@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeCopyRow } from '../../src/db/copy-encoding.ts';
-import { copyRows } from '../../src/db/copy.ts';
+import { copyRows, copyTables } from '../../src/db/copy.ts';
 import { loadConfig } from '../../src/config/env.ts';
 import { pgText } from '../support/arbitraries.ts';
 
@@ -48,32 +48,88 @@ describe('COPY text encoding through PostgreSQL', () => {
     }
   });
 
-  it('sends a small COPY, statement, rows and end, in one socket write', async () => {
-    const client = await pool.connect();
+  /** Records the socket's write calls (`_write` or `_writev`) until the returned function is called. */
+  function recordWrites(client: pg.PoolClient): { calls: string[]; restore: () => void } {
     const socket = (client as unknown as { connection: { stream: import('node:net').Socket } }).connection.stream;
     const calls: string[] = [];
-    const spy = (name: '_write' | '_writev') => {
+    const originals = (['_write', '_writev'] as const).map((name) => {
       const original = socket[name] as (...args: unknown[]) => unknown;
       socket[name] = function (this: unknown, ...args: unknown[]) {
         calls.push(name);
         return original.apply(this, args);
       } as never;
       return () => (socket[name] = original as never);
-    };
-    const restore = [spy('_write'), spy('_writev')];
-    try {
+    });
+    return { calls, restore: () => originals.forEach((r) => r()) };
+  }
+
+  it('sends a small COPY, statement, rows and end, in one socket write', () =>
+    withClient(async (client) => {
       await client.query('CREATE TEMP TABLE copy_few (n int)');
-      calls.length = 0;
-      expect(await copyRows(client, 'copy_few', ['n'], ['1\n', '2\n', '3\n'])).toBe(3);
+      const writes = recordWrites(client);
+      try {
+        expect(await copyRows(client, 'copy_few', ['n'], ['1\n', '2\n', '3\n'])).toBe(3);
+      } finally {
+        writes.restore();
+      }
       // The COPY statement, CopyData header + data and CopyDone together, without
       // waiting for CopyInResponse.
-      expect(calls).toEqual(['_writev']);
+      expect(writes.calls).toEqual(['_writev']);
       expect((await client.query('SELECT sum(n)::int AS s FROM copy_few')).rows[0].s).toBe(6);
-    } finally {
-      for (const r of restore) r();
-      client.release();
-    }
-  });
+    }));
+
+  it('copies several tables in one socket write, any text, each its own rows, counted in order', () =>
+    withClient(async (client) => {
+      await client.query('CREATE TEMP TABLE copy_t1 (n int, a text); CREATE TEMP TABLE copy_t2 (n int, a text); CREATE TEMP TABLE copy_t3 (n int, a text)');
+      const names = ['copy_t1', 'copy_t2', 'copy_t3'];
+      await fc.assert(
+        fc.asyncProperty(fc.tuple(...names.map(() => fc.array(fc.option(pgText(), { nil: null }), { maxLength: 8 }))), async (perTable) => {
+          await client.query(`TRUNCATE ${names.join(', ')}`);
+          const writes = recordWrites(client);
+          let counts;
+          try {
+            counts = await copyTables(
+              client,
+              names.map((table, t) => ({ table, columns: ['n', 'a'], text: (perTable[t] ?? []).map((a, i) => encodeCopyRow([i, a])).join('') })),
+            );
+          } finally {
+            writes.restore();
+          }
+          expect(writes.calls).toEqual(['_writev']);
+          expect(counts.map((c) => c.rows)).toEqual(perTable.map((rows) => rows.length));
+          for (const [t, table] of names.entries()) {
+            const back = await client.query<{ a: string | null }>(`SELECT a FROM ${table} ORDER BY n`);
+            expect(back.rows.map((r) => r.a)).toEqual(perTable[t]);
+          }
+        }),
+        { numRuns: 60 },
+      );
+    }));
+
+  it('a table that fails in copyTables rejects with its error, aborts the transaction, and the client stays usable', () =>
+    withClient(async (client) => {
+      await client.query('CREATE TEMP TABLE copy_ok (n int); CREATE TEMP TABLE copy_strict (n int NOT NULL)');
+      await client.query('BEGIN');
+      await expect(
+        copyTables(client, [
+          { table: 'copy_ok', columns: ['n'], text: '1\n2\n' },
+          { table: 'copy_strict', columns: ['n'], text: '3\nx\n' },
+          { table: 'copy_ok', columns: ['n'], text: '4\n' },
+        ]),
+      ).rejects.toThrow(/invalid input syntax for type integer: "x"/);
+      await expect(client.query('SELECT 1')).rejects.toThrow(/current transaction is aborted/);
+      await client.query('ROLLBACK');
+      // Outside a transaction the Query's statements go together: a missing table takes the first one back too.
+      await expect(
+        copyTables(client, [
+          { table: 'copy_ok', columns: ['n'], text: '5\n' },
+          { table: 'copy_absent', columns: ['n'], text: '6\n' },
+        ]),
+      ).rejects.toThrow(/relation "copy_absent" does not exist/);
+      const { rows } = await client.query<{ ok: number; strict: number }>('SELECT (SELECT count(*) FROM copy_ok)::int AS ok, (SELECT count(*) FROM copy_strict)::int AS strict');
+      expect(rows[0]).toEqual({ ok: 0, strict: 0 });
+      expect((await copyTables(client, [{ table: 'copy_ok', columns: ['n'], text: '7\n' }])).map((c) => c.rows)).toEqual([1]);
+    }));
 
   it('a COPY statement that fails is rejected with its error, the rows sent with it are skipped and the client stays usable', () =>
     withClient(async (client) => {
