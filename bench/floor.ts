@@ -3,7 +3,7 @@ import path from 'node:path';
 import { SERVICES, SERVICE_SPECS, WAVES, type ServiceName } from '../src/catalog/services.ts';
 import { TABLES, type EntityName } from '../src/catalog/tables.ts';
 import { Databases } from '../src/db/pools.ts';
-import { beginLoad, commitLoad } from '../src/db/sql/session-loads.ts';
+import { claimLoadSql, commitLoad } from '../src/db/sql/session-loads.ts';
 import { loadProfile, type LoadedProfile } from '../src/seed/profile.ts';
 import { transformContext } from '../src/seed/session-context.ts';
 import { loadTables } from '../src/workers/service-job.ts';
@@ -91,8 +91,7 @@ function sessionLoader(dbs: Databases, profile: LoadedProfile): () => Promise<vo
           const { ctx, local } = transformContext(profile, sessionId, createdAt, service, maps);
           const client = await dbs.pool(service).connect();
           try {
-            if ((await beginLoad(client, sessionId)) !== null) throw new Error(`floor: session ${sessionId} was loaded twice`);
-            await commitLoad(client, sessionId, await loadTables(client, profile, service, ctx, local));
+            await commitLoad(client, sessionId, await loadTables(client, profile, service, ctx, local, claimLoadSql(sessionId)));
             client.release();
           } catch (err) {
             client.release(true);

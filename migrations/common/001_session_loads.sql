@@ -1,6 +1,6 @@
 -- One row per session that touched this database: it makes a load exactly-once.
--- A load inserts its row first (ON CONFLICT DO NOTHING) in the same transaction as
--- its COPYs, so a second run of the same job waits for the first and then skips;
+-- A load inserts its row first, in the same transaction as its COPYs, so a second
+-- run of the same job waits for the first and then skips (its INSERT conflicts);
 -- a cleanup turns the row into a tombstone ('destroyed') so a late run loads nothing.
 CREATE SCHEMA IF NOT EXISTS demo_seed;
 

@@ -96,13 +96,15 @@ const COPY_DONE = Buffer.from([0x63, 0, 0, 0, 4]);
  * fail, it discards the rest of the Query and drops the copy data still to come, so
  * the error is the first failure and the caller's transaction is aborted; with no
  * transaction open, the Query's statements commit or roll back together.
+ * `first`: statements (from the caller's code, never from input) that run before
+ * the COPYs in the same Query, such as opening a transaction.
  * Resolves with each table's row count, in order.
  */
-export function copyTables(client: pg.PoolClient | pg.Client, tables: readonly CopyTable[]): Promise<CopyTableResult[]> {
-  if (tables.length === 0) return Promise.resolve([]);
+export function copyTables(client: pg.PoolClient | pg.Client, tables: readonly CopyTable[], first?: string): Promise<CopyTableResult[]> {
+  if (tables.length === 0 && !first) return Promise.resolve([]);
   return new Promise((resolve, reject) => {
     // A Submittable: pg returns it, not a promise; it settles through resolve/reject.
-    void client.query(new MultiCopy(tables, resolve, reject) as unknown as pg.QueryConfig);
+    void client.query(new MultiCopy(tables, first, resolve, reject) as unknown as pg.QueryConfig);
   });
 }
 
@@ -114,6 +116,7 @@ class MultiCopy {
 
   constructor(
     private readonly tables: readonly CopyTable[],
+    private readonly first: string | undefined,
     private readonly resolve: (r: CopyTableResult[]) => void,
     private readonly reject: (e: Error) => void,
   ) {}
@@ -123,7 +126,8 @@ class MultiCopy {
     const ident = (s: string) => `"${s.replace(/"/g, '""')}"`;
     socket.cork();
     try {
-      connection.query(this.tables.map((t) => `COPY ${ident(t.table)} (${t.columns.map(ident).join(', ')}) FROM STDIN`).join('; '));
+      const copies = this.tables.map((t) => `COPY ${ident(t.table)} (${t.columns.map(ident).join(', ')}) FROM STDIN`);
+      connection.query((this.first ? [this.first, ...copies] : copies).join('; '));
       for (const { text } of this.tables) {
         if (text.length > 0) {
           const header = Buffer.allocUnsafe(5);
@@ -141,9 +145,10 @@ class MultiCopy {
   }
 
   handleCommandComplete(msg: { text?: string }): void {
+    const match = /^COPY (\d+)$/.exec(msg.text ?? '');
+    if (!match) return; // one of `first`'s statements
     const now = performance.now();
-    const match = /^COPY (\d+)/.exec(msg.text ?? '');
-    this.results.push({ rows: match ? Number(match[1]) : 0, ms: now - this.last });
+    this.results.push({ rows: Number(match[1]), ms: now - this.last });
     this.last = now;
   }
 

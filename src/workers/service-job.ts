@@ -4,7 +4,7 @@ import type { PoolClient } from 'pg';
 import { dependenciesDone, dependentsOf, type ServiceName } from '../catalog/services.ts';
 import { publishedEntities, consumedEntities, splitEntity, type EntityName } from '../catalog/tables.ts';
 import { copyRows, copyTables, type CopyTableResult } from '../db/copy.ts';
-import { beginLoad, commitLoad } from '../db/sql/session-loads.ts';
+import { claimLoadSql, commitLoad, earlierLoad, isClaimTaken, type LoadState } from '../db/sql/session-loads.ts';
 import { serviceJobs } from '../flows/build-flow.ts';
 import type { ServiceJobData, ServiceJobResult, TableResult } from '../flows/jobs.ts';
 import { serviceJobId } from '../flows/options.ts';
@@ -29,8 +29,6 @@ export async function loadService(job: Job<ServiceJobData, ServiceJobResult>, w:
   const started = Date.now();
   const log = w.log.child({ session_id: d.sessionId, service: d.service, phase: d.phase, job_id: job.id, attempt: job.attemptsMade + 1 });
   const profile = await w.profiles.get(d.dataDir, d.profile).catch(asUnrecoverable);
-  // Redis (progress, the ID maps this service needs) and PostgreSQL (a connection,
-  // the transaction and its claim) are asked at the same time.
   const client = await w.dbs.pool(d.service).connect();
   let tables: Record<string, TableResult> = {};
   let alreadyLoaded = false;
@@ -39,13 +37,22 @@ export async function loadService(job: Job<ServiceJobData, ServiceJobResult>, w:
   let publishedAt = 0;
   let local: Map<EntityName, Map<string, string>>;
   try {
-    const [remote, earlier] = await Promise.all([
-      w.idMaps.read(d.sessionId, consumedEntities(d.service), progress(d, { status: 'loading', started_at: started, attempt: job.attemptsMade + 1 })),
-      beginLoad(client, d.sessionId),
-    ]);
+    const remote = await w.idMaps.read(
+      d.sessionId,
+      consumedEntities(d.service),
+      progress(d, { status: 'loading', started_at: started, attempt: job.attemptsMade + 1 }),
+    );
     checkRemoteMaps(profile, d, remote);
     const transform = transformContext(profile, d.sessionId, d.createdAt, d.service, remote);
     local = transform.local;
+    // The transaction and its claim travel with the first COPYs: one round trip.
+    let earlier: LoadState | undefined;
+    try {
+      tables = await loadTables(client, profile, d.service, transform.ctx, local, claimLoadSql(d.sessionId));
+    } catch (err) {
+      if (!isClaimTaken(err)) throw err;
+      earlier = await earlierLoad(client, d.sessionId);
+    }
     if (earlier?.state === 'destroyed') {
       throw new UnrecoverableError(`session ${d.sessionId} was destroyed; ${d.service} loads nothing`);
     }
@@ -54,7 +61,6 @@ export async function loadService(job: Job<ServiceJobData, ServiceJobResult>, w:
       tables = earlier.tables;
       await collectIds(profile, d, local);
     } else {
-      tables = await loadTables(client, profile, d.service, transform.ctx, local);
       // The ID maps go out while PostgreSQL commits (one round trip less on the critical
       // path). Were the commit to fail, the job is retried: its ids are the same, and its
       // first step sets the progress back to loading.
@@ -100,10 +106,11 @@ export async function loadService(job: Job<ServiceJobData, ServiceJobResult>, w:
 }
 
 /**
- * COPYs the service's tables in load order. Tables whose text is in memory go
- * together, in one round trip (copyTables); a table read as a stream (NDJSON, or
- * more than JSON_BATCH records) is COPYed on its own, after the ones before it.
- * A table's duration is its encoding plus its part of the COPY.
+ * COPYs the service's tables in load order, after `first` (the SQL that opens the
+ * load's transaction), in its Query. Tables whose text is in memory go together, in
+ * one round trip (copyTables); a table read as a stream (NDJSON, or more than
+ * JSON_BATCH records) is COPYed on its own, after the ones before it. A table's
+ * duration is its encoding plus its part of the COPY.
  */
 export async function loadTables(
   client: PoolClient,
@@ -111,11 +118,14 @@ export async function loadTables(
   service: ServiceName,
   ctx: TransformContext,
   local: ReadonlyMap<EntityName, Map<string, string>>,
+  first: string,
 ): Promise<Record<string, TableResult>> {
   const tables: Record<string, TableResult> = {};
   let pending: { table: string; columns: string[]; text: string; encodeMs: number }[] = [];
+  let opening: string | undefined = first;
   const flush = async () => {
-    const copied = await copyTables(client, pending);
+    const copied = await copyTables(client, pending, opening);
+    opening = undefined;
     pending.forEach((t, i) => {
       const r = copied[i] as CopyTableResult;
       tables[t.table] = { rows: r.rows, duration_ms: round(t.encodeMs + r.ms) };

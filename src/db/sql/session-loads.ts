@@ -9,17 +9,26 @@ import { UUID_RE } from '../../seed/ids.ts';
 export type LoadState = { state: 'loaded'; tables: Record<string, TableResult> } | { state: 'destroyed' };
 
 /**
- * Opens the load's transaction and claims the session's load in it, in one round
- * trip. Returns null when claimed; otherwise (after rolling back) what an earlier
- * run left. A concurrent run of the same job waits here until the first commits
- * or rolls back. `sessionId` must be a uuid (it is inlined as a literal).
+ * SQL that opens the load's transaction and claims the session's load, for the head
+ * of the load's first Query (it travels with the first COPYs: `copyTables`' `first`).
+ * Should an earlier run have claimed it (a load, or a destroyed session's
+ * tombstone), the INSERT fails with a unique violation (`isClaimTaken`) and nothing
+ * after it runs; `earlierLoad` then reads what that run left. A concurrent run of
+ * the same job waits at the INSERT until the first commits or rolls back.
+ * `sessionId` must be a uuid (it is inlined as a literal).
  */
-export async function beginLoad(client: pg.PoolClient, sessionId: string): Promise<LoadState | null> {
-  const results = (await client.query(
-    `BEGIN; INSERT INTO demo_seed.session_loads (session_id, state) VALUES (${uuidLiteral(sessionId)}, 'loaded')
-     ON CONFLICT (session_id) DO NOTHING RETURNING session_id`,
-  )) as unknown as pg.QueryResult[];
-  if (results[1]?.rowCount === 1) return null;
+export function claimLoadSql(sessionId: string): string {
+  return `BEGIN; INSERT INTO demo_seed.session_loads (session_id, state) VALUES (${uuidLiteral(sessionId)}, 'loaded')`;
+}
+
+/** The error of a claim an earlier run holds (see claimLoadSql). */
+export function isClaimTaken(err: unknown): boolean {
+  const e = err as { code?: unknown; constraint?: unknown } | null;
+  return e?.code === '23505' && e.constraint === 'session_loads_pkey';
+}
+
+/** After isClaimTaken: rolls the failed transaction back and reads what the earlier run left. */
+export async function earlierLoad(client: pg.PoolClient, sessionId: string): Promise<LoadState> {
   await client.query('ROLLBACK');
   const { rows } = await client.query<{ state: 'loaded' | 'destroyed'; rows: Record<string, TableResult> }>(
     'SELECT state, rows FROM demo_seed.session_loads WHERE session_id = $1',
