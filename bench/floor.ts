@@ -3,7 +3,7 @@ import path from 'node:path';
 import { SERVICES, SERVICE_SPECS, WAVES, type ServiceName } from '../src/catalog/services.ts';
 import { TABLES, type EntityName } from '../src/catalog/tables.ts';
 import { Databases } from '../src/db/pools.ts';
-import { claimLoadSql, commitLoad } from '../src/db/sql/session-loads.ts';
+import { claimLoadSql, commitLoadSql } from '../src/db/sql/session-loads.ts';
 import { loadProfile, type LoadedProfile } from '../src/seed/profile.ts';
 import { transformContext } from '../src/seed/session-context.ts';
 import { loadTables } from '../src/workers/service-job.ts';
@@ -15,7 +15,7 @@ import type { World } from './world.ts';
 /**
  * The floor PostgreSQL puts under a session: the statements every service load must
  * run (per service database: BEGIN and the load marker, its tables' COPYs, the
- * marker's update and COMMIT), issued straight from this process with the worker's
+ * marker's update and COMMIT, in one Query), issued straight from this process with the worker's
  * own code, without BullMQ, Redis, the API or the session record. What the
  * PostgreSQL server spends on them per session bounds the sessions per second the
  * machine can reach, whatever the rest of the system costs. It runs first, on the
@@ -91,7 +91,7 @@ function sessionLoader(dbs: Databases, profile: LoadedProfile): () => Promise<vo
           const { ctx, local } = transformContext(profile, sessionId, createdAt, service, maps);
           const client = await dbs.pool(service).connect();
           try {
-            await commitLoad(client, sessionId, await loadTables(client, profile, service, ctx, local, claimLoadSql(sessionId)));
+            await loadTables(client, profile, service, ctx, local, { first: claimLoadSql(sessionId), last: (rows) => commitLoadSql(sessionId, rows) });
             client.release();
           } catch (err) {
             client.release(true);

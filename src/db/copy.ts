@@ -6,6 +6,9 @@ import pgCopy from 'pg-copy-streams';
 
 const CHUNK_BYTES = 64 * 1024;
 
+/** A quoted identifier; tables and columns come from the service catalog, never from input. */
+const ident = (s: string) => `"${s.replace(/"/g, '""')}"`;
+
 /** Groups encoded lines into chunks of about 64 KiB, so the socket gets few, large writes. */
 async function* chunked(lines: Iterable<string> | AsyncIterable<string>): AsyncGenerator<string> {
   let buf = '';
@@ -61,7 +64,6 @@ export async function copyRows(
   columns: readonly string[],
   lines: Iterable<string> | AsyncIterable<string>,
 ): Promise<number> {
-  const ident = (s: string) => `"${s.replace(/"/g, '""')}"`;
   const sql = `COPY ${ident(table)} (${columns.map(ident).join(', ')}) FROM STDIN`;
   const stream = pgCopy.from(sql);
   sendRowsWithStatement(client, stream);
@@ -96,15 +98,16 @@ const COPY_DONE = Buffer.from([0x63, 0, 0, 0, 4]);
  * fail, it discards the rest of the Query and drops the copy data still to come, so
  * the error is the first failure and the caller's transaction is aborted; with no
  * transaction open, the Query's statements commit or roll back together.
- * `first`: statements (from the caller's code, never from input) that run before
- * the COPYs in the same Query, such as opening a transaction.
- * Resolves with each table's row count, in order.
+ * `sql.first` and `sql.last`: statements (from the caller's code, never from input)
+ * that run before and after the COPYs in the same Query, such as opening and
+ * committing a transaction. Resolves with each table's row count, in order.
  */
-export function copyTables(client: pg.PoolClient | pg.Client, tables: readonly CopyTable[], first?: string): Promise<CopyTableResult[]> {
-  if (tables.length === 0 && !first) return Promise.resolve([]);
+export function copyTables(client: pg.PoolClient | pg.Client, tables: readonly CopyTable[], sql: { first?: string; last?: string } = {}): Promise<CopyTableResult[]> {
+  const text = [sql.first, ...tables.map((t) => `COPY ${ident(t.table)} (${t.columns.map(ident).join(', ')}) FROM STDIN`), sql.last].filter(Boolean).join('; ');
+  if (text === '') return Promise.resolve([]);
   return new Promise((resolve, reject) => {
     // A Submittable: pg returns it, not a promise; it settles through resolve/reject.
-    void client.query(new MultiCopy(tables, first, resolve, reject) as unknown as pg.QueryConfig);
+    void client.query(new MultiCopy(text, tables, resolve, reject) as unknown as pg.QueryConfig);
   });
 }
 
@@ -115,19 +118,17 @@ class MultiCopy {
   private failed = false;
 
   constructor(
+    private readonly text: string,
     private readonly tables: readonly CopyTable[],
-    private readonly first: string | undefined,
     private readonly resolve: (r: CopyTableResult[]) => void,
     private readonly reject: (e: Error) => void,
   ) {}
 
   submit(connection: { stream: Socket; query(text: string): void }): void {
     const socket = connection.stream;
-    const ident = (s: string) => `"${s.replace(/"/g, '""')}"`;
     socket.cork();
     try {
-      const copies = this.tables.map((t) => `COPY ${ident(t.table)} (${t.columns.map(ident).join(', ')}) FROM STDIN`);
-      connection.query((this.first ? [this.first, ...copies] : copies).join('; '));
+      connection.query(this.text);
       for (const { text } of this.tables) {
         if (text.length > 0) {
           const header = Buffer.allocUnsafe(5);
@@ -146,7 +147,7 @@ class MultiCopy {
 
   handleCommandComplete(msg: { text?: string }): void {
     const match = /^COPY (\d+)$/.exec(msg.text ?? '');
-    if (!match) return; // one of `first`'s statements
+    if (!match) return; // one of sql.first's or sql.last's statements
     const now = performance.now();
     this.results.push({ rows: Number(match[1]), ms: now - this.last });
     this.last = now;

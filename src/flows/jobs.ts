@@ -39,8 +39,8 @@ export interface ServiceJobResult {
   readonly started_at: number;
   readonly finished_at: number;
   /**
-   * When the service's ID maps went out, which is when its dependents may start. They
-   * go out while PostgreSQL commits, so this can be before `finished_at`.
+   * When the service's ID maps went out (after its commit), which is when its
+   * dependents may start; `finished_at` is once they are out.
    */
   readonly published_at: number;
   readonly attempts: number;

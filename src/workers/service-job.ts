@@ -4,7 +4,7 @@ import type { PoolClient } from 'pg';
 import { dependenciesDone, dependentsOf, type ServiceName } from '../catalog/services.ts';
 import { publishedEntities, consumedEntities, splitEntity, type EntityName } from '../catalog/tables.ts';
 import { copyRows, copyTables, type CopyTableResult } from '../db/copy.ts';
-import { claimLoadSql, commitLoad, earlierLoad, isClaimTaken, type LoadState } from '../db/sql/session-loads.ts';
+import { claimLoadSql, commitLoadSql, earlierLoad, isClaimTaken, type LoadState } from '../db/sql/session-loads.ts';
 import { serviceJobs } from '../flows/build-flow.ts';
 import type { ServiceJobData, ServiceJobResult, TableResult } from '../flows/jobs.ts';
 import { serviceJobId } from '../flows/options.ts';
@@ -32,9 +32,6 @@ export async function loadService(job: Job<ServiceJobData, ServiceJobResult>, w:
   const client = await w.dbs.pool(d.service).connect();
   let tables: Record<string, TableResult> = {};
   let alreadyLoaded = false;
-  let published: Published | undefined;
-  /** When this service's ID maps were sent: its dependents may start from then. */
-  let publishedAt = 0;
   let local: Map<EntityName, Map<string, string>>;
   try {
     const remote = await w.idMaps.read(
@@ -45,10 +42,14 @@ export async function loadService(job: Job<ServiceJobData, ServiceJobResult>, w:
     checkRemoteMaps(profile, d, remote);
     const transform = transformContext(profile, d.sessionId, d.createdAt, d.service, remote);
     local = transform.local;
-    // The transaction and its claim travel with the first COPYs: one round trip.
+    // The transaction and its claim travel with the first COPYs, the marker's update
+    // and COMMIT with the last: for tables held in memory, one round trip in all.
     let earlier: LoadState | undefined;
     try {
-      tables = await loadTables(client, profile, d.service, transform.ctx, local, claimLoadSql(d.sessionId));
+      tables = await loadTables(client, profile, d.service, transform.ctx, local, {
+        first: claimLoadSql(d.sessionId),
+        last: (rows) => commitLoadSql(d.sessionId, rows),
+      });
     } catch (err) {
       if (!isClaimTaken(err)) throw err;
       earlier = await earlierLoad(client, d.sessionId);
@@ -57,21 +58,10 @@ export async function loadService(job: Job<ServiceJobData, ServiceJobResult>, w:
       throw new UnrecoverableError(`session ${d.sessionId} was destroyed; ${d.service} loads nothing`);
     }
     if (earlier) {
+      // An earlier run committed: this one reports its rows, and spent no time on them.
       alreadyLoaded = true;
-      tables = earlier.tables;
+      tables = Object.fromEntries(Object.entries(earlier.rows).map(([table, rows]) => [table, { rows, duration_ms: 0 }]));
       await collectIds(profile, d, local);
-    } else {
-      // The ID maps go out while PostgreSQL commits (one round trip less on the critical
-      // path). Were the commit to fail, the job is retried: its ids are the same, and its
-      // first step sets the progress back to loading.
-      publishedAt = Date.now();
-      const [committed, publishing] = await Promise.allSettled([
-        commitLoad(client, d.sessionId, tables),
-        publishMaps(w, d, local, tables, started, job.attemptsMade + 1),
-      ]);
-      if (committed.status === 'rejected') throw committed.reason;
-      if (publishing.status === 'rejected') throw publishing.reason;
-      published = publishing.value;
     }
     client.release();
   } catch (err) {
@@ -80,12 +70,11 @@ export async function loadService(job: Job<ServiceJobData, ServiceJobResult>, w:
     throw err instanceof SeedDataError ? new UnrecoverableError(err.message) : err;
   }
 
+  // Once committed: a service is never published as ready before its rows are in.
+  const publishedAt = Date.now();
+  const published = await publishMaps(w, d, local, tables, started, job.attemptsMade + 1);
   const finished = Date.now();
   const rows = Object.values(tables).reduce((n, t) => n + t.rows, 0);
-  if (!published) {
-    publishedAt = Date.now();
-    published = await publishMaps(w, d, local, tables, started, job.attemptsMade + 1);
-  }
   const result: ServiceJobResult = {
     service: d.service,
     phase: d.phase,
@@ -106,11 +95,12 @@ export async function loadService(job: Job<ServiceJobData, ServiceJobResult>, w:
 }
 
 /**
- * COPYs the service's tables in load order, after `first` (the SQL that opens the
- * load's transaction), in its Query. Tables whose text is in memory go together, in
- * one round trip (copyTables); a table read as a stream (NDJSON, or more than
- * JSON_BATCH records) is COPYed on its own, after the ones before it. A table's
- * duration is its encoding plus its part of the COPY.
+ * COPYs the service's tables in load order, between `sql.first` (which opens the
+ * load's transaction) and `sql.last` (given the rows per table, which commits it),
+ * in as few round trips as it can. Tables whose text is in memory go together in one
+ * Query (copyTables); a table read as a stream (NDJSON, or more than JSON_BATCH
+ * records) is COPYed on its own, after the ones before it. A table's duration is its
+ * encoding plus its part of the COPY. Resolves once committed.
  */
 export async function loadTables(
   client: PoolClient,
@@ -118,16 +108,19 @@ export async function loadTables(
   service: ServiceName,
   ctx: TransformContext,
   local: ReadonlyMap<EntityName, Map<string, string>>,
-  first: string,
+  sql: { first: string; last: (rows: Readonly<Record<string, number>>) => string },
 ): Promise<Record<string, TableResult>> {
   const tables: Record<string, TableResult> = {};
+  /** Rows per table: sent (in memory, counted as encoded) or copied (streamed). */
+  const rows: Record<string, number> = {};
   let pending: { table: string; columns: string[]; text: string; encodeMs: number }[] = [];
-  let opening: string | undefined = first;
-  const flush = async () => {
-    const copied = await copyTables(client, pending, opening);
-    opening = undefined;
+  let first: string | undefined = sql.first;
+  const flush = async (last?: string) => {
+    const copied = await copyTables(client, pending, { first, last });
+    first = undefined;
     pending.forEach((t, i) => {
       const r = copied[i] as CopyTableResult;
+      if (r.rows !== rows[t.table]) throw new Error(`COPY ${service}.${t.table}: PostgreSQL took ${r.rows} rows of the ${rows[t.table]} sent`);
       tables[t.table] = { rows: r.rows, duration_ms: round(t.encodeMs + r.ms) };
     });
     pending = [];
@@ -138,14 +131,16 @@ export async function loadTables(
     const lines = encodeSegments(segments, encode);
     const columns = Object.keys(spec.columns);
     if (Array.isArray(lines)) {
+      rows[spec.name] = segments.reduce((n, seg) => n + (seg.kind === 'json' ? seg.records.length : 0), 0);
       pending.push({ table: spec.name, columns, text: lines.join(''), encodeMs: performance.now() - t0 });
       continue;
     }
     await flush();
-    const rows = await copyRows(client, spec.name, columns, lines);
-    tables[spec.name] = { rows, duration_ms: round(performance.now() - t0) };
+    const copied = await copyRows(client, spec.name, columns, lines);
+    rows[spec.name] = copied;
+    tables[spec.name] = { rows: copied, duration_ms: round(performance.now() - t0) };
   }
-  await flush();
+  await flush(sql.last(rows));
   return tables;
 }
 

@@ -1,16 +1,17 @@
-import type pg from 'pg';
-import type { TableResult } from '../../flows/jobs.ts';
+import pg from 'pg';
 import { UUID_RE } from '../../seed/ids.ts';
 
 /**
  * The load marker of a session in one service database (migrations/common). Each
  * statement is one named function; identifiers never come from input.
  */
-export type LoadState = { state: 'loaded'; tables: Record<string, TableResult> } | { state: 'destroyed' };
+export type LoadState = { state: 'loaded'; rows: Record<string, number> } | { state: 'destroyed' };
+
+const { escapeLiteral } = pg;
 
 /**
  * SQL that opens the load's transaction and claims the session's load, for the head
- * of the load's first Query (it travels with the first COPYs: `copyTables`' `first`).
+ * of the load's first Query (it travels with the first COPYs: copyTables' `sql.first`).
  * Should an earlier run have claimed it (a load, or a destroyed session's
  * tombstone), the INSERT fails with a unique violation (`isClaimTaken`) and nothing
  * after it runs; `earlierLoad` then reads what that run left. A concurrent run of
@@ -30,21 +31,24 @@ export function isClaimTaken(err: unknown): boolean {
 /** After isClaimTaken: rolls the failed transaction back and reads what the earlier run left. */
 export async function earlierLoad(client: pg.PoolClient, sessionId: string): Promise<LoadState> {
   await client.query('ROLLBACK');
-  const { rows } = await client.query<{ state: 'loaded' | 'destroyed'; rows: Record<string, TableResult> }>(
+  const { rows } = await client.query<{ state: 'loaded' | 'destroyed'; rows: Record<string, { rows?: unknown }> }>(
     'SELECT state, rows FROM demo_seed.session_loads WHERE session_id = $1',
     [sessionId],
   );
   const row = rows[0];
   if (!row) throw new Error(`load marker of session ${sessionId} vanished while being read`);
-  return row.state === 'destroyed' ? { state: 'destroyed' } : { state: 'loaded', tables: row.rows };
+  if (row.state === 'destroyed') return { state: 'destroyed' };
+  return { state: 'loaded', rows: Object.fromEntries(Object.entries(row.rows).map(([table, t]) => [table, Number(t.rows ?? 0)])) };
 }
 
-/** Records what the load wrote and commits, in one round trip. */
-export async function commitLoad(client: pg.PoolClient, sessionId: string, tables: Record<string, TableResult>): Promise<void> {
-  await client.query(
-    `UPDATE demo_seed.session_loads SET rows = ${client.escapeLiteral(JSON.stringify(tables))}::jsonb, updated_at = now()
-     WHERE session_id = ${uuidLiteral(sessionId)}; COMMIT`,
-  );
+/**
+ * SQL that records the rows the load wrote, per table, and commits: for the tail of
+ * the load's last Query (copyTables' `sql.last`), so it runs only if every COPY did.
+ */
+export function commitLoadSql(sessionId: string, rows: Readonly<Record<string, number>>): string {
+  const tables = Object.fromEntries(Object.entries(rows).map(([name, n]) => [name, { rows: n }]));
+  return `UPDATE demo_seed.session_loads SET rows = ${escapeLiteral(JSON.stringify(tables))}::jsonb, updated_at = now()
+     WHERE session_id = ${uuidLiteral(sessionId)}; COMMIT`;
 }
 
 function uuidLiteral(id: string): string {
