@@ -131,6 +131,25 @@ describe('COPY text encoding through PostgreSQL', () => {
       expect((await copyTables(client, [{ table: 'copy_ok', columns: ['n'], text: '7\n' }])).map((c) => c.rows)).toEqual([1]);
     }));
 
+  it('runs sql.first and sql.last in the same Query around the COPYs: one write, and a failing COPY skips what follows it', () =>
+    withClient(async (client) => {
+      await client.query('CREATE TEMP TABLE copy_tx (n int NOT NULL); CREATE TEMP TABLE copy_mark (done bool)');
+      const tx = { first: 'BEGIN', last: 'INSERT INTO copy_mark VALUES (true); COMMIT' };
+      const writes = recordWrites(client);
+      try {
+        expect((await copyTables(client, [{ table: 'copy_tx', columns: ['n'], text: '1\n2\n' }], tx)).map((c) => c.rows)).toEqual([2]);
+      } finally {
+        writes.restore();
+      }
+      expect(writes.calls).toEqual(['_writev']);
+      await expect(copyTables(client, [{ table: 'copy_tx', columns: ['n'], text: '3\n\\N\n' }], tx)).rejects.toThrow(/null value in column "n"/);
+      // The COMMIT was skipped with the rest of the Query: the transaction is still open, and aborted.
+      await expect(client.query('SELECT 1')).rejects.toThrow(/current transaction is aborted/);
+      await client.query('ROLLBACK');
+      const { rows } = await client.query<{ ns: number[]; marks: number }>('SELECT (SELECT array_agg(n ORDER BY n) FROM copy_tx)::int[] AS ns, (SELECT count(*) FROM copy_mark)::int AS marks');
+      expect(rows[0]).toEqual({ ns: [1, 2], marks: 1 });
+    }));
+
   it('a COPY statement that fails is rejected with its error, the rows sent with it are skipped and the client stays usable', () =>
     withClient(async (client) => {
       await client.query('CREATE TEMP TABLE copy_cols (n int)');
