@@ -1,6 +1,6 @@
 import type { Request, Response } from 'express';
 import type { Logger } from '../logger.ts';
-import type { SessionView } from '../producer/session-view.ts';
+import type { SessionSnapshot, SessionView } from '../producer/session-view.ts';
 import { ApiError } from './errors.ts';
 
 /**
@@ -18,7 +18,10 @@ import { ApiError } from './errors.ts';
  * waiting, done or failed, or any of its jobs failed (`nudge`, fed by the API's
  * QueueEvents); within `progressMs` of one of its services finishing (`progressed`:
  * a load of a few dozen ms is not read 11 times, a long one shows each step); and
- * every `pollMs` besides, in case an event was missed. It stops as soon as the
+ * every `pollMs` besides, in case an event was missed. A read for progress asks Redis
+ * only (SessionSnapshot.refresh): the session's record does not change while its
+ * services load, and what ends the load comes as a nudge; should nothing but
+ * progress come for `pollMs`, the next read is a whole one. It stops as soon as the
  * client goes away.
  */
 export const FINAL_STATUSES: ReadonlySet<string> = new Set(['ready', 'failed', 'destroyed', 'expired']);
@@ -41,10 +44,12 @@ export class SessionStreams {
   private readonly wakers = new Map<string, Set<(withinMs: number) => void>>();
   private readonly opts: SseOptions;
   /** Reads started in this turn of the event loop, shared by the session's streams woken together. */
-  private readonly reads = new Map<string, Promise<SessionView | undefined>>();
+  private readonly reads = new Map<string, Promise<SessionSnapshot | undefined>>();
+  /** Likewise for reads of progress only. */
+  private readonly refreshes = new Map<string, Promise<SessionSnapshot>>();
 
   constructor(
-    private readonly view: (sessionId: string) => Promise<SessionView | undefined>,
+    private readonly snapshot: (sessionId: string) => Promise<SessionSnapshot | undefined>,
     private readonly log: Logger,
     opts: Partial<SseOptions> = {},
   ) {
@@ -55,14 +60,13 @@ export class SessionStreams {
    * The session as it is now. Streams woken by the same event share one read; a read
    * asked for in a later turn is a new one (it must see what changed since).
    */
-  private read(sessionId: string): Promise<SessionView | undefined> {
-    let read = this.reads.get(sessionId);
-    if (!read) {
-      read = this.view(sessionId);
-      this.reads.set(sessionId, read);
-      process.nextTick(() => this.reads.delete(sessionId));
-    }
-    return read;
+  private read(sessionId: string): Promise<SessionSnapshot | undefined> {
+    return shared(this.reads, sessionId, () => this.snapshot(sessionId));
+  }
+
+  /** Progress read again for a session still loading, shared like read(). */
+  private refresh(sessionId: string, refresh: () => Promise<SessionSnapshot>): Promise<SessionSnapshot> {
+    return shared(this.refreshes, sessionId, refresh);
   }
 
   /** Open streams. */
@@ -90,12 +94,12 @@ export class SessionStreams {
   }
 
   /** Streams `first` (already read by the handler) and what follows, until the status is final. */
-  stream(req: Request, res: Response, first: SessionView): void {
-    if (req.get('Last-Event-ID') !== undefined && FINAL_STATUSES.has(first.status)) {
+  stream(req: Request, res: Response, first: SessionSnapshot): void {
+    if (req.get('Last-Event-ID') !== undefined && FINAL_STATUSES.has(first.view.status)) {
       res.status(204).end();
       return;
     }
-    const sessionId = first.session_id;
+    const sessionId = first.view.session_id;
     const log = this.log.child({ session_id: sessionId });
     res.status(200).set({
       'Content-Type': 'text/event-stream; charset=utf-8',
@@ -112,6 +116,8 @@ export class SessionStreams {
     let poll: NodeJS.Timeout | undefined;
     /** When the timer `poll` fires. */
     let pollAt = Infinity;
+    let current = first;
+    let wholeAt = Date.now();
     let closed = false;
     // One read at a time; a nudge during a read asks for one more right after it.
     let reading = false;
@@ -141,25 +147,28 @@ export class SessionStreams {
         send('progress', json);
       }
     };
-    const schedule = (ms: number) => {
+    const schedule = (ms: number, whole: boolean) => {
       clearTimeout(poll);
       pollAt = Date.now() + ms;
-      poll = setTimeout(() => wake(0), ms);
+      poll = setTimeout(() => void tick(whole), ms);
     };
-    const tick = async () => {
+    const tick = async (whole: boolean) => {
       clearTimeout(poll);
       pollAt = Infinity;
       reading = true;
       try {
-        const v = await this.read(sessionId);
+        const refresh = whole || Date.now() - wholeAt >= this.opts.pollMs ? undefined : current.refresh;
+        if (!refresh) wholeAt = Date.now();
+        const snap = refresh ? await this.refresh(sessionId, refresh) : await this.read(sessionId);
         failedPolls = 0;
         if (closed) return;
-        if (!v) {
+        if (!snap) {
           send('error', JSON.stringify({ error: { code: 'session_not_found', message: 'the session no longer exists' } }));
           close();
           return;
         }
-        show(v);
+        current = snap;
+        show(snap.view);
       } catch (err) {
         if (++failedPolls === 1) log.warn({ err: (err as Error).message }, 'event stream: could not read the session');
         if (failedPolls >= this.opts.maxFailedPolls && !closed) {
@@ -171,21 +180,22 @@ export class SessionStreams {
       if (closed) return;
       if (again) {
         again = false;
-        void tick();
+        void tick(true);
       } else if (pollAt === Infinity) {
-        schedule(this.opts.pollMs);
+        schedule(this.opts.pollMs, true);
       }
     };
+    /** withinMs 0: a whole read now (a nudge); more: progress, read within withinMs. */
     const wake = (withinMs: number) => {
       if (closed) return;
       if (reading) {
         // A read is under way: the next one follows it at once, or within withinMs.
         if (withinMs === 0) again = true;
-        else if (Date.now() + withinMs < pollAt) schedule(withinMs);
+        else if (Date.now() + withinMs < pollAt) schedule(withinMs, false);
       } else if (withinMs === 0) {
-        void tick();
+        void tick(true);
       } else if (Date.now() + withinMs < pollAt) {
-        schedule(withinMs);
+        schedule(withinMs, false);
       }
     };
     const heartbeat = setInterval(() => {
@@ -198,12 +208,23 @@ export class SessionStreams {
     set.add(wake);
     res.on('close', close);
     res.write(`retry: 2000\n\n`);
-    show(first);
-    if (!closed) schedule(this.opts.pollMs);
+    show(first.view);
+    if (!closed) schedule(this.opts.pollMs, true);
   }
 
   /** Ends every open stream (shutdown): clients reconnect, to another instance if need be. */
   closeAll(): void {
     for (const close of [...this.closers]) close();
   }
+}
+
+/** The promise `make` gives, shared by the callers of this turn of the event loop. */
+function shared<T>(cache: Map<string, Promise<T>>, key: string, make: () => Promise<T>): Promise<T> {
+  let p = cache.get(key);
+  if (!p) {
+    p = make();
+    cache.set(key, p);
+    process.nextTick(() => cache.delete(key));
+  }
+  return p;
 }

@@ -13,7 +13,7 @@ import { sessionTenantIds } from '../seed/session-context.ts';
 import { IdempotencyKeyTakenError, QueueUnavailableError } from './errors.ts';
 import { requestCleanup } from './request-cleanup.ts';
 import { findByIdempotencyKey, getSession, insertSession, markEnqueueFailed, type SessionRecord } from './session-store.ts';
-import { sessionView, type Progress, type SessionView } from './session-view.ts';
+import { sessionView, type Progress, type SessionSnapshot, type SessionView } from './session-view.ts';
 
 export interface CreateSessionInput {
   readonly profile: string;
@@ -137,13 +137,19 @@ export class SessionProducer {
   }
 
   async view(sessionId: string): Promise<SessionView | undefined> {
+    return (await this.snapshot(sessionId))?.view;
+  }
+
+  /** The session's view, and while it loads, a way to read its progress again (SessionSnapshot). */
+  async snapshot(sessionId: string): Promise<SessionSnapshot | undefined> {
     const s = await getSession(this.dbs.pool('demo_session'), sessionId);
-    if (!s) return undefined;
-    let progress: Progress = {};
-    if (s.status === 'pending' || s.status === 'loading') {
-      const raw = await this.redis.hgetall(progressKey(this.cfg.QUEUE_PREFIX, sessionId)).catch(() => ({}));
-      progress = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, JSON.parse(v) as Progress[string]]));
-    }
-    return sessionView(s, progress);
+    return s && this.snapshotOf(s);
+  }
+
+  private async snapshotOf(s: SessionRecord): Promise<SessionSnapshot> {
+    if (s.status !== 'pending' && s.status !== 'loading') return { view: sessionView(s) };
+    const raw = await this.redis.hgetall(progressKey(this.cfg.QUEUE_PREFIX, s.session_id)).catch(() => ({}));
+    const progress: Progress = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, JSON.parse(v) as Progress[string]]));
+    return { view: sessionView(s, progress), refresh: () => this.snapshotOf(s) };
   }
 }

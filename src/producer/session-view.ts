@@ -30,6 +30,17 @@ export interface SessionView {
 /** Live progress of a loading session, per service, as workers write it to Redis. */
 export type Progress = Partial<Record<string, { status: 'loading' | 'ready'; rows?: number; duration_ms?: number; tables?: ServiceView['tables'] }>>;
 
+/**
+ * A session's view as read now and, while its services load, a way to read their
+ * progress again without its record: the record does not change until the load ends
+ * (or a destroy starts), and its job's events announce that.
+ */
+export interface SessionSnapshot {
+  readonly view: SessionView;
+  /** While loading: the same record with the live progress read again (Redis only). */
+  readonly refresh?: () => Promise<SessionSnapshot>;
+}
+
 const GONE = new Set<SessionStatus>(['failed', 'destroyed', 'expired']);
 
 /** The public shape of a session (GET /api/v1/demo-sessions/{id} and `create --json`). */

@@ -6,7 +6,7 @@ import type { Config } from '../../config/env.ts';
 import type { Logger } from '../../logger.ts';
 import type { SessionProducer } from '../../producer/create-session.ts';
 import type { SessionRecord } from '../../producer/session-store.ts';
-import type { SessionView } from '../../producer/session-view.ts';
+import type { SessionSnapshot, SessionView } from '../../producer/session-view.ts';
 import { countLiveForEmail } from '../session-counts.ts';
 import { ApiError, methodNotAllowed } from '../errors.ts';
 import { KeyedMutex } from '../keyed-mutex.ts';
@@ -151,12 +151,13 @@ export function sessionRoutes(d: SessionRoutesDeps): Router {
   };
 
   /** The session of `:id`, or 400 (not a uuid) / 404 (unknown). */
-  const load = async (id: string | undefined): Promise<SessionView> => {
+  const loadSnapshot = async (id: string | undefined): Promise<SessionSnapshot> => {
     if (!SessionIdSchema.safeParse(id).success) throw new ApiError(400, 'invalid_session_id', 'the session id must be a uuid');
-    const v = await d.producer.view(id as string);
-    if (!v) throw new ApiError(404, 'session_not_found', 'no such session');
-    return v;
+    const snap = await d.producer.snapshot(id as string);
+    if (!snap) throw new ApiError(404, 'session_not_found', 'no such session');
+    return snap;
   };
+  const load = async (id: string | undefined): Promise<SessionView> => (await loadSnapshot(id)).view;
 
   const get: RequestHandler<{ id: string }> = async (req, res) => {
     res.json(await load(req.params.id));
@@ -182,7 +183,7 @@ export function sessionRoutes(d: SessionRoutesDeps): Router {
 
   const events: RequestHandler<{ id: string }> = async (req, res) => {
     d.streams.assertCapacity();
-    d.streams.stream(req, res, await load(req.params.id));
+    d.streams.stream(req, res, await loadSnapshot(req.params.id));
   };
 
   const parseBody = express.json({ limit: BODY_LIMIT, strict: true });
