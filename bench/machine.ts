@@ -1,5 +1,7 @@
+import { execFileSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
+import path from 'node:path';
 import type { Runtime } from '../src/cli/runtime.ts';
 
 /** What the figures were measured on. */
@@ -11,6 +13,8 @@ export interface Machine {
   readonly postgres: string;
   readonly redis: string;
   readonly os: string;
+  /** The code measured: its git commit, and whether tracked files differed from it. */
+  readonly code: string;
   /** 1-minute load average when the run started and when it ended: a busy machine shows here. */
   readonly load_start: number;
   load_end?: number;
@@ -29,10 +33,22 @@ export async function describeMachine(rt: Runtime): Promise<Machine> {
     postgres: rows[0]?.server_version ?? 'unknown',
     redis: /^redis_version:(.+)$/m.exec(info)?.[1]?.trim() ?? 'unknown',
     os: `${os.type()} ${os.release()}`,
+    code: describeCode(),
     load_start: Math.round((os.loadavg()[0] ?? 0) * 100) / 100,
   };
 }
 
 export function loadNow(): number {
   return Math.round((os.loadavg()[0] ?? 0) * 100) / 100;
+}
+
+/** `<commit>`, `<commit> with uncommitted changes`, or why it is unknown. */
+function describeCode(): string {
+  const git = (...args: string[]) => execFileSync('git', args, { cwd: path.resolve(import.meta.dirname, '..'), encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  try {
+    const commit = git('rev-parse', '--short=12', 'HEAD');
+    return git('status', '--porcelain', '--untracked-files=no') === '' ? commit : `${commit} with uncommitted changes`;
+  } catch {
+    return 'unknown (not a git checkout)';
+  }
 }

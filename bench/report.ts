@@ -150,6 +150,7 @@ export function formatReport(r: BenchResult): string {
   parts.push(
     `machine: ${m.cpu}, ${m.cores} cores, ${m.memory_gb} GB; Node ${m.node}; PostgreSQL ${m.postgres}; Redis ${m.redis}; ${m.os}; load average ${m.load_start} at start, ${m.load_end ?? '?'} at end`,
   );
+  parts.push(`code: ${m.code}`);
   parts.push(`method:\n${r.method.map((x) => `  - ${x}`).join('\n')}`);
 
   const l = r.latency;
