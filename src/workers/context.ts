@@ -9,13 +9,18 @@ import { ProfileCache } from '../seed/profile-cache.ts';
 export interface WorkerContext {
   readonly cfg: Config;
   readonly dbs: Databases;
-  /** A non-blocking Redis connection for ID maps and progress. */
+  /**
+   * A non-blocking Redis connection for ID maps and progress. BullMQ must not load its
+   * scripts onto it: every ioredis pipeline copies the scripts of its connection.
+   */
   readonly redis: Redis;
+  /** The connection for the BullMQ classes the handlers make (BullMQ loads its scripts onto it). */
+  readonly queueRedis: Redis;
   readonly idMaps: IdMaps;
   readonly profiles: ProfileCache;
   readonly log: Logger;
 }
 
-export function workerContext(cfg: Config, dbs: Databases, redis: Redis, log: Logger): WorkerContext {
-  return { cfg, dbs, redis, idMaps: new IdMaps(redis, cfg.QUEUE_PREFIX), profiles: new ProfileCache(), log };
+export function workerContext(cfg: Config, dbs: Databases, redis: Redis, log: Logger, queueRedis: Redis = redis): WorkerContext {
+  return { cfg, dbs, redis, queueRedis, idMaps: new IdMaps(redis, cfg.QUEUE_PREFIX), profiles: new ProfileCache(), log };
 }

@@ -63,7 +63,7 @@ export async function removeFromService(w: WorkerContext, service: ServiceName, 
  */
 export async function removeSessionKeys(w: WorkerContext, sessionId: string): Promise<void> {
   await w.redis.del(...sessionKeys(w.cfg.QUEUE_PREFIX, sessionId));
-  const queue = new Queue(SESSION_QUEUE, { connection: w.redis, prefix: w.cfg.QUEUE_PREFIX });
+  const queue = new Queue(SESSION_QUEUE, { connection: w.queueRedis, prefix: w.cfg.QUEUE_PREFIX });
   try {
     const job = await queue.getJob(sessionId);
     if (job && ((await job.isCompleted()) || (await job.isFailed()))) await job.remove({ removeChildren: true });

@@ -40,7 +40,7 @@ export async function startWorkers(
   // scripts onto makes every ioredis pipeline copy them all (a measurable cost per job).
   const maps = createRedis(cfg.REDIS_URL, 'worker');
   // In a process that also serves the API (start, create), its profile cache: each profile parsed once.
-  const w = { ...workerContext(cfg, dbs, maps, log), ...(opts.profiles ? { profiles: opts.profiles } : {}) };
+  const w = { ...workerContext(cfg, dbs, maps, log, shared), ...(opts.profiles ? { profiles: opts.profiles } : {}) };
   const flows = createFlowProducer(cfg, shared);
   const common = {
     prefix: cfg.QUEUE_PREFIX,
