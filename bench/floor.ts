@@ -91,7 +91,7 @@ function sessionLoader(dbs: Databases, profile: LoadedProfile): () => Promise<vo
           const { ctx, local } = transformContext(profile, sessionId, createdAt, service, maps);
           const client = await dbs.pool(service).connect();
           try {
-            await loadTables(client, profile, service, ctx, local, { first: claimLoadSql(sessionId), last: (rows) => commitLoadSql(sessionId, rows) });
+            await loadTables(client, profile, service, ctx, local, { open: (rows) => claimLoadSql(sessionId, rows), close: (rows) => commitLoadSql(sessionId, rows) });
             client.release();
           } catch (err) {
             client.release(true);

@@ -11,29 +11,49 @@ export interface ProgressEntry {
 }
 
 /**
+ * Records a service's progress and reads several ID maps, in one call. The maps come
+ * back as flat arrays (field, value, …): ioredis turns an HGETALL reply into an
+ * object, a cost per field that a Map built from the array does not have.
+ * KEYS[1]: the progress hash; KEYS[2..]: the maps. ARGV: the progress field, value and
+ * TTL (an empty field: no progress).
+ */
+const READ_MAPS = `
+if ARGV[1] ~= '' then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+  redis.call('EXPIRE', KEYS[1], ARGV[3])
+end
+local maps = {}
+for i = 2, #KEYS do maps[i - 1] = redis.call('HGETALL', KEYS[i]) end
+return maps`;
+
+type MapsReader = Redis & { demoSeedReadMaps(...keysAndArgs: (string | number)[]): Promise<string[][]> };
+
+/**
  * ID maps (base id → session id) of one session, as Redis hashes that expire with
  * the session, and the session's per-service progress. Each call is one round trip.
  */
 export class IdMaps {
+  private readonly redis: MapsReader;
+
   constructor(
-    private readonly redis: Redis,
+    redis: Redis,
     private readonly prefix: string,
-  ) {}
+  ) {
+    if (!('demoSeedReadMaps' in redis)) redis.defineCommand('demoSeedReadMaps', { lua: READ_MAPS });
+    this.redis = redis as MapsReader;
+  }
 
   /** Reads several maps (a map nobody published comes back empty), recording `progress` on the way. */
   async read(sessionId: string, entities: readonly EntityName[], progress?: ProgressEntry): Promise<Map<EntityName, Map<string, string>>> {
-    const pipe = this.redis.pipeline();
-    if (progress) this.addProgress(pipe, sessionId, progress);
-    for (const e of entities) pipe.hgetall(idMapKey(this.prefix, sessionId, e));
-    const results = (await pipe.exec()) ?? [];
-    const offset = progress ? 2 : 0;
+    const keys = [progressKey(this.prefix, sessionId), ...entities.map((e) => idMapKey(this.prefix, sessionId, e))];
+    const args = progress ? [progress.service, JSON.stringify(progress.value), progress.ttlSeconds] : ['', '', 0];
+    const replies = await this.redis.demoSeedReadMaps(keys.length, ...keys, ...args);
     const out = new Map<EntityName, Map<string, string>>();
-    results.forEach(([err]) => {
-      if (err) throw err;
-    });
     entities.forEach((e, i) => {
-      const value = results[offset + i]?.[1] as Record<string, string> | undefined;
-      out.set(e, new Map(Object.entries(value ?? {})));
+      const flat = replies[i] ?? [];
+      const map = new Map<string, string>();
+      for (let j = 0; j + 1 < flat.length; j += 2) map.set(flat[j] as string, flat[j + 1] as string);
+      out.set(e, map);
     });
     return out;
   }

@@ -42,13 +42,13 @@ export async function loadService(job: Job<ServiceJobData, ServiceJobResult>, w:
     checkRemoteMaps(profile, d, remote);
     const transform = transformContext(profile, d.sessionId, d.createdAt, d.service, remote);
     local = transform.local;
-    // The transaction and its claim travel with the first COPYs, the marker's update
-    // and COMMIT with the last: for tables held in memory, one round trip in all.
+    // The transaction and its claim travel with the first COPYs, COMMIT with the last:
+    // for tables held in memory, one round trip in all.
     let earlier: LoadState | undefined;
     try {
       tables = await loadTables(client, profile, d.service, transform.ctx, local, {
-        first: claimLoadSql(d.sessionId),
-        last: (rows) => commitLoadSql(d.sessionId, rows),
+        open: (rows) => claimLoadSql(d.sessionId, rows),
+        close: (rows) => commitLoadSql(d.sessionId, rows),
       });
     } catch (err) {
       if (!isClaimTaken(err)) throw err;
@@ -95,12 +95,13 @@ export async function loadService(job: Job<ServiceJobData, ServiceJobResult>, w:
 }
 
 /**
- * COPYs the service's tables in load order, between `sql.first` (which opens the
- * load's transaction) and `sql.last` (given the rows per table, which commits it),
- * in as few round trips as it can. Tables whose text is in memory go together in one
- * Query (copyTables); a table read as a stream (NDJSON, or more than JSON_BATCH
- * records) is COPYed on its own, after the ones before it. A table's duration is its
- * encoding plus its part of the COPY. Resolves once committed.
+ * COPYs the service's tables in load order, between `sql.open` (which opens the
+ * load's transaction) and `sql.close` (which commits it), in as few round trips as it
+ * can. Tables whose text is in memory go together in one Query (copyTables); a table
+ * read as a stream (NDJSON, or more than JSON_BATCH records) is COPYed on its own,
+ * after the ones before it. The rows per table go to `open` when the whole load is
+ * one Query, else to `close`. A table's duration is its encoding plus its part of the
+ * COPY. Resolves once committed.
  */
 export async function loadTables(
   client: PoolClient,
@@ -108,16 +109,18 @@ export async function loadTables(
   service: ServiceName,
   ctx: TransformContext,
   local: ReadonlyMap<EntityName, Map<string, string>>,
-  sql: { first: string; last: (rows: Readonly<Record<string, number>>) => string },
+  sql: { open: (rows?: Readonly<Record<string, number>>) => string; close: (rows?: Readonly<Record<string, number>>) => string },
 ): Promise<Record<string, TableResult>> {
   const tables: Record<string, TableResult> = {};
   /** Rows per table: sent (in memory, counted as encoded) or copied (streamed). */
   const rows: Record<string, number> = {};
   let pending: { table: string; columns: string[]; text: string; encodeMs: number }[] = [];
-  let first: string | undefined = sql.first;
-  const flush = async (last?: string) => {
+  let opened = false;
+  const flush = async (final: boolean) => {
+    const first = opened ? undefined : sql.open(final ? rows : undefined);
+    const last = final ? sql.close(opened ? rows : undefined) : undefined;
+    opened = true;
     const copied = await copyTables(client, pending, { first, last });
-    first = undefined;
     pending.forEach((t, i) => {
       const r = copied[i] as CopyTableResult;
       if (r.rows !== rows[t.table]) throw new Error(`COPY ${service}.${t.table}: PostgreSQL took ${r.rows} rows of the ${rows[t.table]} sent`);
@@ -135,12 +138,12 @@ export async function loadTables(
       pending.push({ table: spec.name, columns, text: lines.join(''), encodeMs: performance.now() - t0 });
       continue;
     }
-    await flush();
+    await flush(false);
     const copied = await copyRows(client, spec.name, columns, lines);
     rows[spec.name] = copied;
     tables[spec.name] = { rows: copied, duration_ms: round(performance.now() - t0) };
   }
-  await flush(sql.last(rows));
+  await flush(true);
   return tables;
 }
 

@@ -11,15 +11,18 @@ const { escapeLiteral } = pg;
 
 /**
  * SQL that opens the load's transaction and claims the session's load, for the head
- * of the load's first Query (it travels with the first COPYs: copyTables' `sql.first`).
- * Should an earlier run have claimed it (a load, or a destroyed session's
- * tombstone), the INSERT fails with a unique violation (`isClaimTaken`) and nothing
- * after it runs; `earlierLoad` then reads what that run left. A concurrent run of
- * the same job waits at the INSERT until the first commits or rolls back.
+ * of the load's first Query (it travels with the first COPYs: copyTables' `sql.first`),
+ * with the rows per table when that Query is the whole load (else commitLoadSql
+ * records them). Should an earlier run have claimed it (a load, or a destroyed
+ * session's tombstone), the INSERT fails with a unique violation (`isClaimTaken`) and
+ * nothing after it runs; `earlierLoad` then reads what that run left. A concurrent
+ * run of the same job waits at the INSERT until the first commits or rolls back.
  * `sessionId` must be a uuid (it is inlined as a literal).
  */
-export function claimLoadSql(sessionId: string): string {
-  return `BEGIN; INSERT INTO demo_seed.session_loads (session_id, state) VALUES (${uuidLiteral(sessionId)}, 'loaded')`;
+export function claimLoadSql(sessionId: string, rows?: Readonly<Record<string, number>>): string {
+  return rows
+    ? `BEGIN; INSERT INTO demo_seed.session_loads (session_id, state, rows) VALUES (${uuidLiteral(sessionId)}, 'loaded', ${rowsLiteral(rows)})`
+    : `BEGIN; INSERT INTO demo_seed.session_loads (session_id, state) VALUES (${uuidLiteral(sessionId)}, 'loaded')`;
 }
 
 /** The error of a claim an earlier run holds (see claimLoadSql). */
@@ -42,13 +45,18 @@ export async function earlierLoad(client: pg.PoolClient, sessionId: string): Pro
 }
 
 /**
- * SQL that records the rows the load wrote, per table, and commits: for the tail of
- * the load's last Query (copyTables' `sql.last`), so it runs only if every COPY did.
+ * SQL that commits the load, for the tail of its last Query (copyTables' `sql.last`),
+ * so it runs only if every COPY did; first recording the rows per table, when given
+ * (the claim could not: the load took more than one Query).
  */
-export function commitLoadSql(sessionId: string, rows: Readonly<Record<string, number>>): string {
-  const tables = Object.fromEntries(Object.entries(rows).map(([name, n]) => [name, { rows: n }]));
-  return `UPDATE demo_seed.session_loads SET rows = ${escapeLiteral(JSON.stringify(tables))}::jsonb, updated_at = now()
-     WHERE session_id = ${uuidLiteral(sessionId)}; COMMIT`;
+export function commitLoadSql(sessionId: string, rows?: Readonly<Record<string, number>>): string {
+  if (!rows) return 'COMMIT';
+  return `UPDATE demo_seed.session_loads SET rows = ${rowsLiteral(rows)}, updated_at = now() WHERE session_id = ${uuidLiteral(sessionId)}; COMMIT`;
+}
+
+/** The marker's `rows`: `{"<table>": {"rows": n}}`, as a jsonb literal. */
+function rowsLiteral(rows: Readonly<Record<string, number>>): string {
+  return `${escapeLiteral(JSON.stringify(Object.fromEntries(Object.entries(rows).map(([name, n]) => [name, { rows: n }]))))}::jsonb`;
 }
 
 function uuidLiteral(id: string): string {
