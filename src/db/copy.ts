@@ -6,8 +6,11 @@ import pgCopy from 'pg-copy-streams';
 
 const CHUNK_BYTES = 64 * 1024;
 
-/** A quoted identifier; tables and columns come from the service catalog, never from input. */
-const ident = (s: string) => `"${s.replace(/"/g, '""')}"`;
+/** `COPY <table> (<columns>) FROM STDIN`; tables and columns come from the service catalog, never from input. */
+function copyStatement(table: string, columns: readonly string[]): string {
+  const ident = (s: string) => `"${s.replace(/"/g, '""')}"`;
+  return `COPY ${ident(table)} (${columns.map(ident).join(', ')}) FROM STDIN`;
+}
 
 /** Groups encoded lines into chunks of about 64 KiB, so the socket gets few, large writes. */
 async function* chunked(lines: Iterable<string> | AsyncIterable<string>): AsyncGenerator<string> {
@@ -64,8 +67,7 @@ export async function copyRows(
   columns: readonly string[],
   lines: Iterable<string> | AsyncIterable<string>,
 ): Promise<number> {
-  const sql = `COPY ${ident(table)} (${columns.map(ident).join(', ')}) FROM STDIN`;
-  const stream = pgCopy.from(sql);
+  const stream = pgCopy.from(copyStatement(table, columns));
   sendRowsWithStatement(client, stream);
   client.query(stream);
   // Text already in memory goes in one write; a stream is regrouped into large chunks.
@@ -88,6 +90,8 @@ export interface CopyTableResult {
   readonly ms: number;
 }
 
+/** Protocol message types (PostgreSQL's message formats): CopyData 'd', CopyDone 'c'. */
+const COPY_DATA = 0x64;
 const COPY_DONE = Buffer.from([0x63, 0, 0, 0, 4]);
 
 /**
@@ -103,7 +107,7 @@ const COPY_DONE = Buffer.from([0x63, 0, 0, 0, 4]);
  * committing a transaction. Resolves with each table's row count, in order.
  */
 export function copyTables(client: pg.PoolClient | pg.Client, tables: readonly CopyTable[], sql: { first?: string; last?: string } = {}): Promise<CopyTableResult[]> {
-  const text = [sql.first, ...tables.map((t) => `COPY ${ident(t.table)} (${t.columns.map(ident).join(', ')}) FROM STDIN`), sql.last].filter(Boolean).join('; ');
+  const text = [sql.first, ...tables.map((t) => copyStatement(t.table, t.columns)), sql.last].filter(Boolean).join('; ');
   if (text === '') return Promise.resolve([]);
   return new Promise((resolve, reject) => {
     // A Submittable: pg returns it, not a promise; it settles through resolve/reject.
@@ -132,7 +136,7 @@ class MultiCopy {
       for (const { text } of this.tables) {
         if (text.length > 0) {
           const header = Buffer.allocUnsafe(5);
-          header[0] = 0x64;
+          header[0] = COPY_DATA;
           header.writeUInt32BE(Buffer.byteLength(text) + 4, 1);
           socket.write(header);
           socket.write(text);
