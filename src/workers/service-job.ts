@@ -134,7 +134,7 @@ export async function loadTables(
     const lines = encodeSegments(segments, encode);
     const columns = Object.keys(spec.columns);
     if (Array.isArray(lines)) {
-      rows[spec.name] = segments.reduce((n, seg) => n + (seg.kind === 'json' ? seg.records.length : 0), 0);
+      rows[spec.name] = recordCount(inMemory(segments) ?? []);
       pending.push({ table: spec.name, columns, text: lines.join(''), encodeMs: performance.now() - t0 });
       continue;
     }
@@ -207,16 +207,23 @@ export const JSON_BATCH = 2_000;
  * process go on while a big table is encoded); an NDJSON file gives one at each read.
  */
 export function encodeSegments(segments: readonly Segment[], encode: RecordEncoder): string[] | AsyncGenerator<string> {
-  if (segments.every((seg) => seg.kind === 'json')) {
-    const total = segments.reduce((n, seg) => n + seg.records.length, 0);
-    if (total <= JSON_BATCH) {
-      let text = '';
-      for (const seg of segments) for (let i = 0; i < seg.records.length; i++) text += encode(seg.records[i] as Record<string, unknown>, seg.file, i);
-      return [text];
-    }
+  const json = inMemory(segments);
+  if (json && recordCount(json) <= JSON_BATCH) {
+    let text = '';
+    for (const seg of json) for (let i = 0; i < seg.records.length; i++) text += encode(seg.records[i] as Record<string, unknown>, seg.file, i);
+    return [text];
   }
   return encodedBatches(segments, encode);
 }
+
+type JsonSegment = Extract<Segment, { kind: 'json' }>;
+
+/** The segments when all are in memory (JSON); undefined when one is NDJSON, read as it goes. */
+function inMemory(segments: readonly Segment[]): readonly JsonSegment[] | undefined {
+  return segments.every((seg): seg is JsonSegment => seg.kind === 'json') ? segments : undefined;
+}
+
+const recordCount = (segments: readonly JsonSegment[]): number => segments.reduce((n, seg) => n + seg.records.length, 0);
 
 async function* encodedBatches(segments: readonly Segment[], encode: RecordEncoder): AsyncGenerator<string> {
   for (const seg of segments) {
