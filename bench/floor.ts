@@ -14,12 +14,12 @@ import type { World } from './world.ts';
 
 /**
  * The floor PostgreSQL puts under a session: the statements every service load must
- * run (per service database: BEGIN and the load marker, its tables' COPYs, the
- * marker's update and COMMIT, in one Query), issued straight from this process with the worker's
- * own code, without BullMQ, Redis, the API or the session record. What the
- * PostgreSQL server spends on them per session bounds the sessions per second the
- * machine can reach, whatever the rest of the system costs. It runs first, on the
- * world's new databases, and empties them afterwards.
+ * run (per service database, in one Query as the worker sends it: BEGIN and the load
+ * marker with its row counts, its tables' COPYs and COMMIT), issued straight from
+ * this process with the worker's own code, without BullMQ, Redis, the API or the
+ * session record. What the PostgreSQL server spends on them per session bounds the
+ * sessions per second the machine can reach, whatever the rest of the system costs.
+ * It runs first, on the world's new databases, and empties them afterwards.
  */
 export interface FloorLevel {
   readonly sessions: number;
