@@ -20,7 +20,10 @@ export function parseDay(day: string): number {
 }
 
 export function formatDay(dayNumber: number): string {
-  return new Date(dayNumber * DAY_MS).toISOString().slice(0, 10);
+  const day = new Date(dayNumber * DAY_MS).toISOString().slice(0, 10);
+  // Past year 9999 (or before year 0) toISOString writes six digits and a sign.
+  if (!DATE_RE.test(day)) throw new InvalidDateError(`day ${dayNumber} is outside the years 0000-9999`);
+  return day;
 }
 
 /** The UTC calendar day of an instant, as YYYY-MM-DD. */

@@ -41,4 +41,10 @@ describe('date shifting', () => {
     expect(() => parseDay('15/01/2026')).toThrow(/15\/01\/2026/);
     expect(() => dateShifter(1).timestamp('2026-01-15 06:30')).toThrow(/UTC timestamp/);
   });
+
+  it('refuses to move a day outside the years 0000-9999, which a date column cannot take as written', () => {
+    expect(dateShifter(1).date('9999-12-30')).toBe('9999-12-31');
+    expect(() => dateShifter(2).date('9999-12-30')).toThrow(/outside the years 0000-9999/);
+    expect(() => dateShifter(-1).timestamp('0000-01-01T00:00:00Z')).toThrow(InvalidDateError);
+  });
 });
