@@ -79,8 +79,8 @@ export async function copyRows(
 export interface CopyTable {
   readonly table: string;
   readonly columns: readonly string[];
-  /** COPY text: whole lines, each ending in `\n`. */
-  readonly text: string;
+  /** COPY text: whole lines, each ending in `\n` (UTF-8 when bytes). */
+  readonly text: string | Buffer;
 }
 
 /** What PostgreSQL reported for one table of `copyTables`. */

@@ -28,7 +28,11 @@ export class InvalidIdError extends Error {
   override name = 'InvalidIdError';
 }
 
-export type IdMapper = (baseId: string) => string;
+/** Base id → the session's id; `key` is the session's key (sessionKeyNibbles), for rewriting ids in place. */
+export interface IdMapper {
+  (baseId: string): string;
+  readonly key: Uint8Array;
+}
 
 /** The 32 key nibbles of a session, with the version and variant positions cleared. */
 export function sessionKeyNibbles(sessionId: string): Uint8Array {
@@ -47,7 +51,7 @@ export function idMapperFor(sessionId: string): IdMapper {
   const key = sessionKeyNibbles(sessionId);
   // The new id is written into a scratch buffer: four times faster than building a string.
   const out = Buffer.alloc(36);
-  return (baseId: string): string => {
+  const mapId = (baseId: string): string => {
     if (baseId.length !== 36) throw new InvalidIdError(`not a uuid: ${JSON.stringify(baseId)}`);
     let k = 0;
     for (let i = 0; i < 36; i++) {
@@ -63,4 +67,5 @@ export function idMapperFor(sessionId: string): IdMapper {
     }
     return out.toString('latin1', 0, 36);
   };
+  return Object.assign(mapId, { key });
 }

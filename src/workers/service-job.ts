@@ -14,6 +14,7 @@ import { SeedDataError } from '../seed/errors.ts';
 import { idMapperFor } from '../seed/ids.ts';
 import { segmentBatches, segmentRecords, serviceTables, type LoadedProfile, type Segment } from '../seed/profile.ts';
 import { transformContext } from '../seed/session-context.ts';
+import { fillTemplate, profileTemplate } from '../seed/template.ts';
 import { compileTable, type RecordEncoder, type TransformContext } from '../seed/transform.ts';
 import type { WorkerContext } from './context.ts';
 
@@ -114,7 +115,7 @@ export async function loadTables(
   const tables: Record<string, TableResult> = {};
   /** Rows per table: sent (in memory, counted as encoded) or copied (streamed). */
   const rows: Record<string, number> = {};
-  let pending: { table: string; columns: string[]; text: string; encodeMs: number }[] = [];
+  let pending: { table: string; columns: string[]; text: string | Buffer; encodeMs: number }[] = [];
   let opened = false;
   const flush = async (final: boolean) => {
     const first = opened ? undefined : sql.open(final ? rows : undefined);
@@ -130,11 +131,22 @@ export async function loadTables(
   };
   for (const { spec, segments } of serviceTables(profile, service)) {
     const t0 = performance.now();
-    const encode = compileTable(spec, ctx, local.get(`${service}.${spec.name}`));
-    const lines = encodeSegments(segments, encode);
+    const collect = local.get(`${service}.${spec.name}`);
     const columns = Object.keys(spec.columns);
+    const json = inMemory(segments);
+    if (json && recordCount(json) <= JSON_BATCH) {
+      // Few records in memory: the profile's text with this session's values written in.
+      const template = profileTemplate(profile, spec, () => json.flatMap((seg) => seg.records));
+      const text = template && fillTemplate(template, ctx, collect);
+      if (text) {
+        rows[spec.name] = template.rows;
+        pending.push({ table: spec.name, columns, text, encodeMs: performance.now() - t0 });
+        continue;
+      }
+    }
+    const lines = encodeSegments(segments, compileTable(spec, ctx, collect));
     if (Array.isArray(lines)) {
-      rows[spec.name] = recordCount(inMemory(segments) ?? []);
+      rows[spec.name] = recordCount(json ?? []);
       pending.push({ table: spec.name, columns, text: lines.join(''), encodeMs: performance.now() - t0 });
       continue;
     }

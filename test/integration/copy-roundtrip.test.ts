@@ -78,7 +78,7 @@ describe('COPY text encoding through PostgreSQL', () => {
       expect((await client.query('SELECT sum(n)::int AS s FROM copy_few')).rows[0].s).toBe(6);
     }));
 
-  it('copies several tables in one socket write, any text, each its own rows, counted in order', () =>
+  it('copies several tables in one socket write, any text as a string or bytes, each its own rows, counted in order', () =>
     withClient(async (client) => {
       await client.query('CREATE TEMP TABLE copy_t1 (n int, a text); CREATE TEMP TABLE copy_t2 (n int, a text); CREATE TEMP TABLE copy_t3 (n int, a text)');
       const names = ['copy_t1', 'copy_t2', 'copy_t3'];
@@ -90,7 +90,11 @@ describe('COPY text encoding through PostgreSQL', () => {
           try {
             counts = await copyTables(
               client,
-              names.map((table, t) => ({ table, columns: ['n', 'a'], text: (perTable[t] ?? []).map((a, i) => encodeCopyRow([i, a])).join('') })),
+              names.map((table, t) => {
+                const text = (perTable[t] ?? []).map((a, i) => encodeCopyRow([i, a])).join('');
+                // The middle table's text goes as UTF-8 bytes (a filled template), the others as strings.
+                return { table, columns: ['n', 'a'], text: t === 1 ? Buffer.from(text) : text };
+              }),
             );
           } finally {
             writes.restore();
