@@ -86,7 +86,9 @@ export class ApiClient {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
-        req.destroy();
+        // After `end` the server ends the response: its connection goes back to the
+        // agent for the next stream, as a browser's would. Otherwise it is dropped.
+        if (err || value?.body.status === undefined || !FINAL_STATUSES.has(value.body.status)) req.destroy();
         if (err) reject(err);
         else resolve(value as { body: SessionBody; at: number });
       };
