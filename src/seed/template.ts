@@ -53,7 +53,7 @@ for (let i = 0; i < 16; i++) {
  * The template of a table whose records are in memory, or undefined when a record
  * would not encode (the caller's record-by-record path then reports it, naming it).
  */
-export function compileTemplate(spec: TableSpec, records: readonly SeedRecord[], tenantIds: readonly string[], file = ''): TableTemplate | undefined {
+export function compileTemplate(spec: TableSpec, records: readonly SeedRecord[], tenantIds: readonly string[]): TableTemplate | undefined {
   const entity: EntityName = `${spec.service}.${spec.name}`;
   const names = Object.keys(spec.columns);
   const idColumn = names.indexOf('id');
@@ -64,14 +64,14 @@ export function compileTemplate(spec: TableSpec, records: readonly SeedRecord[],
     if (!ok) throw new Error(`unexpected ${v}`);
     return v;
   };
+  const day = (v: string) => {
+    parseDay(v); // throws for what is not a calendar day
+    return v;
+  };
   const identity: TransformContext = {
     mapId: Object.assign((v: string) => checked(UUID_RE.test(v), v), { key: new Uint8Array(32) }),
     tenants: new Map(tenantIds.map((t) => [t, t])),
-    shift: {
-      days: 0,
-      date: (v) => checked(parseDay(v) > -Infinity, v),
-      timestamp: (v) => checked(TIMESTAMP_RE.test(v) && parseDay(v.slice(0, 10)) > -Infinity, v),
-    },
+    shift: { days: 0, date: day, timestamp: (v) => checked(TIMESTAMP_RE.test(v) && day(v.slice(0, 10)) !== '', v) },
     resolve: (_e, v) => v,
   };
   const encode = compileTable(spec, identity);
@@ -87,7 +87,7 @@ export function compileTemplate(spec: TableSpec, records: readonly SeedRecord[],
   try {
     for (let r = 0; r < records.length; r++) {
       const record = records[r] as SeedRecord;
-      const line = Buffer.from(encode(record, file, r));
+      const line = Buffer.from(encode(record, '', r));
       rowStarts[r] = kinds.length;
       // A raw tab only ever separates fields (the encoder escapes the ones in values).
       let start = 0;
