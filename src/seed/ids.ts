@@ -34,6 +34,21 @@ export interface IdMapper {
   readonly key: Uint8Array;
 }
 
+/** Where a uuid's 32 hex digits are: all but the four dashes. */
+const HEX_AT = Uint8Array.from({ length: 36 }, (_, i) => i).filter((i) => i !== 8 && i !== 13 && i !== 18 && i !== 23);
+
+/**
+ * Rewrites the uuid at `buf[at…at+36)` in place to its session id, as the mapper of
+ * idMapperFor does for a string (lower-case hex out, either case in). The caller has
+ * checked that a uuid is there.
+ */
+export function mapIdAt(key: Uint8Array, buf: Uint8Array, at: number): void {
+  for (let k = 0; k < 32; k++) {
+    const i = at + (HEX_AT[k] as number);
+    buf[i] = HEX_CODES[(NIBBLE[buf[i] as number] as number) ^ (key[k] as number)] as number;
+  }
+}
+
 /** The 32 key nibbles of a session, with the version and variant positions cleared. */
 export function sessionKeyNibbles(sessionId: string): Uint8Array {
   const digest = createHash('sha256').update(`demo-seed/session-key/${sessionId.toLowerCase()}`).digest();

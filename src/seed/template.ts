@@ -1,6 +1,6 @@
 import type { EntityName, TableSpec } from '../catalog/tables.ts';
 import { parseDay, TIMESTAMP_RE } from './dates.ts';
-import { UUID_RE } from './ids.ts';
+import { mapIdAt, UUID_RE } from './ids.ts';
 import { compileTable, type TransformContext } from './transform.ts';
 import type { LoadedProfile, SeedRecord } from './profile.ts';
 
@@ -18,7 +18,6 @@ import type { LoadedProfile, SeedRecord } from './profile.ts';
  * table record by record, which reports the problem as it always has.
  */
 export interface TableTemplate {
-  readonly entity: EntityName;
   readonly rows: number;
   /** The COPY text with the profile's own values in the slots. */
   readonly bytes: Buffer;
@@ -40,21 +39,11 @@ const SLOT_TENANT = 2;
 const SLOT_REF = 3;
 const SLOT_DAY = 4;
 
-/** Where a uuid's 32 hex digits are: all but the four dashes. */
-const HEX_AT = Uint8Array.from({ length: 36 }, (_, i) => i).filter((i) => i !== 8 && i !== 13 && i !== 18 && i !== 23);
-const HEX_CODES = Uint8Array.from('0123456789abcdef', (c) => c.charCodeAt(0));
-const NIBBLE = new Int8Array(128).fill(-1);
-for (let i = 0; i < 16; i++) {
-  NIBBLE['0123456789abcdef'.charCodeAt(i)] = i;
-  NIBBLE['0123456789ABCDEF'.charCodeAt(i)] = i;
-}
-
 /**
  * The template of a table whose records are in memory, or undefined when a record
  * would not encode (the caller's record-by-record path then reports it, naming it).
  */
 export function compileTemplate(spec: TableSpec, records: readonly SeedRecord[], tenantIds: readonly string[]): TableTemplate | undefined {
-  const entity: EntityName = `${spec.service}.${spec.name}`;
   const names = Object.keys(spec.columns);
   const idColumn = names.indexOf('id');
   const idKind = spec.columns.id?.kind;
@@ -122,7 +111,6 @@ export function compileTemplate(spec: TableSpec, records: readonly SeedRecord[],
   }
   rowStarts[records.length] = kinds.length;
   return {
-    entity,
     rows: records.length,
     bytes: Buffer.concat(chunks, offset),
     kinds: Uint8Array.from(kinds),
@@ -160,11 +148,7 @@ function fill(t: TableTemplate, ctx: TransformContext, collect?: Map<string, str
       const at = offsets[s] as number;
       const kind = kinds[s] as number;
       if (kind === SLOT_ID) {
-        // The profile's uuid is at `at`: each hex digit XOR-ed with the session's key, as idMapperFor does.
-        for (let k = 0; k < 32; k++) {
-          const i = at + (HEX_AT[k] as number);
-          out[i] = HEX_CODES[(NIBBLE[out[i] as number] as number) ^ (key[k] as number)] as number;
-        }
+        mapIdAt(key, out, at); // the profile's uuid is there
         continue;
       }
       const base = bases[s] as string;
