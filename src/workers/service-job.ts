@@ -135,23 +135,16 @@ export async function loadTables(
     const columns = Object.keys(spec.columns);
     const json = inMemory(segments);
     if (json && recordCount(json) <= JSON_BATCH) {
-      // Few records in memory: the profile's text with this session's values written in.
+      // Few records in memory: the profile's text with this session's values written in;
+      // should one not fit, the records encoded one by one (which names the problem).
       const template = profileTemplate(profile, spec, () => json.flatMap((seg) => seg.records));
-      const text = template && fillTemplate(template, ctx, collect);
-      if (text) {
-        rows[spec.name] = template.rows;
-        pending.push({ table: spec.name, columns, text, encodeMs: performance.now() - t0 });
-        continue;
-      }
-    }
-    const lines = encodeSegments(segments, compileTable(spec, ctx, collect));
-    if (Array.isArray(lines)) {
-      rows[spec.name] = recordCount(json ?? []);
-      pending.push({ table: spec.name, columns, text: lines.join(''), encodeMs: performance.now() - t0 });
+      const text = (template && fillTemplate(template, ctx, collect)) ?? encodeRecords(json, compileTable(spec, ctx, collect));
+      rows[spec.name] = recordCount(json);
+      pending.push({ table: spec.name, columns, text, encodeMs: performance.now() - t0 });
       continue;
     }
     await flush(false);
-    const copied = await copyRows(client, spec.name, columns, lines);
+    const copied = await copyRows(client, spec.name, columns, encodeSegments(segments, compileTable(spec, ctx, collect)));
     rows[spec.name] = copied;
     tables[spec.name] = { rows: copied, duration_ms: round(performance.now() - t0) };
   }
@@ -220,12 +213,15 @@ export const JSON_BATCH = 2_000;
  */
 export function encodeSegments(segments: readonly Segment[], encode: RecordEncoder): string[] | AsyncGenerator<string> {
   const json = inMemory(segments);
-  if (json && recordCount(json) <= JSON_BATCH) {
-    let text = '';
-    for (const seg of json) for (let i = 0; i < seg.records.length; i++) text += encode(seg.records[i] as Record<string, unknown>, seg.file, i);
-    return [text];
-  }
+  if (json && recordCount(json) <= JSON_BATCH) return [encodeRecords(json, encode)];
   return encodedBatches(segments, encode);
+}
+
+/** The COPY text of records in memory, in one string. */
+function encodeRecords(segments: readonly JsonSegment[], encode: RecordEncoder): string {
+  let text = '';
+  for (const seg of segments) for (let i = 0; i < seg.records.length; i++) text += encode(seg.records[i] as Record<string, unknown>, seg.file, i);
+  return text;
 }
 
 type JsonSegment = Extract<Segment, { kind: 'json' }>;
