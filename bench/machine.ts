@@ -34,7 +34,7 @@ export async function describeMachine(rt: Runtime): Promise<Machine> {
     redis: /^redis_version:(.+)$/m.exec(info)?.[1]?.trim() ?? 'unknown',
     os: `${os.type()} ${os.release()}`,
     code: describeCode(),
-    load_start: Math.round((os.loadavg()[0] ?? 0) * 100) / 100,
+    load_start: loadNow(),
   };
 }
 
