@@ -133,13 +133,13 @@ export async function loadTables(
     const t0 = performance.now();
     const collect = local.get(`${service}.${spec.name}`);
     const columns = Object.keys(spec.columns);
-    const json = inMemory(segments);
-    if (json && recordCount(json) <= JSON_BATCH) {
+    const few = fewInMemory(segments);
+    if (few) {
       // Few records in memory: the profile's text with this session's values written in;
       // should one not fit, the records encoded one by one (which names the problem).
-      const template = profileTemplate(profile, spec, () => json.flatMap((seg) => seg.records));
-      const text = (template && fillTemplate(template, ctx, collect)) ?? encodeRecords(json, compileTable(spec, ctx, collect));
-      rows[spec.name] = recordCount(json);
+      const template = profileTemplate(profile, spec, () => few.segments.flatMap((seg) => seg.records));
+      const text = (template && fillTemplate(template, ctx, collect)) ?? encodeRecords(few.segments, compileTable(spec, ctx, collect));
+      rows[spec.name] = few.records;
       pending.push({ table: spec.name, columns, text, encodeMs: performance.now() - t0 });
       continue;
     }
@@ -212,9 +212,8 @@ export const JSON_BATCH = 2_000;
  * process go on while a big table is encoded); an NDJSON file gives one at each read.
  */
 export function encodeSegments(segments: readonly Segment[], encode: RecordEncoder): string[] | AsyncGenerator<string> {
-  const json = inMemory(segments);
-  if (json && recordCount(json) <= JSON_BATCH) return [encodeRecords(json, encode)];
-  return encodedBatches(segments, encode);
+  const few = fewInMemory(segments);
+  return few ? [encodeRecords(few.segments, encode)] : encodedBatches(segments, encode);
 }
 
 /** The COPY text of records in memory, in one string. */
@@ -226,12 +225,15 @@ function encodeRecords(segments: readonly JsonSegment[], encode: RecordEncoder):
 
 type JsonSegment = Extract<Segment, { kind: 'json' }>;
 
-/** The segments when all are in memory (JSON); undefined when one is NDJSON, read as it goes. */
-function inMemory(segments: readonly Segment[]): readonly JsonSegment[] | undefined {
-  return segments.every((seg): seg is JsonSegment => seg.kind === 'json') ? segments : undefined;
+/**
+ * A table encoded in one piece: all its segments in memory (JSON, not NDJSON read as
+ * it goes) and at most JSON_BATCH records in all; undefined for one that is streamed.
+ */
+function fewInMemory(segments: readonly Segment[]): { segments: readonly JsonSegment[]; records: number } | undefined {
+  if (!segments.every((seg): seg is JsonSegment => seg.kind === 'json')) return undefined;
+  const records = segments.reduce((n, seg) => n + seg.records.length, 0);
+  return records <= JSON_BATCH ? { segments, records } : undefined;
 }
-
-const recordCount = (segments: readonly JsonSegment[]): number => segments.reduce((n, seg) => n + seg.records.length, 0);
 
 async function* encodedBatches(segments: readonly Segment[], encode: RecordEncoder): AsyncGenerator<string> {
   for (const seg of segments) {
