@@ -20,9 +20,8 @@ const { escapeLiteral } = pg;
  * `sessionId` must be a uuid (it is inlined as a literal).
  */
 export function claimLoadSql(sessionId: string, rows?: Readonly<Record<string, number>>): string {
-  return rows
-    ? `BEGIN; INSERT INTO demo_seed.session_loads (session_id, state, rows) VALUES (${uuidLiteral(sessionId)}, 'loaded', ${rowsLiteral(rows)})`
-    : `BEGIN; INSERT INTO demo_seed.session_loads (session_id, state) VALUES (${uuidLiteral(sessionId)}, 'loaded')`;
+  const [column, value] = rows ? [', rows', `, ${rowsLiteral(rows)}`] : ['', ''];
+  return `BEGIN; INSERT INTO demo_seed.session_loads (session_id, state${column}) VALUES (${uuidLiteral(sessionId)}, 'loaded'${value})`;
 }
 
 /** The error of a claim an earlier run holds (see claimLoadSql). */
