@@ -447,7 +447,10 @@ export async function backends(h: Harness, where: { queryLike?: string; state?: 
 }
 
 export async function terminateBackend(h: Harness, pid: number): Promise<boolean> {
-  const { rows } = await h.rt.dbs.pool('demo_session').query<{ ok: boolean }>('SELECT pg_terminate_backend($1) AS ok', [pid]);
+  // With a timeout, PostgreSQL waits until the backend has exited: until then a transaction
+  // it committed (but was still waiting in, as in a COMMIT held for a standby) counts as
+  // running, and its rows are not yet visible to the caller's next query.
+  const { rows } = await h.rt.dbs.pool('demo_session').query<{ ok: boolean }>('SELECT pg_terminate_backend($1, 10000) AS ok', [pid]);
   return rows[0]?.ok === true;
 }
 
