@@ -223,6 +223,34 @@ describe('id format', () => {
     expectOneError(report, { file: '10-sales-historical.json', record: first, field: 'id' }, /#3 of "sales.sales_daily" in 10-sales-historical.json/);
   });
 
+  it('two ids that differ only in their first half (a session would give them one new id)', async () => {
+    const p = await copy('professional');
+    const products = (await p.read('02-inventory.json')).tables['inventory.products'] as Rec[];
+    const product = (products[1] as Rec).id as string;
+    // Another first half (but for the version digit), the same last 16 hex digits.
+    const clash = `${flipHex(product.slice(0, 14))}4${flipHex(product.slice(15, 18))}${product.slice(18)}`;
+    await p.edit('13-forecasting.json', 'forecasting.forecasts', (rs) => {
+      (rs[0] as Rec).id = clash;
+    });
+    expectOneError(
+      await p.validate(),
+      { file: '13-forecasting.json', record: clash, field: 'id' },
+      new RegExp(`id ends like ${product.toLowerCase()}, the id of a inventory.products record \\(#1 of "inventory.products" in 02-inventory.json\\): ids must differ in their last 16 hex digits`),
+    );
+  });
+
+  it('two sales ids that differ only in their first half (found on a second look)', async () => {
+    const p = await copy('professional');
+    let first = '';
+    let clash = '';
+    await p.edit('10-sales-historical.json', 'sales.sales_daily', (rs) => {
+      first = (rs[3] as Rec).id as string;
+      clash = `${flipHex(first.slice(0, 8))}${first.slice(8)}`;
+      (rs[200] as Rec).id = clash;
+    });
+    expectOneError(await p.validate(), { file: '10-sales-historical.json', record: clash, field: 'id' }, /ends like .*#3 of "sales.sales_daily" in 10-sales-historical.json.*last 16 hex digits/);
+  });
+
   it('an id that is not a UUIDv4', async () => {
     const p = await copy('professional');
     let id = '';
@@ -536,3 +564,8 @@ describe('NDJSON sales history', () => {
     expect(report.errors[1]?.message).toMatch(/invalid JSON/);
   });
 });
+
+/** Every hex digit of `s` replaced by another (dashes kept). */
+function flipHex(s: string): string {
+  return s.replace(/[0-9a-f]/gi, (c) => (parseInt(c, 16) ^ 5).toString(16));
+}

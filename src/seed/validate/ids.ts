@@ -1,6 +1,6 @@
 import { SERVICES } from '../../catalog/services.ts';
 import { TABLES, type EntityName } from '../../catalog/tables.ts';
-import { UUID_V4_RE } from '../ids.ts';
+import { keptPart, UUID_V4_RE } from '../ids.ts';
 import { columnsOf, fmt, placeOf, str, type FindingSink, type Place, type RecordView, type RuleContext, type RuleFamily } from './report.ts';
 
 /**
@@ -9,10 +9,12 @@ import { columnsOf, fmt, placeOf, str, type FindingSink, type Place, type Record
  * - Every `id`, and every tenant and ref value, is a UUIDv4 (version nibble 4,
  *   variant 8-b): the session id mapping keeps those bits, so a v4 base id stays v4.
  *   The manifest's tenant ids too.
- * - Ids are unique in the whole profile, across tables, files and services (the
- *   loader maps them per session by a bijection, so two equal base ids would give
- *   two rows the same key). Compared without case, as PostgreSQL compares uuids.
- *   A duplicate is reported where it occurs again, naming where it occurred first.
+ * - Ids are unique in the whole profile, across tables, files and services, and
+ *   more: they differ in the part a session's new id keeps (`keptPart`: the version
+ *   digit and the last 16 hex digits; the first half becomes the session's prefix),
+ *   or two rows would get the same key. Compared without case, as PostgreSQL
+ *   compares uuids. A duplicate is reported where it occurs again, naming where it
+ *   occurred first.
  *
  * Memory stays bounded for million-row sales files: only the ids of entities that
  * something can reference (`REFERENCEABLE`) are kept exactly, with where they are
@@ -32,12 +34,14 @@ export const REFERENCEABLE: ReadonlySet<EntityName> = new Set<EntityName>([
 export interface IdEntry extends Place {
   readonly entity: EntityName;
   readonly pos: number;
+  /** The id, lower-cased. */
+  readonly id: string;
 }
 
 export class IdRules implements RuleFamily {
   /** Ids of referenceable records, exactly as written (references resolve by exact string, as the loader does). */
   readonly entries = new Map<string, IdEntry>();
-  /** Lower-cased ids of referenceable records, for uniqueness. */
+  /** Kept parts of the ids of referenceable records, for uniqueness. */
   private readonly lower = new Map<string, IdEntry>();
   private readonly bloom: Bloom;
   readonly candidates = new Set<string>();
@@ -73,17 +77,17 @@ export class IdRules implements RuleFamily {
     }
     const id = str(r, 'id');
     if (id === undefined) return;
-    const key = id.toLowerCase();
+    const key = keptPart(id);
     const referenceable = REFERENCEABLE.has(r.entity);
     const first = this.lower.get(key);
     if (first) {
-      if (!this.candidates.has(key)) this.duplicate(r, first);
+      if (!this.candidates.has(key)) this.duplicate(r, id, first);
     } else if (this.bloom.has(key)) {
       this.candidates.add(key);
     }
     if (referenceable) {
       if (!first) {
-        const entry: IdEntry = { ...placeOf(r), entity: r.entity, pos: r.pos };
+        const entry: IdEntry = { ...placeOf(r), entity: r.entity, pos: r.pos, id: id.toLowerCase() };
         this.lower.set(key, entry);
         if (!this.entries.has(id)) this.entries.set(id, entry);
       }
@@ -92,8 +96,12 @@ export class IdRules implements RuleFamily {
     }
   }
 
-  private duplicate(r: RecordView, first: IdEntry): void {
-    this.sink.at('error', r, 'id', `duplicate id: also the id of ${describe(this.ctx, first)}`);
+  private duplicate(r: RecordView, id: string, first: IdEntry): void {
+    const message =
+      id.toLowerCase() === first.id
+        ? `duplicate id: also the id of ${describe(this.ctx, first)}`
+        : `id ends like ${first.id}, the id of ${describe(this.ctx, first)}: ids must differ in their last 16 hex digits (a session's new id keeps only those and the version digit)`;
+    this.sink.at('error', r, 'id', message);
   }
 
   /** Needs a second look at the records whose ids are candidates (see the class comment). */
@@ -105,11 +113,11 @@ export class IdRules implements RuleFamily {
   rescan(r: RecordView): void {
     const id = str(r, 'id');
     if (id === undefined) return;
-    const key = id.toLowerCase();
+    const key = keptPart(id);
     if (!this.candidates.has(key)) return;
     const first = this.places.get(key);
-    if (first) this.duplicate(r, first);
-    else this.places.set(key, { ...placeOf(r), entity: r.entity, pos: r.pos });
+    if (first) this.duplicate(r, id, first);
+    else this.places.set(key, { ...placeOf(r), entity: r.entity, pos: r.pos, id: id.toLowerCase() });
   }
 }
 
