@@ -66,6 +66,13 @@ export const ENV_SCHEMA = z.object({
   SESSION_LOAD_TIMEOUT_SECONDS: intFrom(5, 86_400).default(120),
   WORKER_CLOSE_TIMEOUT_MS: intFrom(0, 600_000).default(10_000),
   PG_POOL_SIZE: intFrom(1, 100).default(5),
+  /**
+   * `skip`: a load transaction runs with session_replication_role = replica, so PostgreSQL
+   * does not check each row's foreign keys (the validated profile and the id bijection
+   * make them hold; tests check every reference), where the role may set it (superuser,
+   * or GRANT SET ON PARAMETER on PostgreSQL 15+); else, and with `run`, it checks them.
+   */
+  LOAD_FK_CHECKS: z.enum(['skip', 'run']).default('skip'),
   SEED_DATA_DIR: z.string().trim().min(1).default('./seed-data'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   NODE_ENV: z.string().optional(),

@@ -35,6 +35,24 @@ export class Databases {
     return pool;
   }
 
+  /**
+   * Whether loads into this database skip the per-row foreign-key checks
+   * (LOAD_FK_CHECKS=skip and the role may set session_replication_role). Asked once
+   * per database; an error (the database unreachable) is not remembered.
+   */
+  loadSkipsFkChecks(key: DatabaseKey): Promise<boolean> {
+    if (this.cfg.LOAD_FK_CHECKS === 'run') return Promise.resolve(false);
+    let answer = this.skipsFkChecks.get(key);
+    if (!answer) {
+      answer = mayReplicate(this.pool(key));
+      this.skipsFkChecks.set(key, answer);
+      answer.catch(() => this.skipsFkChecks.delete(key));
+    }
+    return answer;
+  }
+
+  private readonly skipsFkChecks = new Map<DatabaseKey, Promise<boolean>>();
+
   /** Checks that the databases (all by default) answer; returns the ones that don't. */
   async unreachable(keys: readonly DatabaseKey[] = DATABASE_KEYS): Promise<{ database: DatabaseKey; error: string }[]> {
     const results = await Promise.all(
@@ -54,5 +72,17 @@ export class Databases {
     const pools = [...this.pools.values()];
     this.pools.clear();
     await Promise.all(pools.map((p) => p.end().catch(() => undefined)));
+  }
+}
+
+/** May this connection's role set session_replication_role (superuser, or PostgreSQL 15's GRANT SET ON PARAMETER)? */
+async function mayReplicate(pool: pg.Pool): Promise<boolean> {
+  try {
+    const { rows } = await pool.query<{ ok: boolean }>("SELECT has_parameter_privilege('session_replication_role', 'SET') AS ok");
+    return rows[0]?.ok === true;
+  } catch (err) {
+    if ((err as { code?: string }).code !== '42883') throw err; // before PostgreSQL 15: no such function
+    const { rows } = await pool.query<{ ok: boolean }>('SELECT rolsuper AS ok FROM pg_roles WHERE rolname = current_user');
+    return rows[0]?.ok === true;
   }
 }

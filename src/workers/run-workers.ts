@@ -113,7 +113,12 @@ export async function startWorkers(
     ...databasesOf(services, opts.sessionQueue ?? true).map((k) => dbs.pool(k).query('SELECT 1')),
     ...listProfiles(dataDir).map((p) => w.profiles.get(dataDir, p)),
   ]);
-  log.info({ queues: workers.map((wk) => wk.name), concurrency: cfg.WORKER_CONCURRENCY }, 'workers started');
+  const fkChecks = await Promise.allSettled(services.map(async (s) => [s, await dbs.loadSkipsFkChecks(s)] as const));
+  const checked = fkChecks.flatMap((r) => (r.status === 'fulfilled' && !r.value[1] ? [r.value[0]] : []));
+  if (cfg.LOAD_FK_CHECKS === 'skip' && checked.length > 0) {
+    log.warn({ databases: checked }, 'loads check every foreign key here: the role may not set session_replication_role (GRANT SET ON PARAMETER session_replication_role, PostgreSQL 15+, lets them skip it); see LOAD_FK_CHECKS');
+  }
+  log.info({ queues: workers.map((wk) => wk.name), concurrency: cfg.WORKER_CONCURRENCY, load_fk_checks: cfg.LOAD_FK_CHECKS }, 'workers started');
 
   return {
     workers,

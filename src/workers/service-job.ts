@@ -30,6 +30,7 @@ export async function loadService(job: Job<ServiceJobData, ServiceJobResult>, w:
   const started = Date.now();
   const log = w.log.child({ session_id: d.sessionId, service: d.service, phase: d.phase, job_id: job.id, attempt: job.attemptsMade + 1 });
   const profile = await w.profiles.get(d.dataDir, d.profile).catch(asUnrecoverable);
+  const skipFkChecks = await w.dbs.loadSkipsFkChecks(d.service);
   const client = await w.dbs.pool(d.service).connect();
   let tables: Record<string, TableResult> = {};
   let alreadyLoaded = false;
@@ -48,7 +49,7 @@ export async function loadService(job: Job<ServiceJobData, ServiceJobResult>, w:
     let earlier: LoadState | undefined;
     try {
       tables = await loadTables(client, profile, d.service, transform.ctx, local, {
-        open: (rows) => claimLoadSql(d.sessionId, rows),
+        open: (rows) => claimLoadSql(d.sessionId, rows, { skipFkChecks }),
         close: (rows) => commitLoadSql(d.sessionId, rows),
       });
     } catch (err) {

@@ -78,7 +78,9 @@ describeFaults('scenario 3: PostgreSQL backends terminated, server stopped and s
         PERFORM pg_sleep(0.3);
         RETURN NULL;
       END $$;
-      CREATE OR REPLACE TRIGGER fault_slow_copy BEFORE INSERT ON sales_daily FOR EACH STATEMENT EXECUTE FUNCTION demo_seed.fault_slow_copy();`);
+      CREATE OR REPLACE TRIGGER fault_slow_copy BEFORE INSERT ON sales_daily FOR EACH STATEMENT EXECUTE FUNCTION demo_seed.fault_slow_copy();
+      -- ALWAYS: the loads run as replica (LOAD_FK_CHECKS=skip), where ordinary triggers do not fire.
+      ALTER TABLE sales_daily ENABLE ALWAYS TRIGGER fault_slow_copy;`);
   }
 
   it('backends terminated during COPY: the attempts fail, are retried, and every session ends ready with exact counts', async () => {

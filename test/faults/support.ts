@@ -478,7 +478,9 @@ export async function installCommitFaults(h: Harness, services: readonly string[
       END $$;
       DROP TRIGGER IF EXISTS commit_fault ON demo_seed.session_loads;
       CREATE CONSTRAINT TRIGGER commit_fault AFTER INSERT OR UPDATE ON demo_seed.session_loads
-        DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION demo_seed.commit_fault();`);
+        DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION demo_seed.commit_fault();
+      -- ALWAYS: the loads run as replica (LOAD_FK_CHECKS=skip), where ordinary triggers do not fire.
+      ALTER TABLE demo_seed.session_loads ENABLE ALWAYS TRIGGER commit_fault;`);
   }
 }
 

@@ -32,7 +32,9 @@ describe('a failing service fails the session and removes everything', () => {
     // forecasting loads last: by then every other service has committed its rows.
     await h.rt.dbs.pool('forecasting').query(`
       CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'forecast store is read-only'; END $$;
-      CREATE TRIGGER refuse_forecasts BEFORE INSERT ON forecasts FOR EACH ROW EXECUTE FUNCTION refuse();`);
+      CREATE TRIGGER refuse_forecasts BEFORE INSERT ON forecasts FOR EACH ROW EXECUTE FUNCTION refuse();
+      -- ALWAYS: the loads run as replica (LOAD_FK_CHECKS=skip), where ordinary triggers do not fire.
+      ALTER TABLE forecasts ENABLE ALWAYS TRIGGER refuse_forecasts;`);
     try {
       const v = await createAndWait(h, 'professional');
       expect(v.status).toBe('failed');
