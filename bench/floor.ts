@@ -89,9 +89,10 @@ function sessionLoader(dbs: Databases, profile: LoadedProfile): () => Promise<vo
         service,
         Promise.all(SERVICE_SPECS[service].dependsOn.map((d) => loads.get(d))).then(async () => {
           const { ctx, local } = transformContext(profile, sessionId, createdAt, service, maps);
+          const skipFkChecks = await dbs.loadSkipsFkChecks(service);
           const client = await dbs.pool(service).connect();
           try {
-            await loadTables(client, profile, service, ctx, local, { open: (rows) => claimLoadSql(sessionId, rows), close: (rows) => commitLoadSql(sessionId, rows) });
+            await loadTables(client, profile, service, ctx, local, { open: (rows) => claimLoadSql(sessionId, rows, { skipFkChecks }), close: (rows) => commitLoadSql(sessionId, rows) });
             client.release();
           } catch (err) {
             client.release(true);

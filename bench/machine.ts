@@ -15,6 +15,8 @@ export interface Machine {
   readonly os: string;
   /** The code measured: its git commit, and whether tracked files differed from it. */
   readonly code: string;
+  /** Whether the loads skipped PostgreSQL's per-row foreign-key checks (LOAD_FK_CHECKS, and the role's right to). */
+  readonly load_fk_checks?: 'skipped' | 'run';
   /** 1-minute load average when the run started and when it ended: a busy machine shows here. */
   readonly load_start: number;
   load_end?: number;
@@ -34,6 +36,7 @@ export async function describeMachine(rt: Runtime): Promise<Machine> {
     redis: /^redis_version:(.+)$/m.exec(info)?.[1]?.trim() ?? 'unknown',
     os: `${os.type()} ${os.release()}`,
     code: describeCode(),
+    load_fk_checks: (await rt.dbs.loadSkipsFkChecks('orchestrator')) ? 'skipped' : 'run',
     load_start: loadNow(),
   };
 }

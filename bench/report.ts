@@ -150,7 +150,7 @@ export function formatReport(r: BenchResult): string {
   parts.push(
     `machine: ${m.cpu}, ${m.cores} cores, ${m.memory_gb} GB; Node ${m.node}; PostgreSQL ${m.postgres}; Redis ${m.redis}; ${m.os}; load average ${m.load_start} at start, ${m.load_end ?? '?'} at end`,
   );
-  parts.push(`code: ${m.code}`);
+  parts.push(`code: ${m.code}${m.load_fk_checks ? `; the loads' per-row foreign-key checks: ${m.load_fk_checks} (LOAD_FK_CHECKS)` : ''}`);
   parts.push(`method:\n${r.method.map((x) => `  - ${x}`).join('\n')}`);
 
   const l = r.latency;
