@@ -10,6 +10,7 @@ import { SERVICES } from '../src/catalog/services.ts';
 import { databaseUrl } from '../src/config/env.ts';
 import { quiesce } from './quiesce.ts';
 import { generateProfile } from '../src/seed/generate/index.ts';
+import { idMapperFor } from '../src/seed/ids.ts';
 import type { ApiClient } from './client.ts';
 import { maxBy, ratePerSecond } from './stats.ts';
 import type { World } from './world.ts';
@@ -212,14 +213,20 @@ function psql(url: string, command: string): Promise<void> {
   });
 }
 
-/** Copies a COPY text file, giving every row a fresh id and `tenant` (the first two columns). */
+/**
+ * Copies a COPY text file, giving every row a fresh id and `tenant` (the first two
+ * columns). The fresh ids are another session's (idMapperFor), so they lie together in
+ * the primary key's index as the service's own rows do: random ids would make the
+ * baselines pay for index pages the service does not touch.
+ */
 async function rewriteIds(from: string, to: string, tenant: string): Promise<number> {
+  const mapId = idMapperFor(randomUUID());
   const out = createWriteStream(to);
   let n = 0;
   for await (const line of readline.createInterface({ input: createReadStream(from), crlfDelay: Infinity })) {
     if (line === '') continue;
     const rest = line.slice(line.indexOf('\t', line.indexOf('\t') + 1));
-    if (!out.write(`${randomUUID()}\t${tenant}${rest}\n`)) await once(out, 'drain');
+    if (!out.write(`${mapId(line.slice(0, 36))}\t${tenant}${rest}\n`)) await once(out, 'drain');
     n++;
   }
   out.end();
