@@ -168,7 +168,8 @@ describeFaults('scenario 3: PostgreSQL backends terminated, server stopped and s
         60_000,
         10,
       );
-      expect(await terminateBackend(h, b.pid)).toBe(true);
+      // 'ack': the marker must be read after the backend is gone (its commit visible).
+      expect(await terminateBackend(h, b.pid, { waitForExit: kind === 'ack' })).toBe(true);
       const at = Date.now();
       await disarmCommitFault(h, 'sales', id);
       const committed = (await sales.query(`SELECT state FROM demo_seed.session_loads WHERE session_id = $1`, [id])).rows[0]?.state as string | undefined;

@@ -446,11 +446,12 @@ export async function backends(h: Harness, where: { queryLike?: string; state?: 
   return rows;
 }
 
-export async function terminateBackend(h: Harness, pid: number): Promise<boolean> {
-  // With a timeout, PostgreSQL waits until the backend has exited: until then a transaction
-  // it committed (but was still waiting in, as in a COMMIT held for a standby) counts as
-  // running, and its rows are not yet visible to the caller's next query.
-  const { rows } = await h.rt.dbs.pool('demo_session').query<{ ok: boolean }>('SELECT pg_terminate_backend($1, 10000) AS ok', [pid]);
+export async function terminateBackend(h: Harness, pid: number, opts: { waitForExit?: boolean } = {}): Promise<boolean> {
+  // waitForExit: PostgreSQL waits until the backend has exited. Until then a transaction it
+  // committed but was still waiting in (a COMMIT held for a standby) counts as running, and
+  // its rows are not yet visible to the caller's next query.
+  const sql = opts.waitForExit ? 'SELECT pg_terminate_backend($1, 10000) AS ok' : 'SELECT pg_terminate_backend($1) AS ok';
+  const { rows } = await h.rt.dbs.pool('demo_session').query<{ ok: boolean }>(sql, [pid]);
   return rows[0]?.ok === true;
 }
 
