@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SERVICES } from '../../src/catalog/services.ts';
 import { loadConfig } from '../../src/config/env.ts';
 import { Databases } from '../../src/db/pools.ts';
 import { leftoverCount } from '../support/data-rules.ts';
@@ -22,7 +23,7 @@ async function refuseForecasts(h: Harness): Promise<void> {
 /** References inside one database that name no row: every foreign key of the schema, checked by query. */
 async function danglingReferences(h: Harness): Promise<number> {
   let n = 0;
-  for (const key of ['inventory', 'recipes', 'production', 'procurement', 'orders', 'orchestrator', 'forecasting', 'suppliers', 'tenant', 'auth', 'sales'] as const) {
+  for (const key of SERVICES) {
     const db = h.rt.dbs.pool(key);
     const { rows: fks } = await db.query<{ child: string; col: string; parent: string; pcol: string }>(`
       SELECT c.conrelid::regclass::text AS child, a.attname AS col, c.confrelid::regclass::text AS parent, pa.attname AS pcol
