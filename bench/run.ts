@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { breakdown, type SessionTiming } from './breakdown.ts';
 import { measureBulk, rowsForScale } from './bulk.ts';
@@ -18,7 +18,9 @@ import { World } from './world.ts';
  * `npm run bench [-- --quick] [-- --json]`: latency, throughput, bulk load and the
  * time breakdown of a session, in one isolated world on the local Redis and
  * PostgreSQL. Progress goes to stderr; the report to stdout (with --json, the result
- * object as its last line); files to bench/results/<date>.{json,svg}.
+ * object as its last line); files to bench/results/<date>.{json,svg}, a folder git
+ * ignores. With --baseline the run is also written to bench/results/baseline.{json,svg}, the
+ * one result kept in git: the run the README's performance table is read from.
  */
 const RESULTS_DIR = path.join(import.meta.dirname, 'results');
 const CONCURRENCY = [1, 4, 16, 32];
@@ -28,19 +30,20 @@ const PLANS = {
   full: { perProfile: 60, warmup: 3, sessionsAt: (c: number) => Math.max(50, 8 * c), levelMaxMs: 60_000, workerCounts: [1, 2], scale: 3704, bulkRounds: 2, floorSessions: 200, floorConcurrency: [4, 8, 16, 32], queueFloorSessions: 300, queueFloorConcurrency: [16, 32] },
 };
 
-function parseArgs(argv: string[]): { quick: boolean; json: boolean; dist: boolean } {
-  const known = new Set(['--quick', '--json', '--dist']);
+function parseArgs(argv: string[]): { quick: boolean; json: boolean; dist: boolean; baseline: boolean } {
+  const known = new Set(['--quick', '--json', '--dist', '--baseline']);
   const bad = argv.filter((a) => !known.has(a));
   if (bad.length > 0) {
     process.stderr.write(
-      `bench: unknown argument ${bad.join(' ')}\nusage: npm run bench [-- [--quick] [--json] [--dist]]\n` +
+      `bench: unknown argument ${bad.join(' ')}\nusage: npm run bench [-- [--quick] [--json] [--dist] [--baseline]]\n` +
         '  --quick  under 3 minutes: 20 sessions per profile, short throughput levels, a 300k-row bulk profile\n' +
         '  --json   print the result object as the last line of stdout\n' +
-        '  --dist   run the API and workers from dist/ (npm run build), as the Docker image does, instead of through tsx\n',
+        '  --dist   run the API and workers from dist/ (npm run build), as the Docker image does, instead of through tsx\n' +
+        '  --baseline  also write the result to bench/results/baseline.{json,svg}, the run kept in git\n',
     );
     process.exit(2);
   }
-  return { quick: argv.includes('--quick'), json: argv.includes('--json'), dist: argv.includes('--dist') };
+  return { quick: argv.includes('--quick'), json: argv.includes('--json'), dist: argv.includes('--dist'), baseline: argv.includes('--baseline') };
 }
 
 async function main(): Promise<void> {
@@ -130,6 +133,11 @@ async function main(): Promise<void> {
     result.finished_at = new Date().toISOString();
     result.duration_s = (Date.now() - t0) / 1000;
     await writeFile(files.json, `${JSON.stringify(result, null, 2)}\n`);
+    if (args.baseline) {
+      await copyFile(files.json, path.join(RESULTS_DIR, 'baseline.json'));
+      await copyFile(files.svg, path.join(RESULTS_DIR, 'baseline.svg'));
+      progress('written as bench/results/baseline.{json,svg} too');
+    }
     process.stdout.write(`${formatReport(result)}\n`);
     if (args.json) process.stdout.write(`${JSON.stringify(result)}\n`);
   } finally {
