@@ -4,6 +4,13 @@ import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import pgCopy from 'pg-copy-streams';
 
+/*
+ * This module reaches into the internals of pg (its Submittable protocol: `submit`,
+ * `connection.stream`, the `handle*` callbacks) and of pg-copy-streams (`submit`,
+ * `handleCopyInResponse`). Both are pinned to exact versions in package.json; an
+ * upgrade is checked by test/integration/copy-roundtrip.test.ts (bytes, row order,
+ * one socket write, what a failing table leaves) before the pins move.
+ */
 const CHUNK_BYTES = 64 * 1024;
 
 /** `COPY <table> (<columns>) FROM STDIN`; tables and columns come from the service catalog, never from input. */
