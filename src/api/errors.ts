@@ -1,5 +1,6 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from '../logger.ts';
+import { isDatabaseUnavailable } from '../db/unavailable.ts';
 import { QueueUnavailableError } from '../producer/errors.ts';
 import { SeedDataError } from '../seed/errors.ts';
 
@@ -55,15 +56,6 @@ const BODY_ERRORS: Record<string, { code: string; message: string }> = {
   'request.size.invalid': { code: 'invalid_body', message: 'the request body does not match its Content-Length' },
 };
 
-/** PostgreSQL is down or refusing connections: the service, not the client, is at fault. */
-function isDatabaseUnavailable(err: unknown): boolean {
-  const e = err as { code?: string; message?: string };
-  if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', '57P01', '57P02', '57P03', '53300', '3D000'].includes(e?.code ?? '')) {
-    return true;
-  }
-  return /timeout exceeded when trying to connect|Connection terminated/i.test(e?.message ?? '');
-}
-
 /** What any thrown value becomes on the wire. */
 export function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
@@ -80,15 +72,20 @@ export function toApiError(err: unknown): ApiError {
     if (known) return new ApiError(status, known.code, known.message);
     return new ApiError(status, status === 404 ? 'not_found' : 'bad_request', 'the request could not be understood');
   }
-  if (isDatabaseUnavailable(err)) return new ApiError(503, 'database_unavailable', 'a database is not reachable; try again shortly');
+  if (isDatabaseUnavailable(err)) return new ApiError(503, 'database_unavailable', 'the session database is not available; try again shortly');
   return new ApiError(500, 'internal_error', 'an unexpected error occurred');
 }
+
+/** Seconds a client is told to wait (`Retry-After`) before it retries a 503. */
+export const RETRY_AFTER_SECONDS = 5;
 
 export function sendError(res: Parameters<RequestHandler>[1], err: ApiError): void {
   if (res.headersSent) {
     res.end();
     return;
   }
+  // Every 503 (a database, Redis, the stream cap, not ready) says when to come back.
+  if (err.status === 503 && res.getHeader('Retry-After') === undefined) res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
   res.status(err.status).json(err.body());
 }
 
