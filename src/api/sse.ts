@@ -1,4 +1,5 @@
 import type { Request, Response } from 'express';
+import { ipKeyGenerator } from 'express-rate-limit';
 import type { Logger } from '../logger.ts';
 import type { SessionSnapshot, SessionView } from '../producer/session-view.ts';
 import { ApiError } from './errors.ts';
@@ -23,6 +24,14 @@ import { ApiError } from './errors.ts';
  * services load, and what ends the load comes as a nudge; should nothing but
  * progress come for `pollMs`, the next read is a whole one. It stops as soon as the
  * client goes away.
+ *
+ * Capacity: a request takes its slot (acquire()) synchronously, before its first
+ * await, so a burst cannot pass a check that nothing has counted yet; the slot goes
+ * back when the response closes, whatever the way (the client gone, an error answer,
+ * the end of the stream, 204, the server's shutdown). At most `maxStreams` slots in
+ * all (503 `too_many_streams`) and `maxPerClient` per client (429
+ * `too_many_client_streams`; the client as the POST rate limit sees it: `req.ip`,
+ * IPv6 by /56), both with Retry-After.
  */
 export const FINAL_STATUSES: ReadonlySet<string> = new Set(['ready', 'failed', 'destroyed', 'expired']);
 
@@ -31,15 +40,65 @@ export interface SseOptions {
   /** Longest delay between a service of the session finishing and the stream reading it. */
   readonly progressMs: number;
   readonly heartbeatMs: number;
+  /** Streams open at once, in all (SSE_MAX_STREAMS). */
   readonly maxStreams: number;
+  /** Streams open at once per client (SSE_MAX_PER_CLIENT). */
+  readonly maxPerClient: number;
+  /** Retry-After (seconds) of a refusal for capacity. */
+  readonly retryAfterSeconds: number;
   /** Consecutive failed polls (database down) before the stream gives up. */
   readonly maxFailedPolls: number;
 }
 
-export const DEFAULT_SSE_OPTIONS: SseOptions = { pollMs: 1_000, progressMs: 100, heartbeatMs: 15_000, maxStreams: 1_000, maxFailedPolls: 50 };
+export const DEFAULT_SSE_OPTIONS: SseOptions = {
+  pollMs: 1_000,
+  progressMs: 100,
+  heartbeatMs: 15_000,
+  maxStreams: 1_000,
+  maxPerClient: 20,
+  retryAfterSeconds: 5,
+  maxFailedPolls: 50,
+};
+
+/** The headers of an event stream (GET, and HEAD without the stream). */
+export const SSE_HEADERS: Readonly<Record<string, string>> = {
+  'Content-Type': 'text/event-stream; charset=utf-8',
+  'Cache-Control': 'no-cache, no-transform',
+  Connection: 'keep-alive',
+  'X-Accel-Buffering': 'no',
+};
+
+/** Who a stream counts against: the client address as the POST rate limit keys it (TRUST_PROXY decides; IPv6 by /56). */
+export function streamClient(req: Request): string {
+  return ipKeyGenerator(req.ip ?? req.socket.remoteAddress ?? 'unknown', 56);
+}
+
+/** A place among the open streams, held from the request's start until its response closes. */
+export interface StreamSlot {
+  readonly client: string;
+  /** True once given back (the response closed, or release() was called). */
+  readonly released: boolean;
+  /** Gives the slot back; a second call does nothing. */
+  release(): void;
+}
+
+/** HEAD on /events: what GET would answer, without a stream (no slot held). */
+export function headOfStream(req: Request, res: Response, first: SessionSnapshot): void {
+  if (req.get('Last-Event-ID') !== undefined && FINAL_STATUSES.has(first.view.status)) {
+    res.status(204).end();
+    return;
+  }
+  res.status(200).set(SSE_HEADERS).end();
+}
 
 export class SessionStreams {
   private readonly closers = new Set<() => void>();
+  /** Slots held: open streams and requests still reading their session. */
+  private held = 0;
+  /** Client → slots it holds. */
+  private readonly perClient = new Map<string, number>();
+  /** Set by closeAll(): the server is shutting down, no stream opens any more. */
+  private shuttingDown = false;
   /** Session id → the wake-up of each of its open streams (its argument: the longest delay allowed). */
   private readonly wakers = new Map<string, Set<(withinMs: number) => void>>();
   private readonly opts: SseOptions;
@@ -69,9 +128,19 @@ export class SessionStreams {
     return shared(this.refreshes, sessionId, refresh);
   }
 
-  /** Open streams. */
+  /** Slots held: open streams, and requests for one still reading their session. */
   get size(): number {
+    return this.held;
+  }
+
+  /** Streams open (their headers sent). */
+  get open(): number {
     return this.closers.size;
+  }
+
+  /** Slots held by one client (streamClient()). */
+  heldBy(client: string): number {
+    return this.perClient.get(client) ?? 0;
   }
 
   /** The session's job changed state, or a job of it failed: its streams read it again now. */
@@ -86,27 +155,68 @@ export class SessionStreams {
     if (set) for (const wake of set) wake(this.opts.progressMs);
   }
 
-  /** Throws 503 when no further stream may be opened. */
-  assertCapacity(): void {
-    if (this.closers.size >= this.opts.maxStreams) {
-      throw new ApiError(503, 'too_many_streams', 'too many event streams are open; poll GET /api/v1/demo-sessions/{id} instead');
+  /**
+   * Takes a slot for `client`, synchronously (call it before any await), or throws:
+   * 503 `too_many_streams` when every slot is taken or the server is shutting down,
+   * 429 `too_many_client_streams` when the client holds its share; both with
+   * Retry-After, set on `res`. The slot is given back when `res` closes.
+   */
+  acquire(client: string, res: Response): StreamSlot {
+    const refuse = (status: number, code: string, message: string): never => {
+      res.set('Retry-After', String(this.opts.retryAfterSeconds));
+      throw new ApiError(status, code, message);
+    };
+    if (this.shuttingDown) refuse(503, 'too_many_streams', 'the server is shutting down; reconnect shortly');
+    if (this.held >= this.opts.maxStreams) {
+      refuse(503, 'too_many_streams', 'too many event streams are open; retry later or poll GET /api/v1/demo-sessions/{id} instead');
     }
+    const mine = this.perClient.get(client) ?? 0;
+    if (mine >= this.opts.maxPerClient) {
+      refuse(429, 'too_many_client_streams', `this client has ${mine} event streams open, the most allowed; close one or poll GET /api/v1/demo-sessions/{id} instead`);
+    }
+    this.held++;
+    this.perClient.set(client, mine + 1);
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      res.off('close', release);
+      this.held--;
+      const left = (this.perClient.get(client) ?? 1) - 1;
+      if (left > 0) this.perClient.set(client, left);
+      else this.perClient.delete(client);
+    };
+    res.once('close', release);
+    return {
+      client,
+      get released() {
+        return released;
+      },
+      release,
+    };
   }
 
-  /** Streams `first` (already read by the handler) and what follows, until the status is final. */
-  stream(req: Request, res: Response, first: SessionSnapshot): void {
+  /**
+   * Streams `first` (already read by the handler) and what follows, until the status is
+   * final, under `slot` (from acquire(), which this takes over: it is given back when the
+   * stream ends). A slot already given back (the client went away meanwhile) streams nothing.
+   */
+  stream(req: Request, res: Response, first: SessionSnapshot, slot: StreamSlot): void {
+    if (slot.released) return;
+    if (this.shuttingDown) {
+      slot.release();
+      res.set('Retry-After', '1');
+      res.status(503).json(new ApiError(503, 'too_many_streams', 'the server is shutting down; reconnect shortly').body());
+      return;
+    }
     if (req.get('Last-Event-ID') !== undefined && FINAL_STATUSES.has(first.view.status)) {
+      slot.release();
       res.status(204).end();
       return;
     }
     const sessionId = first.view.session_id;
     const log = this.log.child({ session_id: sessionId });
-    res.status(200).set({
-      'Content-Type': 'text/event-stream; charset=utf-8',
-      'Cache-Control': 'no-cache, no-transform',
-      Connection: 'keep-alive',
-      'X-Accel-Buffering': 'no',
-    });
+    res.status(200).set(SSE_HEADERS);
     res.flushHeaders();
     req.socket.setNoDelay(true);
 
@@ -131,6 +241,7 @@ export class SessionStreams {
       clearTimeout(poll);
       clearInterval(heartbeat);
       this.closers.delete(close);
+      slot.release();
       const set = this.wakers.get(sessionId);
       set?.delete(wake);
       if (set?.size === 0) this.wakers.delete(sessionId);
@@ -214,6 +325,7 @@ export class SessionStreams {
 
   /** Ends every open stream (shutdown): clients reconnect, to another instance if need be. */
   closeAll(): void {
+    this.shuttingDown = true;
     for (const close of [...this.closers]) close();
   }
 }

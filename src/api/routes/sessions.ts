@@ -13,7 +13,7 @@ import { KeyedMutex } from '../keyed-mutex.ts';
 import type { ApiMetrics } from '../metrics.ts';
 import { withQueue } from '../queue-guard.ts';
 import { createSessionSchema, IDEMPOTENCY_HEADER, IdempotencyKeySchema, issueDetails, SessionIdSchema, type CreateSessionBody } from '../schemas.ts';
-import type { SessionStreams } from '../sse.ts';
+import { headOfStream, streamClient, type SessionStreams } from '../sse.ts';
 
 export const SESSIONS_PATH = '/api/v1/demo-sessions';
 /** The largest POST body accepted; anything bigger is answered 413. */
@@ -182,14 +182,26 @@ export function sessionRoutes(d: SessionRoutesDeps): Router {
   };
 
   const events: RequestHandler<{ id: string }> = async (req, res) => {
-    d.streams.assertCapacity();
-    d.streams.stream(req, res, await loadSnapshot(req.params.id));
+    // The slot is taken before the first await (a burst cannot pass an uncounted check),
+    // and comes back when the response closes, however it ends.
+    const slot = d.streams.acquire(streamClient(req), res);
+    try {
+      d.streams.stream(req, res, await loadSnapshot(req.params.id), slot);
+    } catch (err) {
+      slot.release();
+      throw err;
+    }
+  };
+
+  /** HEAD on /events: the status and headers GET would answer, without a stream or a slot. */
+  const eventsHead: RequestHandler<{ id: string }> = async (req, res) => {
+    headOfStream(req, res, await loadSnapshot(req.params.id));
   };
 
   const parseBody = express.json({ limit: BODY_LIMIT, strict: true });
   const limit: RequestHandler[] = d.rateLimit ? [d.rateLimit] : [];
   router.route(SESSIONS_PATH).post(...limit, requireJson, parseBody, create).all(methodNotAllowed(['POST']));
   router.route(`${SESSIONS_PATH}/:id`).get(get).delete(destroy).all(methodNotAllowed(['GET', 'DELETE']));
-  router.route(`${SESSIONS_PATH}/:id/events`).get(events).all(methodNotAllowed(['GET']));
+  router.route(`${SESSIONS_PATH}/:id/events`).head(eventsHead).get(events).all(methodNotAllowed(['GET', 'HEAD']));
   return router;
 }
