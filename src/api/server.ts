@@ -38,7 +38,11 @@ export interface ApiOptions {
 export async function startApi(cfg: Config, runtime: Pick<Runtime, 'producer' | 'dbs' | 'redis'>, log: Logger, opts: ApiOptions = {}): Promise<RunningApi> {
   const db = runtime.dbs.pool('demo_session');
   const metrics = new ApiMetrics(() => countByStatus(db), log);
-  const streams = new SessionStreams((id) => runtime.producer.snapshot(id), log, opts.sse);
+  const streams = new SessionStreams((id) => runtime.producer.snapshot(id), log, {
+    maxStreams: cfg.SSE_MAX_STREAMS,
+    maxPerClient: cfg.SSE_MAX_PER_CLIENT,
+    ...opts.sse,
+  });
   const feed = startQueueEventsFeed(cfg, { metrics, log, sessionTiming: (id) => sessionTiming(db, id), onSessionEvent: (id) => streams.nudge(id), onServiceDone: (id) => streams.progressed(id) });
   feed.ready.catch(() => undefined); // with Redis down it never resolves before close(); errors are logged by the feed
   const queues = createQueues(cfg, runtime.redis);

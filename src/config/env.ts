@@ -47,6 +47,9 @@ export const ENV_SCHEMA = z.object({
   RATE_LIMIT_PER_MINUTE: intFrom(0, 1_000_000).default(30),
   MAX_SESSIONS_PER_EMAIL: intFrom(0, 10_000).default(5),
   TRUST_PROXY: z.string().trim().default('false'),
+  /** Event streams (GET …/events) open at once on one API process, in all and per client (req.ip, as the POST rate limit). */
+  SSE_MAX_STREAMS: intFrom(1, 1_000_000).default(1_000),
+  SSE_MAX_PER_CLIENT: intFrom(1, 1_000_000).default(20),
   /** BullMQ key prefix; the braces make one Redis Cluster hash tag for every queue of a flow. */
   QUEUE_PREFIX: z
     .string()
