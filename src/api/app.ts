@@ -42,7 +42,7 @@ export function createApp(d: AppDeps): Express {
   app.use(requestLog(d.log, d.metrics));
   app.use(helmet());
 
-  app.use(healthRoutes({ redis: d.redis, dbs: d.dbs }));
+  app.use(healthRoutes({ redis: d.redis, dbs: d.dbs, cfg: d.cfg, log: d.log }));
   app.get('/metrics', d.metrics.handler());
   const openapi = buildOpenApiDocument(d.profiles);
   app.get(OPENAPI_PATH, (_req, res) => {

@@ -80,6 +80,8 @@ export function toApiError(err: unknown): ApiError {
 export const RETRY_AFTER_SECONDS = 5;
 
 export function sendError(res: Parameters<RequestHandler>[1], err: ApiError): void {
+  // The client is gone (an aborted body): nothing can be sent, and nothing is counted as sent.
+  if (res.destroyed || res.socket?.destroyed === true) return;
   if (res.headersSent) {
     res.end();
     return;

@@ -81,8 +81,14 @@ export class ApiMetrics {
 
   readonly httpRequests = new Counter({
     name: 'demo_http_requests_total',
-    help: 'HTTP requests answered, by route and status code',
+    help: 'HTTP requests, by route and the status code sent (none: closed before any answer; route unparsed: bytes Node answered 4xx before they became a request)',
     labelNames: ['method', 'route', 'status'] as const,
+    registers: [this.registry],
+  });
+
+  readonly connectionsDropped = new Counter({
+    name: 'demo_http_connections_dropped_total',
+    help: 'TCP connections closed on arrival because HTTP_MAX_CONNECTIONS were open',
     registers: [this.registry],
   });
 

@@ -6,6 +6,7 @@ import type { Config } from '../config/env.ts';
 import { createQueues } from '../flows/queues.ts';
 import type { Logger } from '../logger.ts';
 import { createApp } from './app.ts';
+import { onClientError } from './client-error.ts';
 import { BOARD_PATH, bullBoardRouter } from './bull-board.ts';
 import { ApiMetrics } from './metrics.ts';
 import { listProfiles } from '../seed/profile.ts';
@@ -32,6 +33,43 @@ export interface ApiOptions {
   readonly closeTimeoutMs?: number;
   /** Bound on create/destroy calls once Redis looked connected (default QUEUE_CALL_TIMEOUT_MS). */
   readonly queueTimeoutMs?: number;
+}
+
+/**
+ * The HTTP server and its bounds (config: HTTP_*). `requestTimeout` and `headersTimeout`
+ * run from a request's first byte until it is wholly received (Node's parser), so a
+ * slow body or slow headers are answered 408 and closed, while a response, however
+ * long (an event stream), is not cut. Node checks them every `connectionsCheckingInterval`
+ * (30 s by default, which would stretch a 10 s bound to 40 s): here a quarter of the
+ * shorter bound, at most 1 s. A connection that sends nothing is cut by headersTimeout
+ * too; an idle keep-alive one by keepAliveTimeout. Malformed requests are answered by
+ * onClientError, in the error shape, and counted as what they were sent.
+ */
+export function createHttpServer(app: http.RequestListener, cfg: Config, log: Logger, metrics?: ApiMetrics): http.Server {
+  const requestTimeout = cfg.HTTP_REQUEST_TIMEOUT_MS;
+  const headersTimeout = Math.min(cfg.HTTP_HEADERS_TIMEOUT_MS, requestTimeout);
+  const server = http.createServer(
+    {
+      requestTimeout,
+      headersTimeout,
+      keepAliveTimeout: cfg.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+      connectionsCheckingInterval: Math.max(10, Math.min(1_000, Math.floor(headersTimeout / 4))),
+    },
+    app,
+  );
+  server.keepAliveTimeout = cfg.HTTP_KEEP_ALIVE_TIMEOUT_MS;
+  server.maxConnections = cfg.HTTP_MAX_CONNECTIONS;
+  server.on('clientError', onClientError(log, (status) => metrics?.httpRequests.inc({ method: 'unknown', route: 'unparsed', status: String(status) })));
+  let lastDropLog = 0;
+  server.on('drop', () => {
+    metrics?.connectionsDropped.inc();
+    // At most one line every 10 s: a flood must not flood the log too.
+    if (Date.now() - lastDropLog >= 10_000) {
+      lastDropLog = Date.now();
+      log.warn({ max_connections: cfg.HTTP_MAX_CONNECTIONS }, 'connection refused: HTTP_MAX_CONNECTIONS connections are open');
+    }
+  });
+  return server;
 }
 
 /** Serves the HTTP API and Bull Board on HOST:PORT with the runtime's producer, databases and Redis. */
@@ -66,9 +104,7 @@ export async function startApi(cfg: Config, runtime: Pick<Runtime, 'producer' | 
       board: bullBoardRouter(cfg, queues.values(), log),
       queueTimeoutMs: opts.queueTimeoutMs,
     });
-    server = http.createServer(app);
-    server.keepAliveTimeout = 65_000; // longer than common load balancers' idle timeouts
-    server.headersTimeout = 66_000;
+    server = createHttpServer(app, cfg, log, metrics);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(cfg.PORT, cfg.HOST, () => {

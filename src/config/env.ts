@@ -40,6 +40,18 @@ export const ENV_SCHEMA = z.object({
     .default('bakery_'),
   PORT: intFrom(0, 65535).default(8000),
   HOST: z.string().trim().min(1).default('0.0.0.0'),
+  /**
+   * The HTTP server's bounds (src/api/server.ts). A request (headers and body) must arrive
+   * within HTTP_REQUEST_TIMEOUT_MS, its headers within HTTP_HEADERS_TIMEOUT_MS (else 408);
+   * neither cuts a response, so event streams live on. An idle keep-alive connection
+   * closes after HTTP_KEEP_ALIVE_TIMEOUT_MS: longer than the idle timeout of the proxy in
+   * front (AWS ALB and ingress-nginx: 60 s), or it may reuse a connection just closed.
+   * Connections beyond HTTP_MAX_CONNECTIONS are closed at once.
+   */
+  HTTP_REQUEST_TIMEOUT_MS: intFrom(1_000, 600_000).default(30_000),
+  HTTP_HEADERS_TIMEOUT_MS: intFrom(1_000, 600_000).default(10_000),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: intFrom(1_000, 600_000).default(65_000),
+  HTTP_MAX_CONNECTIONS: intFrom(1, 1_000_000).default(2_000),
   WORKER_HEALTH_PORT: intFrom(0, 65535).default(8001),
   DEMO_SESSION_TTL_SECONDS: intFrom(5, 7 * 24 * 3600).default(1800),
   ADMIN_USER: z.string().min(1).optional(),
@@ -108,6 +120,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const problems: string[] = [];
   if ((cfg.ADMIN_USER === undefined) !== (cfg.ADMIN_PASSWORD === undefined)) {
     problems.push('ADMIN_USER and ADMIN_PASSWORD: set both or neither');
+  }
+  if (cfg.HTTP_HEADERS_TIMEOUT_MS > cfg.HTTP_REQUEST_TIMEOUT_MS) {
+    problems.push(`HTTP_HEADERS_TIMEOUT_MS (${cfg.HTTP_HEADERS_TIMEOUT_MS}) must not exceed HTTP_REQUEST_TIMEOUT_MS (${cfg.HTTP_REQUEST_TIMEOUT_MS})`);
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return cfg;

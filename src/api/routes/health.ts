@@ -1,7 +1,10 @@
 import { Router } from 'express';
 import type { Redis } from 'ioredis';
+import { DATABASE_KEYS, type DatabaseKey } from '../../catalog/services.ts';
+import { databaseUrl, type Config } from '../../config/env.ts';
 import type { Databases } from '../../db/pools.ts';
-import { ApiError } from '../errors.ts';
+import type { Logger } from '../../logger.ts';
+import { ApiError, sendError } from '../errors.ts';
 
 /** Liveness and readiness, for Kubernetes probes and load balancers. */
 export const READY_TIMEOUT_MS = 2_000;
@@ -16,7 +19,28 @@ function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   ]).finally(() => clearTimeout(timer));
 }
 
-export function healthRoutes(d: { redis: Redis; dbs: Databases }): Router {
+/** The database's name as PostgreSQL knows it (`<prefix><key>`, or the path of `<KEY>_DATABASE_URL`). */
+export function databaseLabel(cfg: Config, key: DatabaseKey): string {
+  try {
+    return decodeURIComponent(new URL(databaseUrl(cfg, key)).pathname.slice(1)) || key;
+  } catch {
+    return key;
+  }
+}
+
+export interface HealthDeps {
+  readonly redis: Redis;
+  readonly dbs: Databases;
+  readonly cfg: Config;
+  readonly log: Logger;
+}
+
+/**
+ * /readyz is open to everyone (probes come without credentials), so its answer names
+ * what is down and nothing more: PostgreSQL's and Redis' error text (host names,
+ * ports, users, settings) goes to the log, one warn line per failed check.
+ */
+export function healthRoutes(d: HealthDeps): Router {
   const router = Router();
 
   /** The process is alive and serving: no dependency is checked. */
@@ -26,23 +50,45 @@ export function healthRoutes(d: { redis: Redis; dbs: Databases }): Router {
 
   /** Ready when Redis answers PING and every database answers; 503 names what is down. */
   router.get('/readyz', async (_req, res) => {
-    const [redis, databases] = await Promise.all([
+    const failure = (err: unknown) => (err instanceof Error ? err.message : String(err));
+    const [redisError, dbErrors] = await Promise.all([
       bounded(d.redis.ping(), READY_TIMEOUT_MS, 'redis').then(
-        () => 'ok' as const,
-        (err: unknown) => (err as Error).message,
+        () => undefined,
+        (err: unknown) => failure(err),
       ),
-      bounded(d.dbs.unreachable(), READY_TIMEOUT_MS, 'databases').then(
-        (down) => (down.length === 0 ? ('ok' as const) : Object.fromEntries(down.map((x) => [x.database, x.error]))),
-        (err: unknown) => ({ '(all)': (err as Error).message }),
-      ),
+      // One bound per database, so a slow one is named, not the lot.
+      Promise.all(
+        DATABASE_KEYS.map((key) =>
+          bounded(d.dbs.unreachable([key]), READY_TIMEOUT_MS, key).then(
+            (down) => (down.length === 0 ? undefined : ([key, down[0]!.error] as const)),
+            (err: unknown) => [key, failure(err)] as const,
+          ),
+        ),
+      ).then((all) => all.filter((x): x is readonly [DatabaseKey, string] => x !== undefined)),
     ]);
-    if (redis === 'ok' && databases === 'ok') {
-      res.json({ status: 'ready', checks: { redis, databases } });
+    if (redisError === undefined && dbErrors.length === 0) {
+      res.json({ status: 'ready', checks: { redis: 'ok', databases: 'ok' } });
       return;
     }
-    const dbNames = databases === 'ok' ? [] : Object.keys(databases).map((k) => (k === '(all)' ? 'databases (no answer in time)' : `database ${k}`));
-    const down = [...(redis === 'ok' ? [] : ['redis']), ...dbNames];
-    throw new ApiError(503, 'not_ready', `not reachable: ${down.join(', ')}`, undefined, { checks: { redis, databases } });
+    const down = [...(redisError === undefined ? [] : ['redis']), ...dbErrors.map(([key]) => databaseLabel(d.cfg, key))];
+    d.log.warn(
+      {
+        down,
+        ...(redisError === undefined ? {} : { redis: redisError }),
+        ...(dbErrors.length === 0 ? {} : { databases: Object.fromEntries(dbErrors.map(([key, error]) => [databaseLabel(d.cfg, key), error])) }),
+      },
+      'not ready',
+    );
+    const named = [...(redisError === undefined ? [] : ['redis']), ...dbErrors.map(([key]) => `database ${key}`)];
+    // Answered here, not thrown: the error handler would log the check a second time.
+    sendError(res, new ApiError(503, 'not_ready', `not reachable: ${named.join(', ')}`, undefined, {
+      status: 'unavailable',
+      down,
+      checks: {
+        redis: redisError === undefined ? 'ok' : 'down',
+        databases: dbErrors.length === 0 ? 'ok' : Object.fromEntries(dbErrors.map(([key]) => [key, 'down'])),
+      },
+    }));
   });
   return router;
 }
