@@ -6,6 +6,7 @@ import { SESSION_QUEUE } from '../flows/jobs.ts';
 import { ATTEMPT_FAILED, SERVICE_LOADED, type AttemptFailedFields, type ServiceLoadedFields } from '../flows/session-events.ts';
 import type { Logger } from '../logger.ts';
 import { createRedis } from '../redis/connection.ts';
+import { outageLog, redisTarget } from '../redis/outage-log.ts';
 import { UUID_RE } from '../seed/ids.ts';
 import type { ApiMetrics } from './metrics.ts';
 import { cleanupJobId, expireJobId } from '../flows/options.ts';
@@ -66,9 +67,10 @@ export function startQueueEventsFeed(cfg: Config, deps: FeedDeps): QueueEventsFe
   // Read from now on, even if the first XREAD is sent a little later.
   const lastEventId = `${Date.now()}-0`;
   // Each QueueEvents blocks on XREAD, so BullMQ gives it a duplicate of this connection.
-  const template = createRedis(cfg.REDIS_URL, 'worker');
-  template.on('error', () => undefined);
-  let lastError = '';
+  // Its errors and the readers' (their duplicates') go to the process's outage log: told once per outage.
+  const template = createRedis(cfg.REDIS_URL, 'worker', {}, { log, name: 'queue events' });
+  const outage = outageLog(log);
+  const target = redisTarget(template);
   let all: QueueEvents[] = [];
   let closed = false;
 
@@ -81,11 +83,8 @@ export function startQueueEventsFeed(cfg: Config, deps: FeedDeps): QueueEventsFe
       if (running.size >= MAX_TRACKED) running.clear();
       running.add(jobId);
     };
-    events.on('error', (err) => {
-      // Reconnects are BullMQ's job; say so once per distinct problem.
-      if (err.message !== lastError) log.warn({ queue, err: err.message }, 'queue events: connection problem');
-      lastError = err.message;
-    });
+    // Reconnects are BullMQ's job; an outage is told once (and summed up every few seconds).
+    outage.watchErrors(events, { target, source: 'queue events', msg: 'queue events: error', fields: { queue } });
     // Streams are nudged by the session's own job (waiting for its services, ready,
     // failed or removed) and by any failed attempt; a service loaded is passed on too.
     const nudge = (jobId: string) => {

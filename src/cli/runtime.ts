@@ -20,8 +20,8 @@ export interface Runtime {
 
 export function createRuntime(cfg: Config = loadConfig(), log: Logger = createLogger(cfg.LOG_LEVEL)): Runtime {
   const dbs = new Databases(cfg);
-  const redis = createRedis(cfg.REDIS_URL, 'producer');
-  redis.on('error', () => undefined); // reported where a command uses it
+  // Its errors reach the command that uses it; the outage itself is logged once (redis/outage-log.ts).
+  const redis = createRedis(cfg.REDIS_URL, 'producer', {}, { log, name: 'producer' });
   const flows = createFlowProducer(cfg, redis);
   const profiles = new ProfileCache();
   return {

@@ -51,6 +51,8 @@ export interface ReconcileReport {
  */
 export function startReconciler(w: WorkerContext, flows: FlowProducer, connection: Redis, opts: ReconcilerOptions): { stop(): Promise<void> } {
   const queue = new Queue(SESSION_QUEUE, { connection, prefix: w.cfg.QUEUE_PREFIX });
+  // Its connection's errors are logged where that was made (run-workers: the outage log); without a listener BullMQ prints each.
+  queue.on('error', () => undefined);
   let running: Promise<unknown> | undefined;
   let cursor: ReconcileCursor = null;
   const timer = setInterval(() => {

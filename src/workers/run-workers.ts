@@ -10,6 +10,7 @@ import { createFlowProducer } from '../flows/queues.ts';
 import { ATTEMPT_FAILED, EVENTS_MAX_LEN, type AttemptFailedFields } from '../flows/session-events.ts';
 import type { Logger } from '../logger.ts';
 import { createRedis } from '../redis/connection.ts';
+import { outageLog, redisTarget } from '../redis/outage-log.ts';
 import { workerContext } from './context.ts';
 import { cleanupService, runCleanup, runExpire } from './cleanup-job.ts';
 import { loadService } from './service-job.ts';
@@ -35,10 +36,13 @@ export async function startWorkers(
   services: readonly ServiceName[] = SERVICES,
   opts: { sessionQueue?: boolean; profiles?: ProfileCache } = {},
 ): Promise<RunningWorkers> {
-  const shared = createRedis(cfg.REDIS_URL, 'worker');
+  // Every connection's errors go to the process's outage log: an outage told once, not per retry.
+  const outage = outageLog(log);
+  const shared = createRedis(cfg.REDIS_URL, 'worker', {}, { log, name: 'shared' });
+  const target = redisTarget(shared);
   // ID maps and progress get a connection of their own: one that BullMQ loaded its ~50
   // scripts onto makes every ioredis pipeline copy them all (a measurable cost per job).
-  const maps = createRedis(cfg.REDIS_URL, 'worker');
+  const maps = createRedis(cfg.REDIS_URL, 'worker', {}, { log, name: 'id-maps' });
   // In a process that also serves the API (start, create), its profile cache: each profile parsed once.
   const w = { ...workerContext(cfg, dbs, maps, log, shared), ...(opts.profiles ? { profiles: opts.profiles } : {}) };
   const flows = createFlowProducer(cfg, shared);
@@ -52,7 +56,7 @@ export async function startWorkers(
   const workers: Worker[] = [];
   const connections = [shared, maps];
   const connection = () => {
-    const c = createRedis(cfg.REDIS_URL, 'worker');
+    const c = createRedis(cfg.REDIS_URL, 'worker', {}, { log, name: 'worker' });
     connections.push(c);
     return c;
   };
@@ -90,6 +94,7 @@ export async function startWorkers(
   // The API reads only the session queue's events: failed attempts of service jobs
   // are told there (flows/session-events.ts), best effort.
   const sessionEvents = new QueueEventsProducer(SESSION_QUEUE, { connection: shared, prefix: cfg.QUEUE_PREFIX });
+  outage.watchErrors(sessionEvents, { target, source: 'session events producer' });
   const tell = (queue: string, jobId: string | undefined, final: boolean, stalled: boolean) => {
     if (queue === SESSION_QUEUE || jobId === undefined) return;
     const fields: AttemptFailedFields = { queue, jobId, final: final ? '1' : '0', stalled: stalled ? '1' : '0' };
@@ -104,7 +109,8 @@ export async function startWorkers(
       tell(worker.name, job?.id, job?.finishedOn !== undefined, false);
     });
     worker.on('stalled', (jobId) => tell(worker.name, jobId, false, true));
-    worker.on('error', (err) => log.error({ queue: worker.name, err: err.message }, 'worker error'));
+    // Its connections' errors (and its own): BullMQ duplicates the connection for the blocking reads.
+    outage.watchErrors(worker, { target, source: `worker ${worker.name}`, msg: 'worker error', fields: { queue: worker.name } });
   }
   await Promise.all(workers.map((wk) => wk.waitUntilReady()));
   // Best effort: open a connection per database and read the profiles before the first job needs them.
