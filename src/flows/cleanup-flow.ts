@@ -12,12 +12,14 @@ export const CLEANUP_WAVES: readonly (readonly ServiceName[])[] = [...WAVES].rev
  * first children are the last load wave's `cleanup-service` jobs (each on its
  * service's queue); like the load, the parent adds the next wave each time it runs
  * (workers/cleanup-job.ts), then removes the Redis keys and marks the session.
+ * Its jobs name the session only, never its tenants.
  */
 export function buildCleanupFlow(cfg: Config, data: CleanupJobData): FlowJob {
+  const parent: CleanupJobData = { sessionId: data.sessionId, end: data.end };
   return {
     name: 'cleanup',
     queueName: SESSION_QUEUE,
-    data,
+    data: parent,
     opts: cleanupJobOptions(cfg, cleanupJobId(data.sessionId)),
     children: cleanupServiceJobs(cfg, data, CLEANUP_WAVES[0] as readonly ServiceName[], 1),
   };
@@ -25,7 +27,8 @@ export function buildCleanupFlow(cfg: Config, data: CleanupJobData): FlowJob {
 
 export function cleanupServiceJobs(cfg: Config, data: CleanupJobData, services: readonly ServiceName[], wave: number): FlowJob[] {
   return services.map((service) => {
-    const d: CleanupServiceJobData = { sessionId: data.sessionId, tenantIds: data.tenantIds, end: data.end, service, wave };
+    // The session only: each job reads the tenants from the session's record.
+    const d: CleanupServiceJobData = { sessionId: data.sessionId, end: data.end, service, wave };
     return {
       name: 'cleanup-service',
       queueName: service,

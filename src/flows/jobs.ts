@@ -1,30 +1,89 @@
-import type { Phase, ServiceName } from '../catalog/services.ts';
+import { UnrecoverableError } from 'bullmq';
+import { z } from 'zod';
+import { PHASES, SERVICES, WAVES, type Phase, type ServiceName } from '../catalog/services.ts';
+import { UUID_RE } from '../seed/ids.ts';
+import { PROFILE_NAME_RE } from '../seed/profile.ts';
 
 /**
  * One typed map from job name to payload and result, shared by the flow builder,
- * the producer and the workers, so that enqueue and handler cannot disagree.
+ * the producer and the workers, so that enqueue and handler cannot disagree. Every
+ * payload has a zod schema (JOB_DATA_SCHEMAS), its type is inferred from it, and the
+ * workers check a job's data against it before its handler runs (parseJobData): a
+ * job added by hand (the board, a script) with bad data fails at once, before any of
+ * it reaches SQL or Lua.
  */
-export interface SessionRef {
-  readonly sessionId: string;
-  readonly profile: string;
+/** A field's message: "is required" when it is missing, else `otherwise`. */
+const says = (otherwise: string) => (iss: { input?: unknown }) => (iss.input === undefined ? 'is required' : otherwise);
+const uuid = () => z.string({ error: says('must be a uuid') }).regex(UUID_RE, 'must be a uuid');
+const service = () => z.enum(SERVICES, { error: says(`must be one of: ${SERVICES.join(', ')}`) });
+const int = () => z.int({ error: says('must be an integer') });
+const wave = () => int().min(1, 'must be at least 1').max(WAVES.length, `must be at most ${WAVES.length}`);
+const tenantIds = () => z.array(uuid(), { error: says('must be an array of uuids') }).max(1000, 'must name at most 1000 tenants');
+
+const sessionRefShape = {
+  sessionId: uuid(),
+  profile: z.string({ error: says('must be a profile name') }).regex(PROFILE_NAME_RE, 'must be a profile name'),
   /** Absolute seed-data root the session was created from. */
-  readonly dataDir: string;
+  dataDir: z.string({ error: says('must be a path') }).max(4096, 'must be at most 4096 characters'),
   /** ISO instant of creation: fixes the day dates move to, even for a retry after midnight. */
-  readonly createdAt: string;
+  createdAt: z.iso.datetime({ error: says('must be an ISO 8601 instant') }),
   /** Seconds the session's Redis keys live. */
-  readonly ttlSeconds: number;
-}
+  ttlSeconds: int().positive('must be positive'),
+};
+
+export const ServiceJobDataSchema = z.strictObject({
+  ...sessionRefShape,
+  service: service(),
+  phase: z.literal(PHASES, { error: says(`must be one of: ${PHASES.join(', ')}`) }),
+  /** The service's depth in the dependency graph, from 1 (see WAVES). */
+  wave: wave(),
+});
+
+/**
+ * The session job's data. Its `tenantIds` are what the session was created with, for
+ * the record only: whatever deletes a session's rows reads them from its record.
+ */
+export const SessionJobDataSchema = z.strictObject({
+  ...sessionRefShape,
+  tenantIds: tenantIds(),
+});
+
+/**
+ * Cleanups name the session only: the tenants whose rows go are the session record's
+ * (bakery_demo_session), and within each database only those its own load marker
+ * records (workers/remove-session-data.ts). `tenantIds` is what cleanups enqueued
+ * before that carried; one naming a tenant that is not the record's is refused.
+ */
+const cleanupShape = {
+  sessionId: uuid(),
+  end: z.enum(['destroyed', 'expired'], { error: says('must be destroyed or expired') }),
+  /** Deprecated: never read for deleting; only checked against the session's record. */
+  tenantIds: tenantIds().optional(),
+};
+
+/** Removes a session from every database, in reverse dependency order (see flows/cleanup-flow.ts). */
+export const CleanupJobDataSchema = z.strictObject(cleanupShape);
+
+export const CleanupServiceJobDataSchema = z.strictObject({
+  ...cleanupShape,
+  service: service(),
+  /** Its wave in the cleanup's order (CLEANUP_WAVES), from 1. */
+  wave: wave(),
+});
+
+/** Delayed by the session's TTL: it starts the cleanup of a session that is still there. */
+export const ExpireJobDataSchema = z.strictObject({ sessionId: uuid() });
+
+export type SessionRef = Readonly<z.infer<z.ZodObject<typeof sessionRefShape>>>;
+export type ServiceJobData = Readonly<z.infer<typeof ServiceJobDataSchema>>;
+export type SessionJobData = Readonly<z.infer<typeof SessionJobDataSchema>>;
+export type CleanupJobData = Readonly<z.infer<typeof CleanupJobDataSchema>>;
+export type CleanupServiceJobData = Readonly<z.infer<typeof CleanupServiceJobDataSchema>>;
+export type ExpireJobData = Readonly<z.infer<typeof ExpireJobDataSchema>>;
 
 export interface TableResult {
   readonly rows: number;
   readonly duration_ms: number;
-}
-
-export interface ServiceJobData extends SessionRef {
-  readonly service: ServiceName;
-  readonly phase: Phase;
-  /** The service's depth in the dependency graph, from 1 (see WAVES). */
-  readonly wave: number;
 }
 
 export interface ServiceJobResult {
@@ -46,10 +105,6 @@ export interface ServiceJobResult {
   readonly attempts: number;
   /** True when an earlier run had already committed the rows (a retry after commit or a duplicate run). */
   readonly already_loaded: boolean;
-}
-
-export interface SessionJobData extends SessionRef {
-  readonly tenantIds: readonly string[];
 }
 
 export interface PhaseSummary {
@@ -78,19 +133,7 @@ export interface SessionJobResult {
   readonly services?: Readonly<Record<string, ServiceLoadFigures>>;
 }
 
-export type SessionEnd = 'destroyed' | 'expired';
-
-/** Removes a session from every database, in reverse dependency order (see flows/cleanup-flow.ts). */
-export interface CleanupJobData {
-  readonly sessionId: string;
-  readonly tenantIds: readonly string[];
-  readonly end: SessionEnd;
-}
-
-export interface CleanupServiceJobData extends CleanupJobData {
-  readonly service: ServiceName;
-  readonly wave: number;
-}
+export type SessionEnd = CleanupJobData['end'];
 
 export interface CleanupServiceJobResult {
   readonly service: ServiceName;
@@ -106,11 +149,6 @@ export interface CleanupJobResult {
   readonly services?: Readonly<Record<string, number>>;
 }
 
-/** Delayed by the session's TTL: it starts the cleanup of a session that is still there. */
-export interface ExpireJobData {
-  readonly sessionId: string;
-}
-
 export interface JobTypes {
   'load-service': { data: ServiceJobData; result: ServiceJobResult };
   'cleanup-service': { data: CleanupServiceJobData; result: CleanupServiceJobResult };
@@ -121,3 +159,47 @@ export interface JobTypes {
 
 export type JobName = keyof JobTypes;
 export const SESSION_QUEUE = 'demo-session';
+
+/** Each job's data schema: the single source of the data types above. */
+export const JOB_DATA_SCHEMAS: { readonly [N in JobName]: z.ZodType<JobTypes[N]['data']> } = {
+  'load-service': ServiceJobDataSchema,
+  'cleanup-service': CleanupServiceJobDataSchema,
+  session: SessionJobDataSchema,
+  cleanup: CleanupJobDataSchema,
+  expire: ExpireJobDataSchema,
+};
+
+/** Jobs that run on a service's own queue (the rest run on SESSION_QUEUE); their `service` is the queue's. */
+export const SERVICE_QUEUE_JOBS: readonly JobName[] = ['load-service', 'cleanup-service'];
+
+export function isJobName(name: string): name is JobName {
+  return Object.hasOwn(JOB_DATA_SCHEMAS, name);
+}
+
+/** What is wrong with a job's data, one `field: problem` per issue (empty when nothing). */
+export function jobDataProblems(name: JobName, queue: string, data: unknown): string[] {
+  const parsed = JOB_DATA_SCHEMAS[name].safeParse(data);
+  if (!parsed.success) return parsed.error.issues.map(describeIssue);
+  if (SERVICE_QUEUE_JOBS.includes(name)) {
+    return (parsed.data as unknown as { service: string }).service === queue ? [] : [`service: must be the queue's service (${queue})`];
+  }
+  return queue === SESSION_QUEUE ? [] : [`queue: this job runs on ${SESSION_QUEUE} only`];
+}
+
+function describeIssue(iss: z.core.$ZodIssue): string {
+  const field = iss.path.map(String).join('.');
+  if (iss.code === 'unrecognized_keys') return iss.keys.map((k) => `${field ? `${field}.` : ''}${k}: is not a field of this job`).join('; ');
+  if (!field) return iss.code === 'invalid_type' ? 'data: must be an object' : `data: ${iss.message}`;
+  return `${field}: ${iss.message}`;
+}
+
+/**
+ * A job's data, checked against its schema and its queue; anything else fails the job
+ * for good (UnrecoverableError: a retry would find the same data), naming the job, its
+ * queue and what is wrong with the data.
+ */
+export function parseJobData<N extends JobName>(job: { name: N; queueName: string; id?: string | undefined; data: unknown }): JobTypes[N]['data'] {
+  const problems = jobDataProblems(job.name, job.queueName, job.data);
+  if (problems.length > 0) throw new UnrecoverableError(`job "${job.name}" ${job.id ?? ''} on queue ${job.queueName} refused: bad data: ${problems.join('; ')}`);
+  return job.data as JobTypes[N]['data'];
+}

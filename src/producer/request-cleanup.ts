@@ -21,7 +21,8 @@ export async function requestCleanup(
   const s = await markDestroying(db, sessionId, end);
   if (!s || s.status === 'destroyed' || s.status === 'expired') return s;
   try {
-    await flows.add(buildCleanupFlow(cfg, { sessionId, tenantIds: s.tenant_ids, end: s.ending ?? end }));
+    // The session id only: the cleanup reads the tenants from the record.
+    await flows.add(buildCleanupFlow(cfg, { sessionId, end: s.ending ?? end }));
   } catch (err) {
     throw new QueueUnavailableError(err);
   }

@@ -19,7 +19,8 @@ export async function destroySession(
   const db = w.dbs.pool('demo_session');
   const s = (await markDestroying(db, sessionId, end)) ?? (await getSession(db, sessionId));
   if (!s) throw new UnknownSessionError(`no session ${sessionId}`);
-  const deleted = await removeSessionData(w, sessionId, s.tenant_ids);
+  // The tenants are the record's, and each database deletes only those its load marker records.
+  const deleted = await removeSessionData(w, s);
   if (s.status !== 'destroyed' && s.status !== 'expired') await markGone(db, sessionId, end);
   const duration_ms = Date.now() - t0;
   w.log.info({ session_id: sessionId, deleted, duration_ms }, `session ${end}`);

@@ -151,6 +151,6 @@ async function failStuck(w: WorkerContext, queue: Queue, s: ReconcileRecord, tim
   let loaded: Record<string, ServiceJobResult> = {};
   const job = await queue.getJob(s.session_id);
   if (job) loaded = Object.fromEntries(Object.values(await job.getChildrenValues<ServiceJobResult>()).map((r) => [r.service, r]));
-  await removeSessionData(w, s.session_id, s.tenant_ids);
+  await removeSessionData(w, s);
   await markFailed(w.dbs.pool('demo_session'), s.session_id, `loading did not finish within ${Math.round(timeoutMs / 1000)} s`, loaded);
 }

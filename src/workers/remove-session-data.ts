@@ -4,6 +4,7 @@ import { TABLES } from '../catalog/tables.ts';
 import { purgeOldTombstones, tombstoneLoad } from '../db/sql/session-loads.ts';
 import { deleteTenantRows } from '../db/sql/session-rows.ts';
 import { SESSION_QUEUE } from '../flows/jobs.ts';
+import type { SessionRecord } from '../producer/session-store.ts';
 import { sessionKeys } from '../redis/keys.ts';
 import type { WorkerContext } from './context.ts';
 import { expireJobId } from '../flows/options.ts';
@@ -14,35 +15,44 @@ const TOMBSTONE_SECONDS = 24 * 3600;
 const lastPurge = new Map<ServiceName, number>();
 
 /**
+ * The session whose rows go, as its record in bakery_demo_session names it: never a
+ * job's data or a request (their tenant ids are not to be trusted).
+ */
+export type SessionTenants = Pick<SessionRecord, 'session_id' | 'tenant_ids'>;
+
+/**
  * Removes every row of a session's tenants from the 11 service databases, in
  * reverse dependency order, then its Redis keys. Safe to run again; returns rows
  * deleted per service. (The cleanup flow does the same one service job at a time.)
  */
-export async function removeSessionData(w: WorkerContext, sessionId: string, tenantIds: readonly string[]): Promise<Record<ServiceName, number>> {
+export async function removeSessionData(w: WorkerContext, session: SessionTenants): Promise<Record<ServiceName, number>> {
   const deleted = {} as Record<ServiceName, number>;
   for (const wave of [...WAVES].reverse()) {
     await Promise.all(
       wave.map(async (service) => {
-        deleted[service] = await removeFromService(w, service, sessionId, tenantIds);
+        deleted[service] = await removeFromService(w, service, session);
       }),
     );
   }
-  await removeSessionKeys(w, sessionId);
+  await removeSessionKeys(w, session.session_id);
   return deleted;
 }
 
 /**
  * Cleans one service database in one transaction that also leaves a tombstone, so
  * a load still running elsewhere either commits first (and its rows are deleted
- * here) or finds the tombstone and loads nothing. Tables go children first.
+ * here) or finds the tombstone and loads nothing. Tables go children first. Only
+ * tenants that both the session's record and this database's load marker of the
+ * session name lose rows (deleteTenantRows).
  */
-export async function removeFromService(w: WorkerContext, service: ServiceName, sessionId: string, tenantIds: readonly string[]): Promise<number> {
+export async function removeFromService(w: WorkerContext, service: ServiceName, session: SessionTenants): Promise<number> {
+  const sessionId = session.session_id;
   const client = await w.dbs.pool(service).connect();
   let n = 0;
   try {
     await client.query('BEGIN');
     await tombstoneLoad(client, sessionId);
-    for (const table of [...TABLES[service]].reverse()) n += await deleteTenantRows(client, table, tenantIds);
+    for (const table of [...TABLES[service]].reverse()) n += await deleteTenantRows(client, table, sessionId, session.tenant_ids);
     await client.query('COMMIT');
     client.release();
   } catch (err) {

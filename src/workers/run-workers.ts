@@ -5,7 +5,7 @@ import { listProfiles } from '../seed/profile.ts';
 import type { ProfileCache } from '../seed/profile-cache.ts';
 import type { Config } from '../config/env.ts';
 import type { Databases } from '../db/pools.ts';
-import { SESSION_QUEUE, type JobTypes } from '../flows/jobs.ts';
+import { isJobName, parseJobData, SESSION_QUEUE, type JobTypes } from '../flows/jobs.ts';
 import { createFlowProducer } from '../flows/queues.ts';
 import { ATTEMPT_FAILED, EVENTS_MAX_LEN, type AttemptFailedFields } from '../flows/session-events.ts';
 import type { Logger } from '../logger.ts';
@@ -72,11 +72,20 @@ export async function startWorkers(
     cleanup: (job: AnyJob, token?: string) => runCleanup(job as Job<JobTypes['cleanup']['data'], JobTypes['cleanup']['result']>, token, w, flows),
     expire: (job: AnyJob) => runExpire(job as Job<JobTypes['expire']['data']>, w, flows),
   } as const;
+  // A job's data is checked against its schema (flows/jobs.ts) before its handler runs:
+  // bad data, a job added by hand, fails for good at once and reaches no SQL or Lua.
   const dispatch =
     (handlers: Record<string, (job: AnyJob, token?: string) => Promise<unknown>>) =>
-    (job: AnyJob, token?: string): Promise<unknown> => {
+    async (job: AnyJob, token?: string): Promise<unknown> => {
       const handler = handlers[job.name];
-      if (!handler) throw new UnrecoverableError(`no handler for job "${job.name}" on queue ${job.queueName}`);
+      if (!handler || !isJobName(job.name)) throw new UnrecoverableError(`no handler for job "${job.name}" on queue ${job.queueName}`);
+      try {
+        parseJobData({ name: job.name, queueName: job.queueName, id: job.id, data: job.data as unknown });
+      } catch (err) {
+        const sessionId = (job.data as { sessionId?: unknown } | null)?.sessionId;
+        log.warn({ queue: job.queueName, job: job.name, job_id: job.id, session_id: typeof sessionId === 'string' ? sessionId.slice(0, 64) : undefined, err: (err as Error).message }, 'job refused: bad data');
+        throw err;
+      }
       return handler(job, token);
     };
   for (const service of services) {

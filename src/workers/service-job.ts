@@ -13,7 +13,7 @@ import type { ProgressEntry } from '../redis/id-maps.ts';
 import { SeedDataError } from '../seed/errors.ts';
 import { idMapperFor } from '../seed/ids.ts';
 import { segmentBatches, segmentRecords, serviceTables, type LoadedProfile, type Segment } from '../seed/profile.ts';
-import { transformContext } from '../seed/session-context.ts';
+import { sessionTenantIds, transformContext } from '../seed/session-context.ts';
 import { fillTemplate, profileTemplate } from '../seed/template.ts';
 import { compileTable, type RecordEncoder, type TransformContext } from '../seed/transform.ts';
 import type { WorkerContext } from './context.ts';
@@ -49,7 +49,8 @@ export async function loadService(job: Job<ServiceJobData, ServiceJobResult>, w:
     let earlier: LoadState | undefined;
     try {
       tables = await loadTables(client, profile, d.service, transform.ctx, local, {
-        open: (rows) => claimLoadSql(d.sessionId, rows, { skipFkChecks }),
+        // The marker records the session's tenants: a cleanup deletes only those (deleteTenantRows).
+        open: (rows) => claimLoadSql(d.sessionId, rows, { skipFkChecks, tenantIds: sessionTenantIds(profile, d.sessionId) }),
         close: (rows) => commitLoadSql(d.sessionId, rows),
       });
     } catch (err) {

@@ -24,20 +24,19 @@ export async function runSession(
 ): Promise<SessionJobResult> {
   const d = job.data;
   let [results, failures] = await Promise.all([childResults(job), job.getIgnoredChildrenFailures()]);
-  let live = false;
+  let session: SessionRecord | undefined;
   for (;;) {
     const failed = Object.keys(failures).length > 0;
     const pending = SERVICES.filter((s) => !results.has(s));
     // Marking the session ready checks on its own that it is still loading; the other
     // ways on (failing it, starting services) read its record first.
     if (!failed && pending.length === 0) return finishSession(job, w, results);
-    if (!live) {
-      const session = await sessionRecord(w, d.sessionId);
+    if (!session) {
+      session = await sessionRecord(w, d.sessionId);
       if (session.status !== 'pending' && session.status !== 'loading') return noLongerLoading(w, d, session.status, results);
       // The record stays `pending` until it ends: the API shows `loading` once a service has started.
-      live = true;
     }
-    if (failed) return failSession(job, w, results, failures);
+    if (failed) return failSession(job, w, session, results, failures);
 
     const ready = pending.filter((s) => dependenciesDone(s, results));
     const parent = { id: job.id as string, queue: job.queueQualifiedName };
@@ -99,6 +98,7 @@ async function finishSession(job: Job<SessionJobData, SessionJobResult>, w: Work
 async function failSession(
   job: Job<SessionJobData, SessionJobResult>,
   w: WorkerContext,
+  session: SessionRecord,
   results: Map<ServiceName, ServiceJobResult>,
   failures: Record<string, string>,
 ): Promise<SessionJobResult> {
@@ -108,7 +108,8 @@ async function failSession(
     .map(([key, reason]) => `${key.split(':').at(-2) ?? key}: ${reason}`)
     .join('; ');
   w.log.warn({ session_id: d.sessionId, error }, 'session failed; removing its rows');
-  const deleted = await removeSessionData(w, d.sessionId, d.tenantIds);
+  // The record's tenants, not the job's (its data may have been written by hand).
+  const deleted = await removeSessionData(w, session);
   await markFailed(w.dbs.pool('demo_session'), d.sessionId, error, Object.fromEntries(results));
   w.log.info({ session_id: d.sessionId, deleted }, 'failed session cleaned up');
   return { status: 'failed', error, profile: d.profile, services: loadFigures(results) };

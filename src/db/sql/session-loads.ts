@@ -17,10 +17,19 @@ const { escapeLiteral } = pg;
  * session's tombstone), the INSERT fails with a unique violation (`isClaimTaken`) and
  * nothing after it runs; `earlierLoad` then reads what that run left. A concurrent
  * run of the same job waits at the INSERT until the first commits or rolls back.
- * `sessionId` must be a uuid (it is inlined as a literal).
+ * The marker records the session's tenants (`tenantIds`): a cleanup deletes only the
+ * rows of tenants the session's marker in this database names (deleteTenantRows), so
+ * a load that leaves them out leaves rows no cleanup removes.
+ * `sessionId` and the tenant ids must be uuids (they are inlined as literals).
  */
-export function claimLoadSql(sessionId: string, rows?: Readonly<Record<string, number>>, opts: { skipFkChecks?: boolean } = {}): string {
-  const [column, value] = rows ? [', rows', `, ${rowsLiteral(rows)}`] : ['', ''];
+export function claimLoadSql(
+  sessionId: string,
+  rows?: Readonly<Record<string, number>>,
+  opts: { tenantIds?: readonly string[]; skipFkChecks?: boolean } = {},
+): string {
+  const columns = [...(rows ? ['rows'] : []), ...(opts.tenantIds ? ['tenant_ids'] : [])];
+  const values = [...(rows ? [rowsLiteral(rows)] : []), ...(opts.tenantIds ? [uuidArrayLiteral(opts.tenantIds)] : [])];
+  const [column, value] = [columns.map((c) => `, ${c}`).join(''), values.map((v) => `, ${v}`).join('')];
   // replica: no ordinary triggers for this transaction, so none of the per-row foreign-key
   // checks (a fifth of PostgreSQL's work in a load); unique keys and CHECKs still hold.
   const replica = opts.skipFkChecks ? 'SET LOCAL session_replication_role = replica; ' : '';
@@ -66,9 +75,16 @@ function uuidLiteral(id: string): string {
   return `'${id}'::uuid`;
 }
 
+function uuidArrayLiteral(ids: readonly string[]): string {
+  for (const id of ids) if (!UUID_RE.test(id)) throw new Error(`not a uuid: ${JSON.stringify(id)}`);
+  return `'{${ids.join(',')}}'::uuid[]`;
+}
+
 /**
  * Turns the marker into a tombstone inside the caller's transaction: a load that
- * has not committed yet is waited for, and a late load will find the tombstone.
+ * has not committed yet is waited for, and a late load will find the tombstone. The
+ * tombstone keeps the tenant ids the load recorded (the deletes that follow in the
+ * same transaction match them); one written before any load records none.
  */
 export async function tombstoneLoad(client: pg.PoolClient, sessionId: string): Promise<void> {
   await client.query(
