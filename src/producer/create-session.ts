@@ -7,13 +7,22 @@ import type { Databases } from '../db/pools.ts';
 import { buildSessionFlow } from '../flows/build-flow.ts';
 import { expireJob } from '../flows/cleanup-flow.ts';
 import type { SessionJobData } from '../flows/jobs.ts';
-import { progressKey } from '../redis/keys.ts';
 import type { ProfileCache } from '../seed/profile-cache.ts';
 import { sessionTenantIds } from '../seed/session-context.ts';
+import { EmailCapReachedError, emailMailbox } from './email-mailbox.ts';
 import { IdempotencyKeyTakenError, QueueUnavailableError } from './errors.ts';
 import { requestCleanup } from './request-cleanup.ts';
-import { findByIdempotencyKey, getSession, insertSession, markEnqueueFailed, type SessionRecord } from './session-store.ts';
-import { sessionView, type Progress, type SessionSnapshot, type SessionView } from './session-view.ts';
+import {
+  findByIdempotencyKey,
+  getSession,
+  insertSession,
+  insertSessionWithinCap,
+  markEnqueueFailed,
+  type NewSession,
+  type SessionRecord,
+} from './session-store.ts';
+import { readProgress } from './live-progress.ts';
+import { sessionView, type SessionSnapshot, type SessionView } from './session-view.ts';
 
 export interface CreateSessionInput {
   readonly profile: string;
@@ -23,10 +32,12 @@ export interface CreateSessionInput {
   readonly dataDir?: string;
   /** The client's Idempotency-Key and a hash of its request (HTTP POST). */
   readonly idempotency?: { readonly key: string; readonly fingerprint: string };
+  /** Live sessions one mailbox may hold (0: no cap); defaults to MAX_SESSIONS_PER_EMAIL. */
+  readonly maxPerEmail?: number;
 }
 
 /** Records a session and enqueues its flow: what the HTTP API and `demo-seed create` call. */
-export { QueueUnavailableError };
+export { EmailCapReachedError, QueueUnavailableError };
 
 /** A session's record as far as its flow needs it. */
 export type FlowRecord = Pick<SessionRecord, 'session_id' | 'demo_account_type' | 'data_dir' | 'created_at' | 'expires_at' | 'tenant_ids'>;
@@ -70,6 +81,12 @@ export class SessionProducer {
     await Promise.allSettled([this.dbs.pool('demo_session').query('SELECT 1'), ...profiles.map((p) => this.profiles.checked(dataDir, p))]);
   }
 
+  /**
+   * Records a pending session and enqueues its flow. With an email, the mailbox's live
+   * sessions are capped (maxPerEmail): counted in PostgreSQL in the transaction of the
+   * insert, so no number of API replicas lets more through; over the cap, nothing is
+   * written and EmailCapReachedError is thrown.
+   */
   async create(input: CreateSessionInput): Promise<SessionRecord> {
     const dataDir = path.resolve(input.dataDir ?? this.cfg.SEED_DATA_DIR);
     // A profile that fails validation (errors; warnings do not count) is refused
@@ -80,7 +97,7 @@ export class SessionProducer {
     const ttl = this.cfg.DEMO_SESSION_TTL_SECONDS;
     const tenantIds = sessionTenantIds(profile, sessionId);
     const db = this.dbs.pool('demo_session');
-    const record = await insertSession(db, {
+    const row: NewSession = {
       idempotency_key: input.idempotency?.key ?? null,
       request_fingerprint: input.idempotency?.fingerprint ?? null,
       session_id: sessionId,
@@ -93,7 +110,16 @@ export class SessionProducer {
       expires_at: new Date(createdAt.getTime() + ttl * 1000),
       data_dir: dataDir,
       queue_prefix: this.cfg.QUEUE_PREFIX,
-    });
+    };
+    const max = input.maxPerEmail ?? this.cfg.MAX_SESSIONS_PER_EMAIL;
+    let record: SessionRecord | undefined;
+    if (max > 0 && row.email !== null) {
+      const out = await insertSessionWithinCap(db, { ...row, email: row.email }, max);
+      if ('capReached' in out) throw new EmailCapReachedError(emailMailbox(row.email), out.capReached, max);
+      record = 'inserted' in out ? out.inserted : undefined;
+    } else {
+      record = await insertSession(db, row);
+    }
     if (!record) throw new IdempotencyKeyTakenError(input.idempotency?.key ?? '');
     try {
       await enqueueSession(this.cfg, this.flows, record);
@@ -148,8 +174,8 @@ export class SessionProducer {
 
   private async snapshotOf(s: SessionRecord): Promise<SessionSnapshot> {
     if (s.status !== 'pending' && s.status !== 'loading') return { view: sessionView(s) };
-    const raw = await this.redis.hgetall(progressKey(this.cfg.QUEUE_PREFIX, s.session_id)).catch(() => ({}));
-    const progress: Progress = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, JSON.parse(v) as Progress[string]]));
+    // From Redis; while it does not answer, from the service databases' load markers.
+    const progress = await readProgress(this.redis, this.dbs, this.cfg.QUEUE_PREFIX, s.session_id);
     return { view: sessionView(s, progress), refresh: () => this.snapshotOf(s) };
   }
 }

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { PhaseSummary, ServiceJobResult } from '../flows/jobs.ts';
+import { emailMailbox } from './email-mailbox.ts';
 
 /** Session records in bakery_demo_session: one named function per statement. */
 export const SESSION_STATUSES = ['pending', 'loading', 'ready', 'failed', 'destroying', 'destroyed', 'expired'] as const;
@@ -11,6 +12,8 @@ export interface SessionRecord {
   status: SessionStatus;
   demo_account_type: string;
   email: string | null;
+  /** The email's mailbox, as the per-email cap counts it (emailMailbox()). */
+  email_mailbox: string | null;
   subscription_tier: string | null;
   tenant_id: string;
   tenant_ids: string[];
@@ -33,20 +36,24 @@ export interface SessionRecord {
   request_fingerprint: string | null;
 }
 
+/** What a new session's record is made of. */
+export type NewSession = Pick<
+  SessionRecord,
+  'session_id' | 'demo_account_type' | 'email' | 'subscription_tier' | 'tenant_id' | 'tenant_ids' | 'created_at' | 'expires_at' | 'data_dir' | 'queue_prefix'
+> &
+  Partial<Pick<SessionRecord, 'idempotency_key' | 'request_fingerprint'>>;
+
 /** Inserts a pending session; undefined when its idempotency key is taken already (nothing inserted). */
-export async function insertSession(
-  db: pg.Pool,
-  s: Pick<SessionRecord, 'session_id' | 'demo_account_type' | 'email' | 'subscription_tier' | 'tenant_id' | 'tenant_ids' | 'created_at' | 'expires_at' | 'data_dir' | 'queue_prefix'> &
-    Partial<Pick<SessionRecord, 'idempotency_key' | 'request_fingerprint'>>,
-): Promise<SessionRecord | undefined> {
+export async function insertSession(db: pg.Pool | pg.PoolClient, s: NewSession): Promise<SessionRecord | undefined> {
   const { rows } = await db.query<SessionRecord>(
-    `INSERT INTO demo_sessions (session_id, status, demo_account_type, email, subscription_tier, tenant_id, tenant_ids, created_at, expires_at, data_dir, queue_prefix, idempotency_key, request_fingerprint)
-     VALUES ($1, 'pending', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+    `INSERT INTO demo_sessions (session_id, status, demo_account_type, email, email_mailbox, subscription_tier, tenant_id, tenant_ids, created_at, expires_at, data_dir, queue_prefix, idempotency_key, request_fingerprint)
+     VALUES ($1, 'pending', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
      ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING RETURNING *`,
     [
       s.session_id,
       s.demo_account_type,
       s.email,
+      s.email === null ? null : emailMailbox(s.email),
       s.subscription_tier,
       s.tenant_id,
       s.tenant_ids,
@@ -61,7 +68,62 @@ export async function insertSession(
   return rows[0];
 }
 
-export async function findByIdempotencyKey(db: pg.Pool, key: string): Promise<SessionRecord | undefined> {
+/** Live (pending, loading, ready and not yet past its TTL) sessions of one mailbox (emailMailbox()). */
+export async function countLiveForMailbox(db: pg.Pool | pg.PoolClient, mailbox: string): Promise<number> {
+  const { rows } = await db.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM demo_sessions WHERE email_mailbox = $1 AND status = ANY($2::text[]) AND expires_at > now()`,
+    [mailbox, LIVE_STATUSES],
+  );
+  return rows[0]?.n ?? 0;
+}
+
+/** What insertSessionWithinCap() did. */
+export type CappedInsert =
+  | { readonly inserted: SessionRecord }
+  /** The idempotency key made a session already: nothing inserted. */
+  | { readonly keyTaken: true }
+  /** The mailbox holds `live` live sessions, the cap: nothing inserted. */
+  | { readonly capReached: number };
+
+/**
+ * Inserts a pending session unless its email's mailbox already holds `max` live ones,
+ * in one transaction: an advisory lock of the mailbox (held to the commit), the count,
+ * the insert. So every API replica and process counts against the one cap: two
+ * inserts for a mailbox cannot both pass a count that has not seen the other (each
+ * count runs after the previous holder's commit, READ COMMITTED). A session already
+ * made under the same idempotency key is found first, so a replay is never refused.
+ */
+export async function insertSessionWithinCap(db: pg.Pool, s: NewSession & { email: string }, max: number): Promise<CappedInsert> {
+  const mailbox = emailMailbox(s.email);
+  const client = await db.connect();
+  let broken: Error | undefined;
+  try {
+    try {
+      await client.query('BEGIN');
+      await client.query("SELECT pg_advisory_xact_lock(hashtext('demo-seed:email:' || $1::text))", [mailbox]);
+      if (s.idempotency_key && (await findByIdempotencyKey(client, s.idempotency_key))) {
+        await client.query('ROLLBACK');
+        return { keyTaken: true };
+      }
+      const live = await countLiveForMailbox(client, mailbox);
+      if (live >= max) {
+        await client.query('ROLLBACK');
+        return { capReached: live };
+      }
+      const record = await insertSession(client, s);
+      await client.query(record ? 'COMMIT' : 'ROLLBACK');
+      return record ? { inserted: record } : { keyTaken: true };
+    } catch (err) {
+      await client.query('ROLLBACK').catch((e: unknown) => (broken = e as Error));
+      throw err;
+    }
+  } finally {
+    // A connection whose ROLLBACK failed is not given back to the pool.
+    client.release(broken);
+  }
+}
+
+export async function findByIdempotencyKey(db: pg.Pool | pg.PoolClient, key: string): Promise<SessionRecord | undefined> {
   const { rows } = await db.query<SessionRecord>('SELECT * FROM demo_sessions WHERE idempotency_key = $1', [key]);
   return rows[0];
 }

@@ -9,6 +9,7 @@ const record = (over: Partial<SessionRecord> = {}): SessionRecord => ({
   status: 'pending',
   demo_account_type: 'professional',
   email: 'a@example.com',
+  email_mailbox: 'a@example.com',
   subscription_tier: null,
   tenant_id: '1b6f2c1e-8a7d-4c3b-9e1f-2d3c4b5a6978',
   tenant_ids: ['1b6f2c1e-8a7d-4c3b-9e1f-2d3c4b5a6978'],

@@ -4,12 +4,10 @@ import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import type { Config } from '../../config/env.ts';
 import type { Logger } from '../../logger.ts';
-import type { SessionProducer } from '../../producer/create-session.ts';
+import { EmailCapReachedError, type SessionProducer } from '../../producer/create-session.ts';
 import type { SessionRecord } from '../../producer/session-store.ts';
 import type { SessionSnapshot, SessionView } from '../../producer/session-view.ts';
-import { countLiveForEmail } from '../session-counts.ts';
 import { ApiError, methodNotAllowed } from '../errors.ts';
-import { KeyedMutex } from '../keyed-mutex.ts';
 import type { ApiMetrics } from '../metrics.ts';
 import { withQueue } from '../queue-guard.ts';
 import { createSessionSchema, IDEMPOTENCY_HEADER, IdempotencyKeySchema, issueDetails, SessionIdSchema, type CreateSessionBody } from '../schemas.ts';
@@ -57,7 +55,6 @@ function requestFingerprint(body: CreateSessionBody): string {
 export function sessionRoutes(d: SessionRoutesDeps): Router {
   const router = Router();
   const bodySchema = createSessionSchema(d.profiles);
-  const perEmail = new KeyedMutex();
 
   const requireJson: RequestHandler = (req, _res, next) => {
     // No body at all (or an empty one) falls through to validation ("is required").
@@ -106,19 +103,11 @@ export function sessionRoutes(d: SessionRoutesDeps): Router {
       answer(res, replayable(earlier, idempotency.fingerprint), true);
       return;
     }
-    const input = { profile: body.demo_account_type, email: body.email, subscriptionTier: body.subscription_tier ?? null };
-    const { record, replayed } = await perEmail.run(body.email.toLowerCase(), async () => {
-      if (d.cfg.MAX_SESSIONS_PER_EMAIL > 0) {
-        const live = await countLiveForEmail(d.db, body.email);
-        if (live >= d.cfg.MAX_SESSIONS_PER_EMAIL) {
-          throw new ApiError(
-            429,
-            'too_many_sessions',
-            `this email already has ${live} live demo session(s), the most allowed; delete one or wait until one expires`,
-          );
-        }
-      }
-      return withQueue(
+    // The per-email cap (MAX_SESSIONS_PER_EMAIL) is the producer's: counted in PostgreSQL with the insert.
+    const input = { profile: body.demo_account_type, email: body.email, subscriptionTier: body.subscription_tier ?? null, maxPerEmail: d.cfg.MAX_SESSIONS_PER_EMAIL };
+    let created: { record: SessionRecord; replayed: boolean };
+    try {
+      created = await withQueue(
         d.redis,
         async () => (idempotency ? d.producer.createOnce({ ...input, idempotency }) : { record: await d.producer.create(input), replayed: false }),
         (err, late) => {
@@ -139,7 +128,17 @@ export function sessionRoutes(d: SessionRoutesDeps): Router {
         },
         d.queueTimeoutMs,
       );
-    });
+    } catch (err) {
+      if (err instanceof EmailCapReachedError) {
+        throw new ApiError(
+          429,
+          'too_many_sessions',
+          `this email (any letter case, any +tag) already has ${err.live} live demo session(s), the most allowed; delete one or wait until one expires`,
+        );
+      }
+      throw err;
+    }
+    const { record, replayed } = created;
     if (replayed && idempotency) {
       // Another request (or replica) made it under the same key meanwhile.
       answer(res, replayable(record, idempotency.fingerprint), true);
