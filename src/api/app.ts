@@ -5,6 +5,7 @@ import type { Config } from '../config/env.ts';
 import type { Databases } from '../db/pools.ts';
 import type { Logger } from '../logger.ts';
 import type { SessionProducer } from '../producer/create-session.ts';
+import { adminLogin } from './admin-login.ts';
 import { BOARD_PATH } from './bull-board.ts';
 import { errorHandler, notFound } from './errors.ts';
 import type { ApiMetrics } from './metrics.ts';
@@ -62,7 +63,8 @@ export function createApp(d: AppDeps): Express {
       queueTimeoutMs: d.queueTimeoutMs,
     }),
   );
-  if (d.board) app.use(BOARD_PATH, d.board);
+  // Failed board logins are counted per client in Redis (every replica) before the board's own auth.
+  if (d.board) app.use(BOARD_PATH, adminLogin(d.cfg, d.log, d.redis), d.board);
 
   app.use(notFound);
   app.use(errorHandler(d.log));

@@ -56,6 +56,19 @@ export const ENV_SCHEMA = z.object({
   DEMO_SESSION_TTL_SECONDS: intFrom(5, 7 * 24 * 3600).default(1800),
   ADMIN_USER: z.string().min(1).optional(),
   ADMIN_PASSWORD: z.string().min(1).optional(),
+  /**
+   * Bull Board shows queues and jobs but changes nothing (`true`); with `false` it may
+   * also retry failed jobs and promote delayed ones, and nothing else (src/api/bull-board.ts).
+   */
+  BOARD_READ_ONLY: z
+    .string()
+    .trim()
+    .pipe(z.enum(['true', 'false'], { error: 'must be true or false' }))
+    .transform((v) => v === 'true')
+    .default(true),
+  /** Wrong board passwords one client (req.ip, see TRUST_PROXY) may send per window, counted in Redis for every replica; then 429. */
+  ADMIN_LOGIN_MAX_FAILURES: intFrom(1, 1_000_000).default(10),
+  ADMIN_LOGIN_WINDOW_SECONDS: intFrom(1, 7 * 24 * 3600).default(900),
   RATE_LIMIT_PER_MINUTE: intFrom(0, 1_000_000).default(30),
   MAX_SESSIONS_PER_EMAIL: intFrom(0, 10_000).default(5),
   TRUST_PROXY: z.string().trim().default('false'),
