@@ -16,7 +16,12 @@ describe('HTTP API: Bull Board', () => {
 
   beforeAll(async () => {
     h = await createHarness();
-    open = await startTestApi(h, { ADMIN_USER: 'admin', ADMIN_PASSWORD: 's3cret:with colon' });
+    // The 401 cases below send 18 wrong logins from one client: more than the default limit (board-security.test.ts tests it).
+    open = await startTestApi(h, {
+      ADMIN_USER: 'admin',
+      ADMIN_PASSWORD: 's3cret:with colon',
+      ADMIN_LOGIN_MAX_FAILURES: 1000,
+    });
     locked = await startTestApi(h, { ADMIN_USER: undefined, ADMIN_PASSWORD: undefined });
   });
   afterAll(async () => {
@@ -49,7 +54,9 @@ describe('HTTP API: Bull Board', () => {
     expect(page.text).toContain('<div id="root">');
     expect(page.headers['www-authenticate']).toBeUndefined();
 
-    const api = await client(open).get('/admin/queues/api/queues').set('Authorization', basic('admin', 's3cret:with colon'));
+    const api = await client(open)
+      .get('/admin/queues/api/queues')
+      .set('Authorization', basic('admin', 's3cret:with colon'));
     expect(api.status).toBe(200);
     const names = (api.body as { queues: { name: string }[] }).queues.map((q) => q.name);
     expect(names.sort()).toEqual([...QUEUE_NAMES].sort());
@@ -73,7 +80,9 @@ describe('HTTP API: Bull Board', () => {
       expect(child.status, `${service}: ${child.text}`).toBe(200);
       const queue = new Queue(service, { connection: h.rt.redis, prefix: h.cfg.QUEUE_PREFIX });
       try {
-        expect((await Job.fromId(queue, `${id}-${service}`))?.parentKey).toBe(`${h.cfg.QUEUE_PREFIX}:demo-session:${id}`);
+        expect((await Job.fromId(queue, `${id}-${service}`))?.parentKey).toBe(
+          `${h.cfg.QUEUE_PREFIX}:demo-session:${id}`,
+        );
       } finally {
         await queue.close();
       }
