@@ -12,6 +12,7 @@ import { PROFILE_NAME_RE } from '../seed/profile.ts';
  * job added by hand (the board, a script) with bad data fails at once, before any of
  * it reaches SQL or Lua.
  */
+
 /** A field's message: "is required" when it is missing, else `otherwise`. */
 const says = (otherwise: string) => (iss: { input?: unknown }) => (iss.input === undefined ? 'is required' : otherwise);
 const uuid = () => z.string({ error: says('must be a uuid') }).regex(UUID_RE, 'must be a uuid');
