@@ -1,4 +1,5 @@
 import { SERVICES, type ServiceName } from '../catalog/services.ts';
+import type { LoadState } from '../db/sql/session-loads.ts';
 import type { ServiceJobResult } from '../flows/jobs.ts';
 import type { SessionRecord, SessionStatus } from './session-store.ts';
 
@@ -42,6 +43,23 @@ export interface SessionSnapshot {
 }
 
 const GONE = new Set<SessionStatus>(['failed', 'destroyed', 'expired']);
+
+/**
+ * Progress as the service databases' load markers tell it (demo_seed.session_loads),
+ * for when Redis, which holds the live progress, does not answer: a service whose
+ * load committed is `ready` with its rows (the sum of the marker's rows per table; it
+ * keeps no durations, so `duration_ms` is null and `tables` absent); one without a marker, or
+ * with a tombstone, is left out (pending). Nothing shows as `loading`: an uncommitted
+ * load is invisible to other readers.
+ */
+export function progressFromMarkers(markers: Partial<Record<ServiceName, LoadState | undefined>>): Progress {
+  const progress: Progress = {};
+  for (const [service, marker] of Object.entries(markers)) {
+    if (marker?.state !== 'loaded') continue;
+    progress[service] = { status: 'ready', rows: Object.values(marker.rows).reduce((a, b) => a + b, 0) };
+  }
+  return progress;
+}
 
 /** The public shape of a session (GET /api/v1/demo-sessions/{id} and `create --json`). */
 export function sessionView(s: SessionRecord, progress: Progress = {}): SessionView {

@@ -1,13 +1,22 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningApi } from '../../src/api/server.ts';
+import { SERVICES, type ServiceName } from '../../src/catalog/services.ts';
 import { createRuntime, type Runtime } from '../../src/cli/runtime.ts';
+import { Databases } from '../../src/db/pools.ts';
+import type { SessionView } from '../../src/producer/session-view.ts';
 import { redisReady } from '../../src/redis/connection.ts';
+import { deleteKeysMatching } from '../../src/redis/keys.ts';
+import { startWorkers } from '../../src/workers/run-workers.ts';
 import { createHarness, eventually, type Harness } from '../support/harness.ts';
+import { runCli } from '../support/processes.ts';
 import { client, expectErrorShape, freshEmail, PATH, postSession, startTestApi } from './helpers.ts';
 
-/** A TCP proxy to the real Redis that the test can freeze (hold all traffic) or cut, as if Redis hung or went away. */
-async function redisProxy(target: URL): Promise<{ url: string; freeze(): void; thaw(): void; cut(): Promise<void> }> {
+/**
+ * A TCP proxy to the real Redis that the test can freeze (hold all traffic) or cut, as if
+ * Redis hung or went away, and restore (listen again on the same port: Redis is back).
+ */
+async function redisProxy(target: URL): Promise<{ url: string; freeze(): void; thaw(): void; cut(): Promise<void>; restore(): Promise<void> }> {
   const sockets = new Set<net.Socket>();
   let frozen = false;
   let held: [net.Socket, Buffer][] = [];
@@ -44,9 +53,11 @@ async function redisProxy(target: URL): Promise<{ url: string; freeze(): void; t
     },
     cut: () =>
       new Promise<void>((r) => {
+        if (!server.listening) return r();
         server.close(() => r());
         for (const s of sockets) s.destroy();
       }),
+    restore: () => new Promise<void>((r) => server.listen(port, '127.0.0.1', r)),
   };
 }
 
@@ -230,6 +241,113 @@ describe('HTTP API: Redis down', () => {
       expect(['pending', 'loading', 'ready']).toContain(rows[0]?.status);
       await proxy.cut();
     });
+  });
+
+  describe('lost while a session loads', () => {
+    it('GET shows the services already loaded, with their rows, from the load markers in PostgreSQL', async () => {
+      const proxy = await redisProxy(new URL(h.cfg.REDIS_URL));
+      // Small pools: PostgreSQL's connections are shared with every other test running.
+      const { rt, api } = await apiWith({ REDIS_URL: proxy.url, RATE_LIMIT_PER_MINUTE: 0, PG_POOL_SIZE: 1 });
+      await redisReady(rt.redis);
+      // Workers (on the real Redis) for 10 of the 11 services: orchestrator, the last wave, never loads.
+      const missing: ServiceName = 'orchestrator';
+      const workerDbs = new Databases({ ...h.cfg, PG_POOL_SIZE: 2 });
+      const workers = await startWorkers(h.cfg, workerDbs, h.rt.log, SERVICES.filter((s) => s !== missing));
+      const created = await postSession(api, { demo_account_type: 'professional', email: freshEmail('partly') });
+      expect(created.status, created.text).toBe(202);
+      const id = created.body.session_id as string;
+      const readyOthers = (v: SessionView) => SERVICES.every((s) => s === missing || v.services[s].status === 'ready');
+      const live = await eventually(
+        async () => {
+          const v = (await client(api).get(`${PATH}/${id}`)).body as SessionView;
+          return readyOthers(v) ? v : undefined;
+        },
+        60_000,
+        '10 services loaded',
+      );
+      await workers.close();
+      await workerDbs.close();
+      expect(live.status).toBe('loading');
+      expect(live.services[missing].status).toBe('pending');
+
+      const check = async (what: string) => {
+        const t0 = Date.now();
+        const res = await client(api).get(`${PATH}/${id}`);
+        expect(Date.now() - t0, what).toBeLessThan(3_000);
+        expect(res.status, res.text).toBe(200);
+        const v = res.body as SessionView;
+        expect(v.status, what).toBe('loading');
+        for (const s of SERVICES) {
+          if (s === missing) expect(v.services[s], `${what}: ${s}`).toMatchObject({ status: 'pending', rows: 0 });
+          else expect(v.services[s], `${what}: ${s}`).toMatchObject({ status: 'ready', rows: live.services[s].rows });
+        }
+        expect(SERVICES.filter((s) => s !== missing).every((s) => live.services[s].rows > 0)).toBe(true);
+      };
+      // Connected but not answering: the progress read gives up after its bound, then the markers.
+      proxy.freeze();
+      await check('Redis frozen');
+      proxy.thaw();
+      // Gone.
+      await proxy.cut();
+      await eventually(async () => (rt.redis.status === 'ready' ? undefined : true), 2_000, 'the client to notice');
+      await check('Redis gone');
+    });
+  });
+
+  describe('outages of a whole process (`demo-seed start`: workers, API, event reader)', () => {
+    it('each outage is logged once when it starts and once when it ends; no line per retry, no unhandled error event', async () => {
+      const proxy = await redisProxy(new URL(h.cfg.REDIS_URL));
+      // A queue prefix of its own: no job of the other tests runs into the outage (a job that loses its lock is logged, rightly).
+      const QUEUE_PREFIX = `{t-${h.id}-start}`;
+      const env = { ...h.env, QUEUE_PREFIX, REDIS_URL: proxy.url, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', RATE_LIMIT_PER_MINUTE: '0', PG_POOL_SIZE: '1' };
+      const proc = runCli(['start'], env);
+      try {
+        await eventually(async () => (proc.output().includes('HTTP API listening') ? true : undefined), 30_000, 'the process to start');
+        const url = await eventually(async () => {
+          const line = proc.output().split('\n').find((l) => l.includes('HTTP API listening'));
+          return line ? (JSON.parse(line) as { url: string }).url : undefined;
+        }, 1_000);
+        const from = proc.output().length;
+        const lines = () =>
+          proc
+            .output()
+            .slice(from)
+            .split('\n')
+            .filter(Boolean);
+        const logged = (msg: string) => lines().filter((l) => l.includes(`"msg":"${msg}"`)).length;
+        const DOWN_MS = 3_000;
+        for (let n = 1; n <= 2; n++) {
+          await proxy.cut();
+          // While down: every connection retries (ioredis: about every 2 s, each try an error event).
+          const until = Date.now() + DOWN_MS;
+          while (Date.now() < until) {
+            const res = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(5_000) });
+            expect(res.status).toBe(503);
+            await new Promise((r) => setTimeout(r, 300));
+          }
+          await proxy.restore();
+          await eventually(async () => (logged('redis connection back') === n ? true : undefined), 15_000, `the end of outage ${n} in the log`);
+          await eventually(async () => ((await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(5_000) })).status === 200 ? true : undefined), 15_000, 'the process ready again');
+        }
+        const out = lines();
+        const summary = out.join('\n');
+        expect(logged('redis connection lost'), summary).toBe(2);
+        expect(logged('redis connection back'), summary).toBe(2);
+        expect(summary).not.toContain('Unhandled error event');
+        expect(logged('worker error'), summary).toBe(0);
+        // Every line is a log line (nothing printed raw by a library), and few are errors or warnings.
+        expect(out.filter((l) => !l.startsWith('{')), summary).toEqual([]);
+        // (/readyz logs each failed check itself: those lines answer the probes, they are not the outage's.)
+        const loud = out.filter((l) => /"level":"(error|warn)"/.test(l) && !l.includes('"msg":"not ready"'));
+        expect(loud.length, summary).toBeLessThanOrEqual(6);
+      } catch (err) {
+        throw new Error(`${(err as Error).message}\n--- the process's output:\n${proc.output()}`);
+      } finally {
+        await proc.stop();
+        await proxy.cut();
+        await deleteKeysMatching(h.rt.redis, `${QUEUE_PREFIX}:*`);
+      }
+    }, 120_000);
   });
 
   it('/readyz answers 503 naming a database that is not reachable', async () => {

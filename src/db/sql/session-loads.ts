@@ -102,3 +102,21 @@ export async function purgeOldTombstones(client: pg.PoolClient | pg.Pool, olderT
   );
   return res.rowCount ?? 0;
 }
+
+/**
+ * What this database's marker says of a session's load, for a reader (GET of a loading
+ * session while Redis, which holds the live progress, does not answer): `loaded` with
+ * the rows per table once the load committed, `destroyed` for a tombstone, undefined
+ * when no load committed here yet. A plain read: it waits for no lock (a load still
+ * running holds its uncommitted marker invisibly); the caller bounds its wait.
+ */
+export async function loadMarker(pool: pg.Pool, sessionId: string): Promise<LoadState | undefined> {
+  const { rows } = await pool.query<{ state: 'loaded' | 'destroyed'; rows: Record<string, { rows?: unknown }> | null }>(
+    'SELECT state, rows FROM demo_seed.session_loads WHERE session_id = $1',
+    [sessionId],
+  );
+  const row = rows[0];
+  if (!row) return undefined;
+  if (row.state === 'destroyed') return { state: 'destroyed' };
+  return { state: 'loaded', rows: Object.fromEntries(Object.entries(row.rows ?? {}).map(([table, t]) => [table, Number(t.rows ?? 0)])) };
+}
