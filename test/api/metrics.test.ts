@@ -1,9 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Queue } from 'bullmq';
 import type { RunningApi } from '../../src/api/server.ts';
 import { SERVICES } from '../../src/catalog/services.ts';
-import { SESSION_QUEUE, type ServiceJobData } from '../../src/flows/jobs.ts';
+import { SESSION_QUEUE, type ServiceJobData, type SessionJobData } from '../../src/flows/jobs.ts';
 import type { SessionView } from '../../src/producer/session-view.ts';
 import { createHarness, eventually, type Harness } from '../support/harness.ts';
 import { client, freshEmail, PATH, postSession, startTestApi, waitForStatus } from './helpers.ts';
@@ -84,9 +85,18 @@ describe('HTTP API: metrics', () => {
     const before = await scrape();
     const queue = new Queue(SESSION_QUEUE, { connection: h.rt.redis, prefix: h.cfg.QUEUE_PREFIX });
     try {
-      // Not a uuid: PostgreSQL rejects it, a plain (retried) error, until the attempts run out.
-      await queue.add('expire', { sessionId: 'not-a-uuid' }, { attempts: 3, backoff: { type: 'fixed', delay: 10 }, removeOnFail: true });
-      await queue.add('expire', { sessionId: 'also-not-a-uuid' }, { attempts: 2, removeOnFail: true });
+      // Good data, but a session with no record: a plain (retried) error, until the attempts run out.
+      // (Bad data would fail at once: the job map's schemas refuse it before the handler.)
+      const data = (sessionId: string): SessionJobData => ({
+        sessionId,
+        profile: 'professional',
+        dataDir: path.resolve(h.cfg.SEED_DATA_DIR),
+        createdAt: new Date().toISOString(),
+        ttlSeconds: 60,
+        tenantIds: [randomUUID()],
+      });
+      await queue.add('session', data(randomUUID()), { attempts: 3, backoff: { type: 'fixed', delay: 10 }, removeOnFail: true });
+      await queue.add('session', data(randomUUID()), { attempts: 2, removeOnFail: true });
       const after = await eventually(async () => {
         const m = await scrape();
         return value(m, `demo_job_failures_total{queue="${SESSION_QUEUE}"}`) - value(before, `demo_job_failures_total{queue="${SESSION_QUEUE}"}`) >= 2 ? m : undefined;
@@ -101,10 +111,16 @@ describe('HTTP API: metrics', () => {
   it("count a service queue's retries and failures from what its worker tells the session queue's events", async () => {
     const before = await scrape();
     const queue = new Queue('tenant', { connection: h.rt.redis, prefix: h.cfg.QUEUE_PREFIX });
+    const tenantDb = h.rt.dbs.pool('tenant');
     try {
-      // A valid profile, but a session id PostgreSQL's load marker cannot take: a plain error, retried once.
+      // Good data, but a load marker the tenant database refuses: a plain error, retried once.
+      await tenantDb.query(`
+        CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'no loads today'; END $$;
+        CREATE TRIGGER refuse_loads BEFORE INSERT ON demo_seed.session_loads FOR EACH ROW EXECUTE FUNCTION refuse();
+        -- ALWAYS: the loads run as replica (LOAD_FK_CHECKS=skip), where ordinary triggers do not fire.
+        ALTER TABLE demo_seed.session_loads ENABLE ALWAYS TRIGGER refuse_loads;`);
       const data: ServiceJobData = {
-        sessionId: 'not-a-uuid',
+        sessionId: randomUUID(),
         profile: 'professional',
         dataDir: path.resolve(h.cfg.SEED_DATA_DIR),
         createdAt: new Date().toISOString(),
@@ -124,6 +140,7 @@ describe('HTTP API: metrics', () => {
       // Nothing is counted for the session queue.
       expect(value(after, `demo_job_failures_total{queue="${SESSION_QUEUE}"}`)).toBe(value(before, `demo_job_failures_total{queue="${SESSION_QUEUE}"}`));
     } finally {
+      await tenantDb.query('DROP TRIGGER IF EXISTS refuse_loads ON demo_seed.session_loads; DROP FUNCTION IF EXISTS refuse()');
       await queue.close();
     }
   });
