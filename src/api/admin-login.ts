@@ -1,25 +1,11 @@
 import type { RequestHandler } from 'express';
-import { ipKeyGenerator, rateLimit, type Options } from 'express-rate-limit';
+import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import type { Redis } from 'ioredis';
-import { RedisStore, type RedisReply } from 'rate-limit-redis';
 import type { Config } from '../config/env.ts';
 import type { Logger } from '../logger.ts';
 import { adminCredentials, lockedError, realmHeader, unauthorizedError } from './bull-board.ts';
 import { ApiError } from './errors.ts';
-
-/**
- * As rate-limit.ts' store: a script load that failed while Redis was away is retried
- * (NOSCRIPT) on the first request after Redis is back, instead of failing for ever.
- */
-class RecoveringRedisStore extends RedisStore {
-  override async init(options: Options): Promise<void> {
-    this.windowMs = options.windowMs;
-    const unloaded = () => '0000000000000000000000000000000000000000';
-    this.incrementScriptSha = this.loadIncrementScript().catch(unloaded);
-    this.getScriptSha = this.loadGetScript().catch(unloaded);
-    await Promise.all([this.incrementScriptSha, this.getScriptSha]);
-  }
-}
+import { redisLimitStore } from './rate-limit.ts';
 
 /** The client, as for the POST limit: `req.ip` (TRUST_PROXY decides), IPv6 grouped by /56. */
 const clientKey = (ip: string | undefined) => ipKeyGenerator(ip ?? 'unknown');
@@ -39,10 +25,7 @@ export function adminLogin(cfg: Config, log: Logger, redis: Redis): RequestHandl
   const check = adminCredentials(cfg.ADMIN_USER, cfg.ADMIN_PASSWORD);
   const max = cfg.ADMIN_LOGIN_MAX_FAILURES;
   const windowSeconds = cfg.ADMIN_LOGIN_WINDOW_SECONDS;
-  const store = new RecoveringRedisStore({
-    sendCommand: (command: string, ...args: string[]) => redis.call(command, ...args) as Promise<RedisReply>,
-    prefix: `${cfg.QUEUE_PREFIX}:admin-login-failures:`,
-  });
+  const store = redisLimitStore(redis, `${cfg.QUEUE_PREFIX}:admin-login-failures:`);
   const failures = rateLimit({
     store,
     passOnStoreError: false,

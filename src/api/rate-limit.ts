@@ -21,6 +21,14 @@ class RecoveringRedisStore extends RedisStore {
   }
 }
 
+/** A rate-limit store whose counters live in Redis under `prefix` (keys `<prefix><client>`), shared by every replica. */
+export function redisLimitStore(redis: Redis, prefix: string): RedisStore {
+  return new RecoveringRedisStore({
+    sendCommand: (command: string, ...args: string[]) => redis.call(command, ...args) as Promise<RedisReply>,
+    prefix,
+  });
+}
+
 /**
  * The per-client limit on session creation: RATE_LIMIT_PER_MINUTE requests per
  * minute per client address (`req.ip`, so TRUST_PROXY decides what a client is;
@@ -32,12 +40,7 @@ class RecoveringRedisStore extends RedisStore {
  */
 export function createRateLimit(perMinute: number, log: Logger, shared?: { redis: Redis; prefix: string }): RequestHandler | undefined {
   if (perMinute <= 0) return undefined;
-  const store = shared
-    ? new RecoveringRedisStore({
-        sendCommand: (command: string, ...args: string[]) => shared.redis.call(command, ...args) as Promise<RedisReply>,
-        prefix: `${shared.prefix}:rate-limit:`,
-      })
-    : undefined;
+  const store = shared ? redisLimitStore(shared.redis, `${shared.prefix}:rate-limit:`) : undefined;
   return rateLimit({
     ...(store ? { store, passOnStoreError: true } : {}),
     windowMs: 60_000,
