@@ -19,6 +19,7 @@ export function buildOpenApiDocument(profiles: readonly string[], version = '0.1
   const err = (description: string) => ({ description, content: json(ErrorRef) });
   const idParams = z.object({ id: SessionIdSchema });
   const badId = { 400: err('the id is not a uuid (`invalid_session_id`)'), 404: err('unknown session (`session_not_found`)') };
+  const dbDown = { 503: err('the session database is not available (`database_unavailable`), with Retry-After') };
 
   const createResponses = {
     202: {
@@ -29,8 +30,8 @@ export function buildOpenApiDocument(profiles: readonly string[], version = '0.1
     413: err('body larger than 16 kB (`payload_too_large`)'),
     415: err('body not application/json (`unsupported_media_type`)'),
     422: err(`the profile cannot be loaded (\`profile_unavailable\`), or the ${IDEMPOTENCY_HEADER} was sent before with another body (\`idempotency_key_reused\`)`),
-    429: err('`rate_limited` (per client, with RateLimit headers and Retry-After) or `too_many_sessions` (live sessions per email)'),
-    503: err('Redis is not reachable (`queue_unavailable`) or a database is not (`database_unavailable`)'),
+    429: err('`rate_limited` (per client, with RateLimit headers and Retry-After) or `too_many_sessions` (live sessions per mailbox: lower case, `+tag` removed)'),
+    503: err('Redis is not reachable (`queue_unavailable`) or a database is not (`database_unavailable`); with Retry-After'),
   };
   registry.registerPath({
     method: 'post',
@@ -44,15 +45,26 @@ export function buildOpenApiDocument(profiles: readonly string[], version = '0.1
     path: `${SESSIONS_PATH}/{id}`,
     summary: 'A session: status, tenants, and per-service rows and durations',
     request: { params: idParams },
-    responses: { 200: { description: 'the session', content: json(View) }, ...badId },
+    responses: { 200: { description: 'the session', content: json(View) }, ...badId, ...dbDown },
   });
   registry.registerPath({
     method: 'delete',
     path: `${SESSIONS_PATH}/{id}`,
     summary: 'Remove a session: it moves to destroying, then destroyed once its rows are gone',
     request: { params: idParams },
-    responses: { 202: { description: 'removal started (or already done)', content: json(View) }, ...badId, 503: err('`queue_unavailable`') },
+    responses: {
+      202: { description: 'removal started (or already done)', content: json(View) },
+      ...badId,
+      503: err('Redis (`queue_unavailable`) or the session database (`database_unavailable`) is not available; with Retry-After'),
+    },
   });
+  const eventsResponses = {
+    200: { description: 'text/event-stream', content: { 'text/event-stream': { schema: z.string() } } },
+    204: { description: 'the session had already finished (reconnect)' },
+    ...badId,
+    429: err('this client holds its share of open streams (`too_many_client_streams`, SSE_MAX_PER_CLIENT), with Retry-After'),
+    503: err('too many open streams (`too_many_streams`, SSE_MAX_STREAMS) or the session database is not available (`database_unavailable`); with Retry-After'),
+  };
   registry.registerPath({
     method: 'get',
     path: `${SESSIONS_PATH}/{id}/events`,
@@ -62,19 +74,24 @@ export function buildOpenApiDocument(profiles: readonly string[], version = '0.1
       '(ready, failed, destroyed, expired) and the stream closes; `: ping` comments keep it open. A reconnect ' +
       '(Last-Event-ID) to a finished session is answered 204.',
     request: { params: idParams },
-    responses: {
-      200: { description: 'text/event-stream', content: { 'text/event-stream': { schema: z.string() } } },
-      204: { description: 'the session had already finished (reconnect)' },
-      ...badId,
-      503: err('too many open streams (`too_many_streams`)'),
-    },
+    responses: eventsResponses,
+  });
+  registry.registerPath({
+    method: 'head',
+    path: `${SESSIONS_PATH}/{id}/events`,
+    summary: 'What GET would answer (status and headers), without opening a stream',
+    request: { params: idParams },
+    responses: { 200: { description: 'a stream would open' }, 204: eventsResponses[204], 400: badId[400], 404: badId[404] },
   });
   registry.registerPath({ method: 'get', path: '/healthz', summary: 'The process is alive', responses: { 200: { description: 'alive', content: json(HealthSchema) } } });
   registry.registerPath({
     method: 'get',
     path: '/readyz',
     summary: 'Redis and every database are reachable',
-    responses: { 200: { description: 'ready', content: json(ReadySchema) }, 503: err('`not_ready`; `checks` says what is down') },
+    responses: {
+      200: { description: 'ready', content: json(ReadySchema) },
+      503: err('`not_ready`; `down` names what is not reachable (no error text), `checks` says ok/down per part'),
+    },
   });
   registry.registerPath({
     method: 'get',
