@@ -211,7 +211,8 @@ export const JSON_BATCH = 2_000;
  * COPY text of a table: one string when its records are in memory and few, else a
  * stream of batches of at most JSON_BATCH records. Between the batches of records
  * in memory the event loop gets a turn (lock renewals and the other jobs of the
- * process go on while a big table is encoded); an NDJSON file gives one at each read.
+ * process go on while a big table is encoded); an NDJSON file gives one at each read;
+ * and a batch of either that takes longer than ENCODE_SLICE_MS gives one every as long.
  */
 export function encodeSegments(segments: readonly Segment[], encode: RecordEncoder): string[] | AsyncGenerator<string> {
   const few = fewInMemory(segments);
@@ -237,15 +238,32 @@ function fewInMemory(segments: readonly Segment[]): { segments: readonly JsonSeg
   return records <= JSON_BATCH ? { segments, records } : undefined;
 }
 
+/**
+ * The longest stretch of encoding between two turns of the event loop: a batch that
+ * takes longer (big records, a busy machine) is encoded in slices, a turn between
+ * them, so a worker's lock renewals keep their time. The batches stay the same.
+ */
+export const ENCODE_SLICE_MS = 8;
+/** Records encoded between two looks at the clock. */
+const SLICE_CHECK_EVERY = 128;
+
 async function* encodedBatches(segments: readonly Segment[], encode: RecordEncoder): AsyncGenerator<string> {
+  let sliceStart = performance.now();
   for (const seg of segments) {
     for await (const { first, records } of segmentBatches(seg)) {
       for (let start = 0; start < records.length; start += JSON_BATCH) {
         const end = Math.min(records.length, start + JSON_BATCH);
         let text = '';
-        for (let i = start; i < end; i++) text += encode(records[i] as Record<string, unknown>, seg.file, first + i);
+        for (let i = start; i < end; i++) {
+          text += encode(records[i] as Record<string, unknown>, seg.file, first + i);
+          if ((i - start) % SLICE_CHECK_EVERY === SLICE_CHECK_EVERY - 1 && performance.now() - sliceStart >= ENCODE_SLICE_MS) {
+            await setImmediate();
+            sliceStart = performance.now();
+          }
+        }
         yield text;
         if (seg.kind === 'json') await setImmediate();
+        sliceStart = performance.now();
       }
     }
   }
