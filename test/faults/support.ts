@@ -41,9 +41,13 @@ export const pick = <T>(full: T, quick: T): T => (QUICK ? quick : full);
 export const TEST_TIMEOUT_MS = pick(300_000, 150_000);
 export const HOOK_TIMEOUT_MS = 180_000;
 
-/** Harness overrides shared by the scenarios: fast lock expiry, stall detection and reconciling. */
+/**
+ * Harness overrides shared by the scenarios: fast lock expiry, stall detection and reconciling.
+ * 2 s locks (renewed every second) hold since a big table is encoded in slices
+ * (service-job.ts: ENCODE_SLICE_MS); FAULTS_LOCK_DURATION_MS tries another value.
+ */
 export const FAST_RECOVERY: Record<string, string> = {
-  LOCK_DURATION_MS: process.env.FAULTS_LOCK_DURATION_MS ?? '5000',
+  LOCK_DURATION_MS: process.env.FAULTS_LOCK_DURATION_MS ?? '2000',
   STALLED_INTERVAL_MS: process.env.FAULTS_STALLED_INTERVAL_MS ?? '1000',
   RECONCILE_INTERVAL_MS: '500',
   JOB_BACKOFF_MS: '200',
