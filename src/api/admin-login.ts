@@ -31,7 +31,7 @@ export function adminLogin(cfg: Config, log: Logger, redis: Redis): RequestHandl
     passOnStoreError: false,
     windowMs: windowSeconds * 1000,
     limit: max,
-    keyGenerator: (req) => clientKey(req.ip),
+    keyGenerator: (req) => ipKeyGenerator(req.ip ?? 'unknown'),
     standardHeaders: 'draft-8',
     legacyHeaders: false,
     identifier: 'admin-login-failures',

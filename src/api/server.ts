@@ -84,7 +84,6 @@ export async function startApi(cfg: Config, runtime: Pick<Runtime, 'producer' | 
   const feed = startQueueEventsFeed(cfg, { metrics, log, sessionTiming: (id) => sessionTiming(db, id), onSessionEvent: (id) => streams.nudge(id), onServiceDone: (id) => streams.progressed(id) });
   feed.ready.catch(() => undefined); // with Redis down it never resolves before close(); errors are logged by the feed
   const queues = createQueues(cfg, runtime.redis);
-  for (const q of queues.values()) q.on('error', () => undefined); // the producer connection's errors are reported by /readyz
   const profiles = listProfiles(cfg.SEED_DATA_DIR);
   if (profiles.length === 0) log.warn({ dir: cfg.SEED_DATA_DIR }, 'no seed-data profile found: every POST will be answered 400');
 

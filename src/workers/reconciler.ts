@@ -1,4 +1,5 @@
-import { Queue, type FlowProducer } from 'bullmq';
+import type { FlowProducer, Queue } from 'bullmq';
+import { createQueue } from '../flows/queues.ts';
 import type { Redis } from 'ioredis';
 import { SESSION_QUEUE, type ServiceJobResult } from '../flows/jobs.ts';
 import { expireJob } from '../flows/cleanup-flow.ts';
@@ -50,9 +51,7 @@ export interface ReconcileReport {
  * carry BullMQ's scripts. A tick while a run is still going is skipped.
  */
 export function startReconciler(w: WorkerContext, flows: FlowProducer, connection: Redis, opts: ReconcilerOptions): { stop(): Promise<void> } {
-  const queue = new Queue(SESSION_QUEUE, { connection, prefix: w.cfg.QUEUE_PREFIX });
-  // Its connection's errors are logged where that was made (run-workers: the outage log); without a listener BullMQ prints each.
-  queue.on('error', () => undefined);
+  const queue = createQueue(w.cfg, connection, SESSION_QUEUE);
   let running: Promise<unknown> | undefined;
   let cursor: ReconcileCursor = null;
   const timer = setInterval(() => {

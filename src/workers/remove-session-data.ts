@@ -1,9 +1,9 @@
-import { Queue } from 'bullmq';
 import { WAVES, type ServiceName } from '../catalog/services.ts';
 import { TABLES } from '../catalog/tables.ts';
 import { purgeOldTombstones, tombstoneLoad } from '../db/sql/session-loads.ts';
 import { deleteTenantRows } from '../db/sql/session-rows.ts';
 import { SESSION_QUEUE } from '../flows/jobs.ts';
+import { createQueue } from '../flows/queues.ts';
 import type { SessionRecord } from '../producer/session-store.ts';
 import { sessionKeys } from '../redis/keys.ts';
 import type { WorkerContext } from './context.ts';
@@ -73,7 +73,7 @@ export async function removeFromService(w: WorkerContext, service: ServiceName, 
  */
 export async function removeSessionKeys(w: WorkerContext, sessionId: string): Promise<void> {
   await w.redis.del(...sessionKeys(w.cfg.QUEUE_PREFIX, sessionId));
-  const queue = new Queue(SESSION_QUEUE, { connection: w.queueRedis, prefix: w.cfg.QUEUE_PREFIX });
+  const queue = createQueue(w.cfg, w.queueRedis, SESSION_QUEUE);
   try {
     const job = await queue.getJob(sessionId);
     if (job && ((await job.isCompleted()) || (await job.isFailed()))) await job.remove({ removeChildren: true });

@@ -38,10 +38,12 @@ export interface HealthDeps {
 /**
  * /readyz is open to everyone (probes come without credentials), so its answer names
  * what is down and nothing more: PostgreSQL's and Redis' error text (host names,
- * ports, users, settings) goes to the log, one warn line per failed check.
+ * ports, users, settings) goes to the log, one warn line each time what is down changes.
  */
 export function healthRoutes(d: HealthDeps): Router {
   const router = Router();
+  // Probes ask every few seconds: what is down is logged when it changes, not on every probe.
+  let lastDown = '';
 
   /** The process is alive and serving: no dependency is checked. */
   router.get('/healthz', (_req, res) => {
@@ -67,11 +69,15 @@ export function healthRoutes(d: HealthDeps): Router {
       ).then((all) => all.filter((x): x is readonly [DatabaseKey, string] => x !== undefined)),
     ]);
     if (redisError === undefined && dbErrors.length === 0) {
+      if (lastDown !== '') d.log.info({ was_down: lastDown.split(',') }, 'ready again');
+      lastDown = '';
       res.json({ status: 'ready', checks: { redis: 'ok', databases: 'ok' } });
       return;
     }
     const down = [...(redisError === undefined ? [] : ['redis']), ...dbErrors.map(([key]) => databaseLabel(d.cfg, key))];
-    d.log.warn(
+    const changed = down.join(',') !== lastDown;
+    lastDown = down.join(',');
+    if (changed) d.log.warn(
       {
         down,
         ...(redisError === undefined ? {} : { redis: redisError }),

@@ -1,8 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Queue } from 'bullmq';
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/env.ts';
-import { QUEUE_NAMES } from '../../flows/queues.ts';
+import { createQueue, QUEUE_NAMES } from '../../flows/queues.ts';
 import { createLogger } from '../../logger.ts';
 import { redisReady } from '../../redis/connection.ts';
 import type { SessionView } from '../../producer/session-view.ts';
@@ -64,7 +63,7 @@ function logPhases(rt: Runtime, v: SessionView): void {
 /** True when every queue has at least one worker somewhere. */
 async function workersRunning(rt: Runtime): Promise<boolean> {
   for (const name of QUEUE_NAMES) {
-    const q = new Queue(name, { connection: rt.redis, prefix: rt.cfg.QUEUE_PREFIX });
+    const q = createQueue(rt.cfg, rt.redis, name);
     try {
       if ((await q.getWorkersCount()) === 0) return false;
     } catch {
