@@ -9,7 +9,7 @@ import pg from 'pg';
 import { SERVICES } from '../src/catalog/services.ts';
 import { databaseUrl } from '../src/config/env.ts';
 import { quiesce } from './quiesce.ts';
-import { generateProfile } from '../src/seed/generate/index.ts';
+import { generateProfile } from '../src/seed-tools/generate/index.ts';
 import { idMapperFor } from '../src/seed/ids.ts';
 import type { ApiClient } from './client.ts';
 import { maxBy, ratePerSecond } from './stats.ts';

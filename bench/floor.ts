@@ -5,7 +5,7 @@ import { TABLES, type EntityName } from '../src/catalog/tables.ts';
 import { Databases } from '../src/db/pools.ts';
 import { claimLoadSql, commitLoadSql } from '../src/db/sql/session-loads.ts';
 import { loadProfile, type LoadedProfile } from '../src/seed/profile.ts';
-import { transformContext } from '../src/seed/session-context.ts';
+import { transformContext } from '../src/load/session-context.ts';
 import { loadTables } from '../src/workers/service-job.ts';
 import { closedLoop, fastest } from './closed-loop.ts';
 import { postgresCpuMs, processCpuMs } from './cpu.ts';

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { Runtime } from '../src/cli/runtime.ts';
+import type { Runtime } from '../src/runtime/runtime.ts';
 
 /** What the figures were measured on. */
 export interface Machine {

@@ -8,8 +8,8 @@ import path from 'node:path';
 import { loadConfig, type Config } from '../src/config/env.ts';
 import { dropDatabases, migrate } from '../src/db/migrate.ts';
 import { deleteKeysMatching } from '../src/redis/keys.ts';
-import { createLogger } from '../src/logger.ts';
-import { createRuntime, type Runtime } from '../src/cli/runtime.ts';
+import { createLogger } from '../src/shared/logger.ts';
+import { createRuntime, type Runtime } from '../src/runtime/runtime.ts';
 import { redisReady } from '../src/redis/connection.ts';
 
 const BIN = path.resolve(import.meta.dirname, '..', 'bin', 'demo-seed.js');
@@ -53,6 +53,8 @@ export class World {
       QUEUE_PREFIX: `{bench-${id}}`,
       RATE_LIMIT_PER_MINUTE: '0',
       MAX_SESSIONS_PER_EMAIL: '0',
+      // The bench is one client standing in for many prospects: each session's event stream is its own.
+      SSE_MAX_PER_CLIENT: '1000',
       // The million-row load must not be failed by the reconciler on a busy machine.
       SESSION_LOAD_TIMEOUT_SECONDS: '900',
       HOST: '127.0.0.1',

@@ -2,7 +2,7 @@ import type { RequestHandler } from 'express';
 import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config/env.ts';
-import type { Logger } from '../logger.ts';
+import type { Logger } from '../shared/logger.ts';
 import { adminCredentials, lockedError, realmHeader, unauthorizedError } from './bull-board.ts';
 import { ApiError } from './errors.ts';
 import { redisLimitStore } from './rate-limit.ts';

@@ -5,7 +5,7 @@ import { ExpressAdapter } from '@bull-board/express';
 import type { Queue } from 'bullmq';
 import { Router, type Express, type RequestHandler, type Response } from 'express';
 import type { Config } from '../config/env.ts';
-import type { Logger } from '../logger.ts';
+import type { Logger } from '../shared/logger.ts';
 import { ApiError, toApiError } from './errors.ts';
 import { applyTrustProxy } from './trust-proxy.ts';
 

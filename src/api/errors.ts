@@ -1,7 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
-import type { Logger } from '../logger.ts';
+import type { Logger } from '../shared/logger.ts';
 import { isDatabaseUnavailable } from '../db/unavailable.ts';
-import { QueueUnavailableError } from '../producer/errors.ts';
+import { QueueUnavailableError } from '../sessions/errors.ts';
 import { SeedDataError } from '../seed/errors.ts';
 
 /**

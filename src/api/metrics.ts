@@ -1,7 +1,7 @@
 import type { RequestHandler } from 'express';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Logger } from '../logger.ts';
-import { SESSION_STATUSES, type SessionStatus } from '../producer/session-store.ts';
+import type { Logger } from '../shared/logger.ts';
+import { SESSION_STATUSES, type SessionStatus } from '../db/sql/sessions.ts';
 
 /**
  * The Prometheus metrics of the API process, on a registry of its own. Sessions

@@ -4,10 +4,10 @@ import { isServiceName } from '../catalog/services.ts';
 import type { CleanupJobResult, SessionJobResult } from '../flows/jobs.ts';
 import { SESSION_QUEUE } from '../flows/jobs.ts';
 import { ATTEMPT_FAILED, SERVICE_LOADED, type AttemptFailedFields, type ServiceLoadedFields } from '../flows/session-events.ts';
-import type { Logger } from '../logger.ts';
+import type { Logger } from '../shared/logger.ts';
 import { createRedis } from '../redis/connection.ts';
 import { outageLog, redisTarget } from '../redis/outage-log.ts';
-import { UUID_RE } from '../seed/ids.ts';
+import { UUID_RE } from '../shared/uuid.ts';
 import type { ApiMetrics } from './metrics.ts';
 import { cleanupJobId, expireJobId } from '../flows/options.ts';
 
@@ -16,8 +16,8 @@ import { cleanupJobId, expireJobId } from '../flows/options.ts';
  * stream (QueueEvents), so they cover workers in every process. The workers add to
  * that stream what the API needs to know of the service queues (a service loaded, a
  * failed attempt: flows/session-events.ts), and a session's result carries its
- * services' rows and times, so one reader serves, where one per queue (12 blocking
- * reads, woken by every job's every step) cost the API about a third of its CPU.
+ * services' rows and times, so one reader serves where one per queue would mean 12
+ * blocking reads, each woken by every job's every step.
  * Each API process counts every event: with several API replicas, take one
  * replica's series (or `max`), not their sum.
  */

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { QueueUnavailableError } from '../producer/errors.ts';
+import { QueueUnavailableError } from '../sessions/errors.ts';
 
 /*
  * BullMQ's FlowProducer waits for its connection to become ready before it sends

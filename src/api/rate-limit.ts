@@ -2,7 +2,7 @@ import type { RequestHandler } from 'express';
 import { rateLimit, type Options } from 'express-rate-limit';
 import type { Redis } from 'ioredis';
 import { RedisStore, type RedisReply } from 'rate-limit-redis';
-import type { Logger } from '../logger.ts';
+import type { Logger } from '../shared/logger.ts';
 import { ApiError } from './errors.ts';
 
 /**

@@ -1,5 +1,5 @@
 import type { RequestHandler } from 'express';
-import type { Logger } from '../logger.ts';
+import type { Logger } from '../shared/logger.ts';
 import { writtenStatus } from './client-error.ts';
 import type { ApiMetrics } from './metrics.ts';
 

@@ -1,8 +1,8 @@
 import { extendZodWithOpenApi } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
 import { SERVICES } from '../catalog/services.ts';
-import { SESSION_STATUSES } from '../producer/session-store.ts';
-import { UUID_RE } from '../seed/ids.ts';
+import { SESSION_STATUSES } from '../db/sql/sessions.ts';
+import { UUID_RE } from '../shared/uuid.ts';
 import type { ErrorDetail } from './errors.ts';
 
 /**

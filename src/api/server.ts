@@ -1,17 +1,17 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
-import type { Runtime } from '../cli/runtime.ts';
+import type { Runtime } from '../runtime/runtime.ts';
 import type { Config } from '../config/env.ts';
 import { createQueues } from '../flows/queues.ts';
-import type { Logger } from '../logger.ts';
+import type { Logger } from '../shared/logger.ts';
 import { createApp } from './app.ts';
 import { onClientError } from './client-error.ts';
 import { BOARD_PATH, bullBoardRouter } from './bull-board.ts';
 import { ApiMetrics } from './metrics.ts';
 import { listProfiles } from '../seed/profile.ts';
 import { startQueueEventsFeed } from './queue-events.ts';
-import { countByStatus, sessionTiming } from './session-counts.ts';
+import { countByStatus, sessionTiming } from '../db/sql/session-counts.ts';
 import { SessionStreams, type SseOptions } from './sse.ts';
 
 export interface RunningApi {

@@ -1,7 +1,7 @@
 import type { Request, Response } from 'express';
 import { ipKeyGenerator } from 'express-rate-limit';
-import type { Logger } from '../logger.ts';
-import type { SessionSnapshot, SessionView } from '../producer/session-view.ts';
+import type { Logger } from '../shared/logger.ts';
+import type { SessionSnapshot, SessionView } from '../sessions/session-view.ts';
 import { ApiError } from './errors.ts';
 
 /**

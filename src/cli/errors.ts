@@ -1,8 +1,8 @@
 import { UnrecoverableError } from 'bullmq';
 import { ConfigError } from '../config/env.ts';
-import { QueueUnavailableError } from '../producer/errors.ts';
+import { QueueUnavailableError } from '../sessions/errors.ts';
 import { formatFinding, SeedDataError } from '../seed/errors.ts';
-import { UnknownSessionError } from '../workers/destroy-session.ts';
+import { UnknownSessionError } from '../sessions/destroy-session.ts';
 
 /** A message and exit code for any error a command can meet: no stack traces for users. */
 export function describeError(err: unknown): { message: string; exitCode: number } {

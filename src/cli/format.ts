@@ -1,5 +1,5 @@
 import { PHASES, servicesOfPhase } from '../catalog/services.ts';
-import type { SessionView } from '../producer/session-view.ts';
+import type { SessionView } from '../sessions/session-view.ts';
 
 /** Human-readable summary of a session: per phase and per service rows and duration_ms. */
 export function formatSession(v: SessionView): string {

@@ -1,4 +1,4 @@
-import type { Logger } from '../logger.ts';
+import type { Logger } from '../shared/logger.ts';
 
 /** On SIGTERM or SIGINT: run `stop` once (it closes servers and workers within their bounds), then exit 0. */
 export function onShutdown(log: Logger, stop: () => Promise<void>): void {

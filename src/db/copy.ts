@@ -77,8 +77,8 @@ export async function copyRows(
   const stream = pgCopy.from(copyStatement(table, columns));
   sendRowsWithStatement(client, stream);
   client.query(stream);
-  // Text already in memory goes in one write; a stream is regrouped into large chunks.
-  await pipeline(Array.isArray(lines) ? Readable.from([(lines as string[]).join('')]) : Readable.from(chunked(lines)), stream);
+  // Regrouped into large chunks, so the socket gets few, large writes.
+  await pipeline(Readable.from(chunked(lines)), stream);
   return Number(stream.rowCount ?? 0);
 }
 

@@ -3,8 +3,8 @@ import path from 'node:path';
 import pg from 'pg';
 import { DATABASE_KEYS, DEMO_SESSION_DB, type DatabaseKey } from '../catalog/services.ts';
 import { databaseName, databaseUrl, type Config } from '../config/env.ts';
-import type { Logger } from '../logger.ts';
-import { packageRoot } from '../paths.ts';
+import type { Logger } from '../shared/logger.ts';
+import { packageRoot } from '../shared/paths.ts';
 
 export const MIGRATIONS_DIR = path.join(packageRoot(), 'migrations');
 

@@ -2,8 +2,8 @@ import pg from 'pg';
 import { DATABASE_KEYS, type DatabaseKey } from '../catalog/services.ts';
 import { databaseUrl, type Config } from '../config/env.ts';
 
-// numeric, int8, date and timestamptz come back as strings: the loader never does
-// arithmetic on them, and strings keep exact values and avoid time-zone shifts.
+// numeric and int8 come back as strings (pg's default), and date too (set here): a
+// date is a day, not an instant, so no time zone can shift it; timestamptz stays a Date.
 pg.types.setTypeParser(pg.types.builtins.DATE, (v) => v);
 
 /** One pg.Pool per database, created on first use. */

@@ -1,7 +1,6 @@
-import type { FlowJob } from 'bullmq';
 import { SERVICE_SPECS, WAVES, waveOf, type ServiceName } from '../catalog/services.ts';
 import type { Config } from '../config/env.ts';
-import { SESSION_QUEUE, type ServiceJobData, type SessionJobData, type SessionRef } from './jobs.ts';
+import { flowJob, SESSION_QUEUE, type SessionJobData, type SessionRef, type TypedFlowJob } from './jobs.ts';
 import { serviceJobId, serviceJobOptions, sessionJobOptions } from './options.ts';
 
 /**
@@ -15,20 +14,19 @@ import { serviceJobId, serviceJobOptions, sessionJobOptions } from './options.ts
  * on has completed, as soon as the last of them has, and services that may run side
  * by side do.
  */
-export function buildSessionFlow(cfg: Config, data: SessionJobData): FlowJob {
-  return {
-    name: 'session',
-    queueName: SESSION_QUEUE,
-    data,
-    opts: sessionJobOptions(cfg, data.sessionId),
-    children: serviceJobs(cfg, data, WAVES[0] as readonly ServiceName[]),
-  };
+export function buildSessionFlow(cfg: Config, data: SessionJobData): TypedFlowJob<'session'> {
+  return flowJob('session', SESSION_QUEUE, data, sessionJobOptions(cfg, data.sessionId), serviceJobs(cfg, data, WAVES[0] as readonly ServiceName[]));
 }
 
 /** The jobs loading `services` for a session; `parent` (the session job) when they join a running flow. */
-export function serviceJobs(cfg: Config, data: SessionRef, services: readonly ServiceName[], parent?: { id: string; queue: string }): FlowJob[] {
+export function serviceJobs(
+  cfg: Config,
+  data: SessionRef,
+  services: readonly ServiceName[],
+  parent?: { id: string; queue: string },
+): TypedFlowJob<'load-service'>[] {
   return services.map((service) => {
-    const jobData: ServiceJobData = {
+    const jobData = {
       sessionId: data.sessionId,
       profile: data.profile,
       dataDir: data.dataDir,
@@ -39,6 +37,6 @@ export function serviceJobs(cfg: Config, data: SessionRef, services: readonly Se
       wave: waveOf(service),
     };
     const opts = serviceJobOptions(cfg, serviceJobId(data.sessionId, service));
-    return { name: 'load-service', queueName: service, data: jobData, opts: parent ? { ...opts, parent } : opts };
+    return flowJob('load-service', service, jobData, parent ? { ...opts, parent } : opts);
   });
 }

@@ -1,7 +1,6 @@
-import type { FlowJob } from 'bullmq';
 import { WAVES, type ServiceName } from '../catalog/services.ts';
 import type { Config } from '../config/env.ts';
-import { SESSION_QUEUE, type CleanupJobData, type CleanupServiceJobData, type ExpireJobData } from './jobs.ts';
+import { flowJob, SESSION_QUEUE, type CleanupJobData, type TypedFlowJob } from './jobs.ts';
 import { cleanupJobId, cleanupJobOptions, expireJobId } from './options.ts';
 
 /** Services in cleanup order: the reverse of the load waves (dependents before what they depend on). */
@@ -14,32 +13,34 @@ export const CLEANUP_WAVES: readonly (readonly ServiceName[])[] = [...WAVES].rev
  * (workers/cleanup-job.ts), then removes the Redis keys and marks the session.
  * Its jobs name the session only, never its tenants.
  */
-export function buildCleanupFlow(cfg: Config, data: CleanupJobData): FlowJob {
-  const parent: CleanupJobData = { sessionId: data.sessionId, end: data.end };
-  return {
-    name: 'cleanup',
-    queueName: SESSION_QUEUE,
-    data: parent,
-    opts: cleanupJobOptions(cfg, cleanupJobId(data.sessionId)),
-    children: cleanupServiceJobs(cfg, data, CLEANUP_WAVES[0] as readonly ServiceName[], 1),
-  };
+export function buildCleanupFlow(cfg: Config, data: CleanupJobData): TypedFlowJob<'cleanup'> {
+  return flowJob(
+    'cleanup',
+    SESSION_QUEUE,
+    { sessionId: data.sessionId, end: data.end },
+    cleanupJobOptions(cfg, cleanupJobId(data.sessionId)),
+    cleanupServiceJobs(cfg, data, CLEANUP_WAVES[0] as readonly ServiceName[], 1),
+  );
 }
 
-export function cleanupServiceJobs(cfg: Config, data: CleanupJobData, services: readonly ServiceName[], wave: number): FlowJob[] {
-  return services.map((service) => {
-    // The session only: each job reads the tenants from the session's record.
-    const d: CleanupServiceJobData = { sessionId: data.sessionId, end: data.end, service, wave };
-    return {
-      name: 'cleanup-service',
-      queueName: service,
-      data: d,
-      opts: { ...cleanupJobOptions(cfg, `${data.sessionId}-cleanup-${service}`), ignoreDependencyOnFailure: true },
-    };
-  });
+export function cleanupServiceJobs(
+  cfg: Config,
+  data: CleanupJobData,
+  services: readonly ServiceName[],
+  wave: number,
+): TypedFlowJob<'cleanup-service'>[] {
+  // The session only: each job reads the tenants from the session's record.
+  return services.map((service) =>
+    flowJob(
+      'cleanup-service',
+      service,
+      { sessionId: data.sessionId, end: data.end, service, wave },
+      { ...cleanupJobOptions(cfg, `${data.sessionId}-cleanup-${service}`), ignoreDependencyOnFailure: true },
+    ),
+  );
 }
 
 /** The delayed job that expires a session after its TTL. */
-export function expireJob(cfg: Config, sessionId: string, delayMs: number): FlowJob {
-  const data: ExpireJobData = { sessionId };
-  return { name: 'expire', queueName: SESSION_QUEUE, data, opts: { ...cleanupJobOptions(cfg, expireJobId(sessionId)), delay: Math.max(0, delayMs) } };
+export function expireJob(cfg: Config, sessionId: string, delayMs: number): TypedFlowJob<'expire'> {
+  return flowJob('expire', SESSION_QUEUE, { sessionId }, { ...cleanupJobOptions(cfg, expireJobId(sessionId)), delay: Math.max(0, delayMs) });
 }

@@ -1,7 +1,7 @@
-import { UnrecoverableError } from 'bullmq';
+import { UnrecoverableError, type FlowJob, type Job, type JobsOptions } from 'bullmq';
 import { z } from 'zod';
 import { PHASES, SERVICES, WAVES, type Phase, type ServiceName } from '../catalog/services.ts';
-import { UUID_RE } from '../seed/ids.ts';
+import { UUID_RE } from '../shared/uuid.ts';
 import { PROFILE_NAME_RE } from '../seed/profile.ts';
 
 /**
@@ -204,3 +204,35 @@ export function parseJobData<N extends JobName>(job: { name: N; queueName: strin
   if (problems.length > 0) throw new UnrecoverableError(`job "${job.name}" ${job.id ?? ''} on queue ${job.queueName} refused: bad data: ${problems.join('; ')}`);
   return job.data as JobTypes[N]['data'];
 }
+
+/**
+ * A flow job whose name and data agree with the job map: the code enqueues only
+ * through flowJob, never a bare `FlowJob` literal.
+ */
+export type TypedFlowJob<N extends JobName> = FlowJob & { readonly name: N; readonly data: JobTypes[N]['data'] };
+
+/** A flow job of any name of the map, typed by it. */
+export type AnyFlowJob = { [N in JobName]: TypedFlowJob<N> }[JobName];
+
+/** The queue a job runs on: its service's for the service jobs, SESSION_QUEUE for the others. */
+type QueueOf<N extends JobName> = N extends 'load-service' | 'cleanup-service' ? ServiceName : typeof SESSION_QUEUE;
+
+export function flowJob<N extends JobName>(
+  name: N,
+  queueName: QueueOf<N>,
+  data: JobTypes[N]['data'],
+  opts: JobsOptions,
+  children?: readonly AnyFlowJob[],
+): TypedFlowJob<N> {
+  // BullMQ's FlowJob types a child's options apart from a root's; the map's jobs take either place.
+  return (children ? { name, queueName, data, opts, children: [...children] } : { name, queueName, data, opts }) as TypedFlowJob<N>;
+}
+
+/** The handler of job N: its data and result are the map's. */
+export type JobHandler<N extends JobName> = (job: Job<JobTypes[N]['data'], JobTypes[N]['result'], N>, token?: string) => Promise<JobTypes[N]['result']>;
+
+/**
+ * One handler per job name: a map declared `satisfies JobHandlers` fails to compile
+ * when a name has no handler or a handler takes or gives the wrong types.
+ */
+export type JobHandlers = { readonly [N in JobName]: JobHandler<N> };

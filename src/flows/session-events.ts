@@ -1,10 +1,12 @@
 import { SESSION_QUEUE } from './jobs.ts';
+import type { StreamEntry } from '../redis/id-maps.ts';
+import { eventsKey } from './queue-keys.ts';
 
 /**
  * Events the workers add to the session queue's event stream, beside BullMQ's own,
  * so that an API process learns all it shows and counts from that one stream (one
- * QueueEvents reader instead of one per queue, which cost the API about a third of
- * its CPU per session). BullMQ's QueueEvents emits them by name like its own.
+ * QueueEvents reader, not one blocking reader per queue woken by every job's every
+ * step). BullMQ's QueueEvents emits them by name like its own.
  *
  * - `service-loaded` {jobId, service}: a service published its ID maps (its progress
  *   entry says ready). Added in the same Redis transaction, so it costs no round trip.
@@ -33,15 +35,9 @@ export interface AttemptFailedFields {
 export const EVENTS_MAX_LEN = 10_000;
 
 export function sessionEventsKey(prefix: string): string {
-  return `${prefix}:${SESSION_QUEUE}:events`;
+  return eventsKey(prefix, SESSION_QUEUE);
 }
 
-/** An entry to add to a stream, trimmed to about `maxLen` entries. */
-export interface StreamEntry {
-  readonly stream: string;
-  readonly maxLen: number;
-  readonly fields: Readonly<Record<string, string>>;
-}
 
 export function serviceLoadedEntry(prefix: string, fields: ServiceLoadedFields): StreamEntry {
   return { stream: sessionEventsKey(prefix), maxLen: EVENTS_MAX_LEN, fields: { event: SERVICE_LOADED, ...fields } };

@@ -1,5 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
-import type { Logger } from '../logger.ts';
+import type { Logger } from '../shared/logger.ts';
 import { outageLog } from './outage-log.ts';
 
 /**

@@ -1,7 +1,13 @@
 import type { Redis } from 'ioredis';
 import type { EntityName } from '../catalog/tables.ts';
-import type { StreamEntry } from '../flows/session-events.ts';
 import { idMapKey, loadedKey, progressKey } from './keys.ts';
+
+/** An entry to add to a stream, trimmed to about `maxLen` entries. */
+export interface StreamEntry {
+  readonly stream: string;
+  readonly maxLen: number;
+  readonly fields: Readonly<Record<string, string>>;
+}
 
 /** A service's progress entry for a session, as the API shows it while loading. */
 export interface ProgressEntry {

@@ -1,6 +1,6 @@
 import type { EventEmitter } from 'node:events';
 import type { Redis } from 'ioredis';
-import type { Logger } from '../logger.ts';
+import type { Logger } from '../shared/logger.ts';
 
 /**
  * Quiet logs during a Redis outage. Every ioredis client retries its connection

@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { SeedDataError } from './errors.ts';
 import { loadProfile, type LoadedProfile } from './profile.ts';
-import { passes, validateProfile, type ValidationReport } from './validate/index.ts';
+import { passes, validateProfile, type ValidationReport } from '../seed-tools/validate/index.ts';
 
 interface Entry {
   readonly version: string;

@@ -7,7 +7,7 @@ import { isServiceName, type ServiceName } from '../catalog/services.ts';
 import { TABLES, tableSpec, type EntityName, type TableSpec } from '../catalog/tables.ts';
 import { DATE_RE } from './dates.ts';
 import { SeedDataError, type Finding } from './errors.ts';
-import { UUID_RE } from './ids.ts';
+import { UUID_RE } from '../shared/uuid.ts';
 import { lineBatches } from './ndjson.ts';
 
 export const PROFILE_NAME_RE = /^[a-z][a-z0-9_-]{0,63}$/;

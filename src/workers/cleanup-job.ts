@@ -2,10 +2,11 @@ import { UnrecoverableError, WaitingChildrenError, type FlowProducer, type Job }
 import { SERVICES, type ServiceName } from '../catalog/services.ts';
 import { cleanupServiceJobs, CLEANUP_WAVES } from '../flows/cleanup-flow.ts';
 import type { CleanupJobData, CleanupJobResult, CleanupServiceJobData, CleanupServiceJobResult, ExpireJobData } from '../flows/jobs.ts';
-import { requestCleanup } from '../producer/request-cleanup.ts';
-import { getSession, markDestroying, markGone, type SessionRecord, type SessionStatus } from '../producer/session-store.ts';
-import type { WorkerContext } from './context.ts';
-import { removeFromService, removeSessionKeys } from './remove-session-data.ts';
+import { requestCleanup } from '../sessions/request-cleanup.ts';
+import { getSession, markDestroying, markGone, type SessionRecord, type SessionStatus } from '../db/sql/sessions.ts';
+import type { WorkerContext } from '../runtime/context.ts';
+import { removeFromService, removeSessionKeys } from '../sessions/remove-session-data.ts';
+import { queueOfJobKey } from '../flows/queue-keys.ts';
 
 /** A session whose rows a cleanup may remove: one on its way out. */
 const ENDING: readonly SessionStatus[] = ['destroying', 'destroyed', 'expired'];
@@ -70,7 +71,7 @@ export async function runCleanup(
     // A child that failed after all its attempts is done here instead; if that fails
     // too, this job fails and is retried with backoff, so the session never stays half-deleted.
     for (const key of Object.keys(await job.getIgnoredChildrenFailures())) {
-      const service = key.split(':').at(-2) as ServiceName;
+      const service = queueOfJobKey(w.cfg.QUEUE_PREFIX, key) as ServiceName;
       const deleted = await removeFromService(w, service, session);
       done.set(service, { service, wave: 0, deleted, duration_ms: 0 });
     }

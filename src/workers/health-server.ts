@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { Redis } from 'ioredis';
 import type { DatabaseKey } from '../catalog/services.ts';
 import type { Databases } from '../db/pools.ts';
-import type { Logger } from '../logger.ts';
+import type { Logger } from '../shared/logger.ts';
 import type { RunningWorkers } from './run-workers.ts';
 
 /**

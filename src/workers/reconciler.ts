@@ -3,30 +3,15 @@ import { createQueue } from '../flows/queues.ts';
 import type { Redis } from 'ioredis';
 import { SESSION_QUEUE, type ServiceJobResult } from '../flows/jobs.ts';
 import { expireJob } from '../flows/cleanup-flow.ts';
-import { enqueueSession } from '../producer/create-session.ts';
-import { requestCleanup } from '../producer/request-cleanup.ts';
-import { markFailed, sessionsToReconcile, type ReconcileCursor, type ReconcileRecord } from '../producer/session-store.ts';
-import type { WorkerContext } from './context.ts';
-import { removeSessionData } from './remove-session-data.ts';
+import { enqueueSession } from '../sessions/create-session.ts';
+import { requestCleanup } from '../sessions/request-cleanup.ts';
+import { markFailed, sessionsToReconcile, type ReconcileCursor, type ReconcileRecord } from '../db/sql/sessions.ts';
+import type { WorkerContext } from '../runtime/context.ts';
+import { removeSessionData } from '../sessions/remove-session-data.ts';
 import { cleanupJobId, expireJobId } from '../flows/options.ts';
+import { failedKey, jobKey } from '../flows/queue-keys.ts';
 
-/**
- * Recovery, not scheduling: sessions move on through their jobs, and this loop
- * only repairs what a lost Redis (restarted without persistence, flushed) or a
- * stuck flow left behind:
- * - a pending or loading session whose flow job is gone, or failed for good, is
- *   enqueued again (loads are idempotent: services already loaded are skipped and
- *   republish their maps);
- * - a session loading for longer than `loadTimeoutMs` fails and is cleaned up;
- * - a session being destroyed whose cleanup job is gone, or failed for good, gets
- *   a new cleanup flow;
- * - a live session whose expiry job is gone gets it back, or is expired when due.
- * It runs in every process that runs the session queue, for the sessions of its
- * own QUEUE_PREFIX; one run at a time cluster-wide (a Redis lock), and every
- * repair is safe to repeat. Each run looks at every unfinished session, at the
- * live ones overdue for expiry, and at the next page of the other live ones (a walk
- * through them all, however many there are; see sessionsToReconcile).
- */
+/** How often the reconciler runs, and when a session counts as lost or overdue. */
 export interface ReconcilerOptions {
   readonly intervalMs: number;
   /** A session still loading after this long has failed. */
@@ -46,6 +31,22 @@ export interface ReconcileReport {
 }
 
 /**
+ * Recovery, not scheduling: sessions move on through their jobs, and this loop
+ * only repairs what a lost Redis (restarted without persistence, flushed) or a
+ * stuck flow left behind:
+ * - a pending or loading session whose flow job is gone, or failed for good, is
+ *   enqueued again (loads are idempotent: services already loaded are skipped and
+ *   republish their maps);
+ * - a session loading for longer than `loadTimeoutMs` fails and is cleaned up;
+ * - a session being destroyed whose cleanup job is gone, or failed for good, gets
+ *   a new cleanup flow;
+ * - a live session whose expiry job is gone gets it back, or is expired when due.
+ * It runs in every process that runs the session queue, for the sessions of its
+ * own QUEUE_PREFIX; one run at a time cluster-wide (a Redis lock), and every
+ * repair is safe to repeat. Each run looks at every unfinished session, at the
+ * live ones overdue for expiry, and at the next page of the other live ones (a walk
+ * through them all, however many there are; see sessionsToReconcile).
+ *
  * `connection`: a Redis connection BullMQ already uses (the FlowProducer's), for the
  * session queue's job lookups; never the ID-map connection, whose pipelines would then
  * carry BullMQ's scripts. A tick while a run is still going is skipped.
@@ -94,12 +95,12 @@ export async function reconcileOnce(
 
   // One round trip: does each session's flow, cleanup and expiry job exist, and has
   // a parent failed for good (it then counts as lost: its steps are idempotent)?
-  const failedSet = `${prefix}:${SESSION_QUEUE}:failed`;
+  const failedSet = failedKey(prefix, SESSION_QUEUE);
   const pipe = w.redis.pipeline();
   for (const s of sessions) {
-    pipe.exists(`${prefix}:${SESSION_QUEUE}:${s.session_id}`);
-    pipe.exists(`${prefix}:${SESSION_QUEUE}:${cleanupJobId(s.session_id)}`);
-    pipe.exists(`${prefix}:${SESSION_QUEUE}:${expireJobId(s.session_id)}`);
+    pipe.exists(jobKey(prefix, SESSION_QUEUE, s.session_id));
+    pipe.exists(jobKey(prefix, SESSION_QUEUE, cleanupJobId(s.session_id)));
+    pipe.exists(jobKey(prefix, SESSION_QUEUE, expireJobId(s.session_id)));
     pipe.zscore(failedSet, s.session_id);
     pipe.zscore(failedSet, cleanupJobId(s.session_id));
   }

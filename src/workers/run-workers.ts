@@ -5,13 +5,13 @@ import { listProfiles } from '../seed/profile.ts';
 import type { ProfileCache } from '../seed/profile-cache.ts';
 import type { Config } from '../config/env.ts';
 import type { Databases } from '../db/pools.ts';
-import { isJobName, parseJobData, SESSION_QUEUE, type JobTypes } from '../flows/jobs.ts';
+import { isJobName, parseJobData, SESSION_QUEUE, type JobHandler, type JobHandlers, type JobName } from '../flows/jobs.ts';
 import { createFlowProducer } from '../flows/queues.ts';
 import { ATTEMPT_FAILED, EVENTS_MAX_LEN, type AttemptFailedFields } from '../flows/session-events.ts';
-import type { Logger } from '../logger.ts';
+import type { Logger } from '../shared/logger.ts';
 import { createRedis } from '../redis/connection.ts';
 import { outageLog, redisTarget } from '../redis/outage-log.ts';
-import { workerContext } from './context.ts';
+import { workerContext } from '../runtime/context.ts';
 import { cleanupService, runCleanup, runExpire } from './cleanup-job.ts';
 import { loadService } from './service-job.ts';
 import { startReconciler } from './reconciler.ts';
@@ -60,40 +60,37 @@ export async function startWorkers(
     connections.push(c);
     return c;
   };
-  // Every job name has exactly one handler, on the queue its jobs are added to.
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  type AnyJob = Job<any, any, string>;
-  const serviceHandlers = {
-    'load-service': (job: AnyJob) => loadService(job as Job<JobTypes['load-service']['data'], JobTypes['load-service']['result']>, w, flows),
-    'cleanup-service': (job: AnyJob) => cleanupService(job as Job<JobTypes['cleanup-service']['data'], JobTypes['cleanup-service']['result']>, w),
-  } as const;
-  const sessionHandlers = {
-    session: (job: AnyJob, token?: string) => runSession(job as Job<JobTypes['session']['data'], JobTypes['session']['result']>, token, w, flows),
-    cleanup: (job: AnyJob, token?: string) => runCleanup(job as Job<JobTypes['cleanup']['data'], JobTypes['cleanup']['result']>, token, w, flows),
-    expire: (job: AnyJob) => runExpire(job as Job<JobTypes['expire']['data']>, w, flows),
-  } as const;
+  // One handler per job name of the map: a missing or mistyped one fails to compile.
+  const handlers = {
+    'load-service': (job) => loadService(job, w, flows),
+    'cleanup-service': (job) => cleanupService(job, w),
+    session: (job, token) => runSession(job, token, w, flows),
+    cleanup: (job, token) => runCleanup(job, token, w, flows),
+    expire: (job) => runExpire(job, w, flows),
+  } satisfies JobHandlers;
   // A job's data is checked against its schema (flows/jobs.ts) before its handler runs:
   // bad data, a job added by hand, fails for good at once and reaches no SQL or Lua.
-  const dispatch =
-    (handlers: Record<string, (job: AnyJob, token?: string) => Promise<unknown>>) =>
-    async (job: AnyJob, token?: string): Promise<unknown> => {
-      const handler = handlers[job.name];
-      if (!handler || !isJobName(job.name)) throw new UnrecoverableError(`no handler for job "${job.name}" on queue ${job.queueName}`);
-      try {
-        parseJobData({ name: job.name, queueName: job.queueName, id: job.id, data: job.data as unknown });
-      } catch (err) {
-        const sessionId = (job.data as { sessionId?: unknown } | null)?.sessionId;
-        log.warn({ queue: job.queueName, job: job.name, job_id: job.id, session_id: typeof sessionId === 'string' ? sessionId.slice(0, 64) : undefined, err: (err as Error).message }, 'job refused: bad data');
-        throw err;
-      }
-      return handler(job, token);
-    };
+  const dispatch = async (job: Job<unknown, unknown, string>, token?: string): Promise<unknown> => {
+    if (!isJobName(job.name)) throw new UnrecoverableError(`no handler for job "${job.name}" on queue ${job.queueName}`);
+    try {
+      parseJobData({ name: job.name, queueName: job.queueName, id: job.id, data: job.data });
+    } catch (err) {
+      const sessionId = (job.data as { sessionId?: unknown } | null)?.sessionId;
+      log.warn(
+        { queue: job.queueName, job: job.name, job_id: job.id, session_id: typeof sessionId === 'string' ? sessionId.slice(0, 64) : undefined, err: (err as Error).message },
+        'job refused: bad data',
+      );
+      throw err;
+    }
+    // parseJobData checked the data against this name's schema and its queue.
+    return (handlers[job.name] as JobHandler<JobName>)(job as Job<never, never, JobName>, token);
+  };
   for (const service of services) {
-    workers.push(new Worker(service, dispatch(serviceHandlers), { ...common, connection: connection(), name: `demo-seed-${service}` }));
+    workers.push(new Worker(service, dispatch, { ...common, connection: connection(), name: `demo-seed-${service}` }));
   }
   let reconciler: { stop(): Promise<void> } | undefined;
   if (opts.sessionQueue ?? true) {
-    workers.push(new Worker(SESSION_QUEUE, dispatch(sessionHandlers), { ...common, connection: connection(), name: 'demo-seed-session' }));
+    workers.push(new Worker(SESSION_QUEUE, dispatch, { ...common, connection: connection(), name: 'demo-seed-session' }));
     reconciler = startReconciler(w, flows, shared, {
       intervalMs: cfg.RECONCILE_INTERVAL_MS,
       loadTimeoutMs: cfg.SESSION_LOAD_TIMEOUT_SECONDS * 1000,

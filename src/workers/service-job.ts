@@ -1,4 +1,3 @@
-import { setImmediate } from 'node:timers/promises';
 import { UnrecoverableError, type FlowProducer, type Job } from 'bullmq';
 import type { PoolClient } from 'pg';
 import { dependenciesDone, dependentsOf, type ServiceName } from '../catalog/services.ts';
@@ -12,11 +11,11 @@ import { serviceLoadedEntry } from '../flows/session-events.ts';
 import type { ProgressEntry } from '../redis/id-maps.ts';
 import { SeedDataError } from '../seed/errors.ts';
 import { idMapperFor } from '../seed/ids.ts';
-import { segmentBatches, segmentRecords, serviceTables, type LoadedProfile, type Segment } from '../seed/profile.ts';
-import { sessionTenantIds, transformContext } from '../seed/session-context.ts';
-import { fillTemplate, profileTemplate } from '../seed/template.ts';
-import { compileTable, type RecordEncoder, type TransformContext } from '../seed/transform.ts';
-import type { WorkerContext } from './context.ts';
+import { segmentRecords, serviceTables, type LoadedProfile } from '../seed/profile.ts';
+import { sessionTenantIds, transformContext } from '../load/session-context.ts';
+import { inMemoryText, streamedText } from '../load/segments.ts';
+import type { TransformContext } from '../load/transform.ts';
+import type { WorkerContext } from '../runtime/context.ts';
 
 /**
  * Loads one service's tables for a session: reads the ID maps it needs, rewrites
@@ -135,18 +134,14 @@ export async function loadTables(
     const t0 = performance.now();
     const collect = local.get(`${service}.${spec.name}`);
     const columns = Object.keys(spec.columns);
-    const few = fewInMemory(segments);
-    if (few) {
-      // Few records in memory: the profile's text with this session's values written in;
-      // should one not fit, the records encoded one by one (which names the problem).
-      const template = profileTemplate(profile, spec, () => few.segments.flatMap((seg) => seg.records));
-      const text = (template && fillTemplate(template, ctx, collect)) ?? encodeRecords(few.segments, compileTable(spec, ctx, collect));
-      rows[spec.name] = few.records;
-      pending.push({ table: spec.name, columns, text, encodeMs: performance.now() - t0 });
+    const inMemory = inMemoryText(profile, spec, segments, ctx, collect);
+    if (inMemory) {
+      rows[spec.name] = inMemory.records;
+      pending.push({ table: spec.name, columns, text: inMemory.text, encodeMs: performance.now() - t0 });
       continue;
     }
     await flush(false);
-    const copied = await copyRows(client, spec.name, columns, encodeSegments(segments, compileTable(spec, ctx, collect)));
+    const copied = await copyRows(client, spec.name, columns, streamedText(segments, spec, ctx, collect));
     rows[spec.name] = copied;
     tables[spec.name] = { rows: copied, duration_ms: round(performance.now() - t0) };
   }
@@ -202,71 +197,6 @@ async function publishMaps(
     progress(d, { status: 'ready', rows, duration_ms: Date.now() - started, tables, attempt }),
     serviceLoadedEntry(w.cfg.QUEUE_PREFIX, { jobId: serviceJobId(d.sessionId, d.service), service: d.service }),
   );
-}
-
-/** Records of a JSON profile encoded between two turns of the event loop. */
-export const JSON_BATCH = 2_000;
-
-/**
- * COPY text of a table: one string when its records are in memory and few, else a
- * stream of batches of at most JSON_BATCH records. Between the batches of records
- * in memory the event loop gets a turn (lock renewals and the other jobs of the
- * process go on while a big table is encoded); an NDJSON file gives one at each read;
- * and a batch of either that takes longer than ENCODE_SLICE_MS gives one every as long.
- */
-export function encodeSegments(segments: readonly Segment[], encode: RecordEncoder): string[] | AsyncGenerator<string> {
-  const few = fewInMemory(segments);
-  return few ? [encodeRecords(few.segments, encode)] : encodedBatches(segments, encode);
-}
-
-/** The COPY text of records in memory, in one string. */
-function encodeRecords(segments: readonly JsonSegment[], encode: RecordEncoder): string {
-  let text = '';
-  for (const seg of segments) for (let i = 0; i < seg.records.length; i++) text += encode(seg.records[i] as Record<string, unknown>, seg.file, i);
-  return text;
-}
-
-type JsonSegment = Extract<Segment, { kind: 'json' }>;
-
-/**
- * A table encoded in one piece: all its segments in memory (JSON, not NDJSON read as
- * it goes) and at most JSON_BATCH records in all; undefined for one that is streamed.
- */
-function fewInMemory(segments: readonly Segment[]): { segments: readonly JsonSegment[]; records: number } | undefined {
-  if (!segments.every((seg): seg is JsonSegment => seg.kind === 'json')) return undefined;
-  const records = segments.reduce((n, seg) => n + seg.records.length, 0);
-  return records <= JSON_BATCH ? { segments, records } : undefined;
-}
-
-/**
- * The longest stretch of encoding between two turns of the event loop: a batch that
- * takes longer (big records, a busy machine) is encoded in slices, a turn between
- * them, so a worker's lock renewals keep their time. The batches stay the same.
- */
-export const ENCODE_SLICE_MS = 8;
-/** Records encoded between two looks at the clock. */
-const SLICE_CHECK_EVERY = 128;
-
-async function* encodedBatches(segments: readonly Segment[], encode: RecordEncoder): AsyncGenerator<string> {
-  let sliceStart = performance.now();
-  for (const seg of segments) {
-    for await (const { first, records } of segmentBatches(seg)) {
-      for (let start = 0; start < records.length; start += JSON_BATCH) {
-        const end = Math.min(records.length, start + JSON_BATCH);
-        let text = '';
-        for (let i = start; i < end; i++) {
-          text += encode(records[i] as Record<string, unknown>, seg.file, first + i);
-          if ((i - start) % SLICE_CHECK_EVERY === SLICE_CHECK_EVERY - 1 && performance.now() - sliceStart >= ENCODE_SLICE_MS) {
-            await setImmediate();
-            sliceStart = performance.now();
-          }
-        }
-        yield text;
-        if (seg.kind === 'json') await setImmediate();
-        sliceStart = performance.now();
-      }
-    }
-  }
 }
 
 /** After a committed run, the new ids are recomputed (they are deterministic) to publish the maps again. */

@@ -2,9 +2,10 @@ import { WaitingChildrenError, type FlowProducer, type Job } from 'bullmq';
 import { dependenciesDone, PHASES, SERVICES, servicesOfPhase, type Phase, type ServiceName } from '../catalog/services.ts';
 import { serviceJobs } from '../flows/build-flow.ts';
 import type { PhaseSummary, ServiceJobResult, ServiceLoadFigures, SessionJobData, SessionJobResult } from '../flows/jobs.ts';
-import { getSession, markFailed, markReady, type SessionRecord } from '../producer/session-store.ts';
-import type { WorkerContext } from './context.ts';
-import { removeSessionData } from './remove-session-data.ts';
+import { getSession, markFailed, markReady, type SessionRecord } from '../db/sql/sessions.ts';
+import type { WorkerContext } from '../runtime/context.ts';
+import { removeSessionData } from '../sessions/remove-session-data.ts';
+import { queueOfJobKey } from '../flows/queue-keys.ts';
 
 /**
  * The parent job of a session's flow. It runs once none of its children is waiting or
@@ -103,9 +104,9 @@ async function failSession(
   failures: Record<string, string>,
 ): Promise<SessionJobResult> {
   const d = job.data;
-  // Keys look like `<prefix>:<queue>:<sessionId>-<service>`: the queue is the service.
+  // A failed child's queue is its service.
   const error = Object.entries(failures)
-    .map(([key, reason]) => `${key.split(':').at(-2) ?? key}: ${reason}`)
+    .map(([key, reason]) => `${queueOfJobKey(w.cfg.QUEUE_PREFIX, key) ?? key}: ${reason}`)
     .join('; ');
   w.log.warn({ session_id: d.sessionId, error }, 'session failed; removing its rows');
   // The record's tenants, not the job's (its data may have been written by hand).

@@ -3,7 +3,7 @@ import { createInterface } from 'node:readline';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordSession } from '../support/sessions.ts';
-import type { SessionView } from '../../src/producer/session-view.ts';
+import type { SessionView } from '../../src/sessions/session-view.ts';
 import { createHarness, eventually, type Harness } from '../support/harness.ts';
 import { freshEmail, PATH } from './helpers.ts';
 

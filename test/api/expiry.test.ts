@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningApi } from '../../src/api/server.ts';
-import type { SessionView } from '../../src/producer/session-view.ts';
+import type { SessionView } from '../../src/sessions/session-view.ts';
 import { sessionKeys } from '../../src/redis/keys.ts';
 import { leftoverCount } from '../support/data-rules.ts';
 import { createHarness, type Harness } from '../support/harness.ts';

@@ -2,9 +2,9 @@ import http from 'node:http';
 import { expect } from 'vitest';
 import request from 'supertest';
 import { startApi, type ApiOptions, type RunningApi } from '../../src/api/server.ts';
-import type { Runtime } from '../../src/cli/runtime.ts';
+import type { Runtime } from '../../src/runtime/runtime.ts';
 import type { Config } from '../../src/config/env.ts';
-import type { SessionView } from '../../src/producer/session-view.ts';
+import type { SessionView } from '../../src/sessions/session-view.ts';
 import type { Harness } from '../support/harness.ts';
 import { eventually } from '../support/harness.ts';
 

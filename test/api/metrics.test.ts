@@ -5,7 +5,7 @@ import { Queue } from 'bullmq';
 import type { RunningApi } from '../../src/api/server.ts';
 import { SERVICES } from '../../src/catalog/services.ts';
 import { SESSION_QUEUE, type ServiceJobData, type SessionJobData } from '../../src/flows/jobs.ts';
-import type { SessionView } from '../../src/producer/session-view.ts';
+import type { SessionView } from '../../src/sessions/session-view.ts';
 import { createHarness, eventually, type Harness } from '../support/harness.ts';
 import { client, freshEmail, PATH, postSession, startTestApi, waitForStatus } from './helpers.ts';
 

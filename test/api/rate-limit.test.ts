@@ -5,7 +5,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { errorHandler } from '../../src/api/errors.ts';
 import { createRateLimit } from '../../src/api/rate-limit.ts';
 import type { RunningApi } from '../../src/api/server.ts';
-import { createLogger } from '../../src/logger.ts';
+import { createLogger } from '../../src/shared/logger.ts';
 import { deleteKeysMatching } from '../../src/redis/keys.ts';
 import { applyTrustProxy, parseTrustProxy } from '../../src/api/trust-proxy.ts';
 import { createHarness, type Harness } from '../support/harness.ts';

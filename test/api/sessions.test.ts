@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SessionCreatedSchema, SessionViewSchema } from '../../src/api/schemas.ts';
 import type { RunningApi } from '../../src/api/server.ts';
 import { SERVICES } from '../../src/catalog/services.ts';
-import type { SessionView } from '../../src/producer/session-view.ts';
+import type { SessionView } from '../../src/sessions/session-view.ts';
 import { leftoverCount } from '../support/data-rules.ts';
 import { createHarness, type Harness } from '../support/harness.ts';
 import { readManifest } from '../support/sessions.ts';

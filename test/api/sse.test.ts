@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningApi } from '../../src/api/server.ts';
 import { SERVICES } from '../../src/catalog/services.ts';
 import { recordSession } from '../support/sessions.ts';
-import type { SessionView } from '../../src/producer/session-view.ts';
+import type { SessionView } from '../../src/sessions/session-view.ts';
 import { createHarness, eventually, type Harness } from '../support/harness.ts';
 import { client, expectErrorShape, freshEmail, openSse, PATH, postSession, startTestApi, waitForStatus } from './helpers.ts';
 

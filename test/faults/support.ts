@@ -8,9 +8,9 @@ import { pathToFileURL } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect } from 'vitest';
 import { SERVICES } from '../../src/catalog/services.ts';
-import type { SessionView } from '../../src/producer/session-view.ts';
+import type { SessionView } from '../../src/sessions/session-view.ts';
 import { progressKey, sessionKeys } from '../../src/redis/keys.ts';
-import { generateProfile } from '../../src/seed/generate/index.ts';
+import { generateProfile } from '../../src/seed-tools/generate/index.ts';
 import { formatDay, parseDay, utcDay } from '../../src/seed/dates.ts';
 import type { Manifest } from '../../src/seed/profile.ts';
 import { allUuidsIn, countsOf, leftoverCount, sessionRows, uuidColumns } from '../support/data-rules.ts';
@@ -276,7 +276,7 @@ export class Fleet {
 
   /**
    * logLines once every process has written what it logged so far: servers buffer
-   * their log lines for up to 200 ms (src/logger.ts).
+   * their log lines for up to 200 ms (src/shared/logger.ts).
    */
   async settledLogLines(pred: (line: Record<string, unknown>) => boolean = () => true): Promise<Array<Record<string, unknown> & { proc: string }>> {
     await sleep(LOG_SETTLE_MS);

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/logger.ts';
+import { createLogger } from '../../src/shared/logger.ts';
 import { createRedis } from '../../src/redis/connection.ts';
-import { workerContext } from '../../src/workers/context.ts';
-import { removeSessionKeys } from '../../src/workers/remove-session-data.ts';
+import { workerContext } from '../../src/runtime/context.ts';
+import { removeSessionKeys } from '../../src/sessions/remove-session-data.ts';
 import { createHarness, type Harness } from '../support/harness.ts';
 
 /** The Lua scripts ioredis holds for a connection: every pipeline on it copies them all. */

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeCopyRow } from '../../src/db/copy-encoding.ts';
+import { encodeCopyRow } from '../support/copy-text.ts';
 import { copyRows, copyTables } from '../../src/db/copy.ts';
 import { loadConfig } from '../../src/config/env.ts';
 import { pgText } from '../support/arbitraries.ts';

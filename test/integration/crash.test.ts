@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateProfile } from '../../src/seed/generate/index.ts';
+import { generateProfile } from '../../src/seed-tools/generate/index.ts';
 import { countsOf, sessionRows } from '../support/data-rules.ts';
 import { createHarness, eventually, type Harness } from '../support/harness.ts';
 import { startWorkerProcess, type ServiceProcess } from '../support/processes.ts';

@@ -9,9 +9,9 @@ import { createHarness, type Harness } from '../support/harness.ts';
 import { createAndWait, recordSession, SEED_DATA, waitForEnd } from '../support/sessions.ts';
 import { randomUUID } from 'node:crypto';
 import { createFlowProducer } from '../../src/flows/queues.ts';
-import { enqueueSession } from '../../src/producer/create-session.ts';
+import { enqueueSession } from '../../src/sessions/create-session.ts';
 import { loadProfile } from '../../src/seed/profile.ts';
-import { sessionTenantIds } from '../../src/seed/session-context.ts';
+import { sessionTenantIds } from '../../src/load/session-context.ts';
 
 /** A session whose service fails for good ends `failed`, with nothing of it left anywhere. */
 describe('a failing service fails the session and removes everything', () => {

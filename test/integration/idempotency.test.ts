@@ -7,7 +7,7 @@ import { serviceJobs } from '../../src/flows/build-flow.ts';
 import type { ServiceJobResult, SessionJobData } from '../../src/flows/jobs.ts';
 import { idMapKey } from '../../src/redis/keys.ts';
 import { idMapperFor } from '../../src/seed/ids.ts';
-import type { SessionView } from '../../src/producer/session-view.ts';
+import type { SessionView } from '../../src/sessions/session-view.ts';
 import { countsOf, sessionRows } from '../support/data-rules.ts';
 import { createHarness, type Harness } from '../support/harness.ts';
 import { createAndWait, readManifest, SEED_DATA } from '../support/sessions.ts';

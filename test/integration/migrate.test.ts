@@ -3,7 +3,7 @@ import { DATABASE_KEYS, SERVICES } from '../../src/catalog/services.ts';
 import { TABLES } from '../../src/catalog/tables.ts';
 import { databaseName } from '../../src/config/env.ts';
 import { migrate } from '../../src/db/migrate.ts';
-import { createLogger } from '../../src/logger.ts';
+import { createLogger } from '../../src/shared/logger.ts';
 import { createHarness, type Harness } from '../support/harness.ts';
 import { cli } from '../support/processes.ts';
 

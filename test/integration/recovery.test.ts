@@ -8,8 +8,8 @@ import { createHarness, eventually, type Harness } from '../support/harness.ts';
 import { readManifest, recordSession, waitForEnd } from '../support/sessions.ts';
 import { SESSION_QUEUE } from '../../src/flows/jobs.ts';
 import { createFlowProducer } from '../../src/flows/queues.ts';
-import { getSession, sessionsToReconcile } from '../../src/producer/session-store.ts';
-import { workerContext } from '../../src/workers/context.ts';
+import { getSession, sessionsToReconcile } from '../../src/db/sql/sessions.ts';
+import { workerContext } from '../../src/runtime/context.ts';
 import { reconcileOnce } from '../../src/workers/reconciler.ts';
 
 /** The reconciler repairs what a lost Redis or a stuck flow leaves behind. */

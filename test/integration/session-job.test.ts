@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SERVICES } from '../../src/catalog/services.ts';
 import { SESSION_QUEUE, type SessionJobResult } from '../../src/flows/jobs.ts';
-import { createLogger } from '../../src/logger.ts';
-import { getSession } from '../../src/producer/session-store.ts';
+import { createLogger } from '../../src/shared/logger.ts';
+import { getSession } from '../../src/db/sql/sessions.ts';
 import { startWorkers, type RunningWorkers } from '../../src/workers/run-workers.ts';
 import { createHarness, eventually, type Harness } from '../support/harness.ts';
 import { waitForEnd } from '../support/sessions.ts';

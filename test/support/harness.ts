@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { loadConfig, type Config } from '../../src/config/env.ts';
 import { dropDatabases, migrate } from '../../src/db/migrate.ts';
-import { createLogger } from '../../src/logger.ts';
-import { createRuntime, type Runtime } from '../../src/cli/runtime.ts';
+import { createLogger } from '../../src/shared/logger.ts';
+import { createRuntime, type Runtime } from '../../src/runtime/runtime.ts';
 import { startWorkers, type RunningWorkers } from '../../src/workers/run-workers.ts';
 import { redisReady } from '../../src/redis/connection.ts';
 import { deleteKeysMatching } from '../../src/redis/keys.ts';

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { insertSession, type SessionRecord } from '../../src/producer/session-store.ts';
+import { insertSession, type SessionRecord } from '../../src/db/sql/sessions.ts';
 import path from 'node:path';
 import type { Manifest } from '../../src/seed/profile.ts';
-import type { SessionView } from '../../src/producer/session-view.ts';
+import type { SessionView } from '../../src/sessions/session-view.ts';
 import type { Harness } from './harness.ts';
 import { eventually } from './harness.ts';
 

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { pgText } from '../support/arbitraries.ts';
-import { decodeCopyRow, encodeCopyRow, encodeCopyValue, escapeCopyText } from '../../src/db/copy-encoding.ts';
+import { encodeCopyValue, escapeCopyText } from '../../src/load/copy-encoding.ts';
+import { decodeCopyRow, encodeCopyRow } from '../support/copy-text.ts';
 
 
 describe('COPY text encoding', () => {

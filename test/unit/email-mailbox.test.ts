@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { emailMailbox } from '../../src/producer/email-mailbox.ts';
+import { emailMailbox } from '../../src/shared/mailbox.ts';
 
 /** Emails as the POST schema lets them through: ASCII local parts (with + and .), dotted domains. */
 const localChar = fc.constantFrom(...'abcXYZ019_-.'.split(''));

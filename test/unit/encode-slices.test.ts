@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Segment } from '../../src/seed/profile.ts';
-import type { RecordEncoder } from '../../src/seed/transform.ts';
-import { encodeSegments, ENCODE_SLICE_MS, JSON_BATCH } from '../../src/workers/service-job.ts';
+import type { RecordEncoder } from '../../src/load/transform.ts';
+import { encodeBatches, ENCODE_SLICE_MS, JSON_BATCH } from '../../src/load/segments.ts';
 
 /** A slow encoder: each record costs `us` microseconds of CPU, as big records on a busy machine do. */
 const slow =
@@ -36,13 +36,13 @@ function unsliced(segs: readonly Segment[], records: (s: Segment) => readonly Re
   return batches;
 }
 
-async function drain(out: string[] | AsyncGenerator<string>): Promise<string[]> {
+async function drain(out: AsyncGenerator<string>): Promise<string[]> {
   const chunks: string[] = [];
   for await (const c of out) chunks.push(c);
   return chunks;
 }
 
-describe('encodeSegments in slices (a slow batch yields to the event loop)', () => {
+describe('encodeBatches in slices (a slow batch yields to the event loop)', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'encode-slices-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -67,7 +67,7 @@ describe('encodeSegments in slices (a slow batch yields to the event loop)', () 
     expect(ENCODE_SLICE_MS).toBeLessThan(40);
     const segs = [jsonSeg('a.json', JSON_BATCH + 1)];
     const { state, plain, encode } = probe();
-    const chunks = await drain(encodeSegments(segs, encode));
+    const chunks = await drain(encodeBatches(segs, encode));
     clearTimeout(state.timer);
     expect(state.firedAt, 'records encoded when the timer ran').toBeLessThan(JSON_BATCH);
     // Same batches, same text as without slices.
@@ -81,18 +81,18 @@ describe('encodeSegments in slices (a slow batch yields to the event loop)', () 
     writeFileSync(file, recs.map((r) => JSON.stringify(r)).join('\n') + '\n');
     const segs: Segment[] = [{ file: 'big.ndjson', kind: 'ndjson', path: file, firstLine: 0 }];
     const { state, plain, encode } = probe();
-    const text = (await drain(encodeSegments(segs, encode))).join('');
+    const text = (await drain(encodeBatches(segs, encode))).join('');
     clearTimeout(state.timer);
     expect(state.firedAt, 'records encoded when the timer ran').toBeLessThan(JSON_BATCH);
     expect(text).toBe(recs.map((r, i) => plain(r, 'big.ndjson', i)).join(''));
-    expect((await drain(encodeSegments(segs, plain))).join('')).toBe(text);
+    expect((await drain(encodeBatches(segs, plain))).join('')).toBe(text);
   });
 
   it('several JSON segments, slow and fast: batches and text unchanged by the slicing', async () => {
     const segs = [jsonSeg('a.json', JSON_BATCH + 7), jsonSeg('b.json', 300, 50_000), jsonSeg('c.json', JSON_BATCH * 2, 9_000)];
     const plain: RecordEncoder = (r, f, i) => `${f}\t${String(r.n)}\t${i}\n`;
     const expected = unsliced(segs, (s) => (s.kind === 'json' ? s.records : []), plain);
-    expect(await drain(encodeSegments(segs, plain))).toEqual(expected);
-    expect(await drain(encodeSegments(segs, (r, f, i) => (slow(5)(r, f, i), plain(r, f, i))))).toEqual(expected);
+    expect(await drain(encodeBatches(segs, plain))).toEqual(expected);
+    expect(await drain(encodeBatches(segs, (r, f, i) => (slow(5)(r, f, i), plain(r, f, i))))).toEqual(expected);
   });
 });

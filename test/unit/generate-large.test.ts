@@ -3,7 +3,7 @@ import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateProfile } from '../../src/seed/generate/index.ts';
+import { generateProfile } from '../../src/seed-tools/generate/index.ts';
 
 /**
  * The scaled sales history: over a million rows, streamed to `.ndjson` with

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Command, CommanderError } from 'commander';
 import { SERVICES } from '../../src/catalog/services.ts';
 import { TABLES, entityOf, type TableSpec } from '../../src/catalog/tables.ts';
-import { GenerateOptionsError, generateProfile, type GenerateOptions } from '../../src/seed/generate/index.ts';
+import { GenerateOptionsError, generateProfile, type GenerateOptions } from '../../src/seed-tools/generate/index.ts';
 import { registerGenerate } from '../../src/cli/commands/generate.ts';
 
 /**

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { idMapperFor, InvalidIdError, keptPart, mapIdAt, UUID_V4_RE } from '../../src/seed/ids.ts';
+import { idMapperFor, InvalidIdError, keptPart, mapIdAt } from '../../src/seed/ids.ts';
+import { UUID_V4_RE } from '../../src/shared/uuid.ts';
 
 describe('session id mapping', () => {
   it('is deterministic per session and different between sessions', () => {

@@ -5,7 +5,7 @@ import { loadConfig } from '../../src/config/env.ts';
 import { buildSessionFlow, serviceJobs } from '../../src/flows/build-flow.ts';
 import { buildCleanupFlow, cleanupServiceJobs, expireJob } from '../../src/flows/cleanup-flow.ts';
 import { jobDataProblems, parseJobData, SESSION_QUEUE, type JobName, type SessionJobData } from '../../src/flows/jobs.ts';
-import { sessionJobData } from '../../src/producer/create-session.ts';
+import { sessionJobData } from '../../src/sessions/create-session.ts';
 
 const cfg = loadConfig({});
 const sessionId = '0b6f2c1e-8a7d-4c3b-9e1f-2d3c4b5a6978';

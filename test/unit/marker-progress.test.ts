@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SERVICES } from '../../src/catalog/services.ts';
-import type { SessionRecord } from '../../src/producer/session-store.ts';
-import { progressFromMarkers, sessionView } from '../../src/producer/session-view.ts';
+import type { SessionRecord } from '../../src/db/sql/sessions.ts';
+import { progressFromMarkers, sessionView } from '../../src/sessions/session-view.ts';
 
 describe('progress from the load markers (Redis not answering)', () => {
   it('a committed load is ready with the sum of its rows per table; a tombstone or no marker is pending', () => {

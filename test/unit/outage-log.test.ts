@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import type { Logger } from '../../src/logger.ts';
+import type { Logger } from '../../src/shared/logger.ts';
 import { isConnectionError, RedisOutageLog, redisTarget } from '../../src/redis/outage-log.ts';
 
 interface Line {

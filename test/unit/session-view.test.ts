@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { SERVICES } from '../../src/catalog/services.ts';
 import type { ServiceJobResult } from '../../src/flows/jobs.ts';
-import type { SessionRecord } from '../../src/producer/session-store.ts';
-import { sessionView } from '../../src/producer/session-view.ts';
+import type { SessionRecord } from '../../src/db/sql/sessions.ts';
+import { sessionView } from '../../src/sessions/session-view.ts';
 
 const record = (over: Partial<SessionRecord> = {}): SessionRecord => ({
   session_id: '0b6f2c1e-8a7d-4c3b-9e1f-2d3c4b5a6978',

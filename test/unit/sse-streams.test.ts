@@ -2,8 +2,8 @@ import { EventEmitter } from 'node:events';
 import type { Request, Response } from 'express';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/logger.ts';
-import type { SessionSnapshot, SessionView } from '../../src/producer/session-view.ts';
+import { createLogger } from '../../src/shared/logger.ts';
+import type { SessionSnapshot, SessionView } from '../../src/sessions/session-view.ts';
 import { ApiError } from '../../src/api/errors.ts';
 import { SessionStreams, type StreamSlot } from '../../src/api/sse.ts';
 

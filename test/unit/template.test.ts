@@ -7,9 +7,9 @@ import { consumedEntities, publishedEntities, tableSpec, type EntityName, type T
 import { dateShifter } from '../../src/seed/dates.ts';
 import { idMapperFor } from '../../src/seed/ids.ts';
 import { loadProfile, serviceTables, type SeedRecord } from '../../src/seed/profile.ts';
-import { transformContext } from '../../src/seed/session-context.ts';
-import { compileTemplate, fillTemplate } from '../../src/seed/template.ts';
-import { compileTable, type TransformContext } from '../../src/seed/transform.ts';
+import { transformContext } from '../../src/load/session-context.ts';
+import { compileTemplate, fillTemplate } from '../../src/load/template.ts';
+import { compileTable, type TransformContext } from '../../src/load/transform.ts';
 import { pgText } from '../support/arbitraries.ts';
 
 // A table's template, filled for a session, must be byte for byte what the record

@@ -2,11 +2,11 @@ import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { tableSpec, type EntityName, type TableSpec } from '../../src/catalog/tables.ts';
-import { decodeCopyRow } from '../../src/db/copy-encoding.ts';
+import { decodeCopyRow } from '../support/copy-text.ts';
 import { dateShifter } from '../../src/seed/dates.ts';
 import { SeedDataError } from '../../src/seed/errors.ts';
 import { idMapperFor } from '../../src/seed/ids.ts';
-import { compileTable, type TransformContext } from '../../src/seed/transform.ts';
+import { compileTable, type TransformContext } from '../../src/load/transform.ts';
 import { pgText } from '../support/arbitraries.ts';
 
 const session = randomUUID();

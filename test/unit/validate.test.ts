@@ -3,7 +3,7 @@ import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { passes, UnknownProfileError, validateProfile, type ValidationReport } from '../../src/seed/validate/index.ts';
+import { passes, UnknownProfileError, validateProfile, type ValidationReport } from '../../src/seed-tools/validate/index.ts';
 import type { Finding } from '../../src/seed/errors.ts';
 import { readManifest, SEED_DATA } from '../support/sessions.ts';
 

@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import { DATABASE_KEYS, type DatabaseKey } from '../../catalog/services.ts';
 import { databaseUrl, type Config } from '../../config/env.ts';
 import type { Databases } from '../../db/pools.ts';
-import type { Logger } from '../../logger.ts';
+import type { Logger } from '../../shared/logger.ts';
 import { ApiError, sendError } from '../errors.ts';
 
 /** Liveness and readiness, for Kubernetes probes and load balancers. */

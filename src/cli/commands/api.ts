@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { startApi } from '../../api/server.ts';
 import { loadConfig } from '../../config/env.ts';
-import { createLogger } from '../../logger.ts';
-import { createRuntime } from '../runtime.ts';
+import { createLogger } from '../../shared/logger.ts';
+import { createRuntime } from '../../runtime/runtime.ts';
 import { onShutdown } from '../shutdown.ts';
 
 export function registerApi(program: Command): void {

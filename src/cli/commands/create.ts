@@ -2,11 +2,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/env.ts';
 import { createQueue, QUEUE_NAMES } from '../../flows/queues.ts';
-import { createLogger } from '../../logger.ts';
+import { createLogger } from '../../shared/logger.ts';
 import { redisReady } from '../../redis/connection.ts';
-import type { SessionView } from '../../producer/session-view.ts';
+import type { SessionView } from '../../sessions/session-view.ts';
 import { startWorkers, type RunningWorkers } from '../../workers/run-workers.ts';
-import { createRuntime, type Runtime } from '../runtime.ts';
+import { createRuntime, type Runtime } from '../../runtime/runtime.ts';
 import { formatSession } from '../format.ts';
 
 const FINAL = new Set(['ready', 'failed', 'destroyed', 'expired']);

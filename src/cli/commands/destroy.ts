@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/env.ts';
-import { createLogger } from '../../logger.ts';
+import { createLogger } from '../../shared/logger.ts';
 import { redisReady } from '../../redis/connection.ts';
-import { UUID_RE } from '../../seed/ids.ts';
-import { destroySession } from '../../workers/destroy-session.ts';
-import { createRuntime } from '../runtime.ts';
+import { UUID_RE } from '../../shared/uuid.ts';
+import { destroySession } from '../../sessions/destroy-session.ts';
+import { createRuntime } from '../../runtime/runtime.ts';
 
 export function registerDestroy(program: Command): void {
   program

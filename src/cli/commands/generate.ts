@@ -8,7 +8,7 @@ import {
   resolveOptions,
   type GenerateOptions,
   type ProfileName,
-} from '../../seed/generate/index.ts';
+} from '../../seed-tools/generate/index.ts';
 
 interface RawOptions {
   profile?: string;

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/env.ts';
 import { migrate } from '../../db/migrate.ts';
-import { createLogger } from '../../logger.ts';
+import { createLogger } from '../../shared/logger.ts';
 
 export function registerMigrate(program: Command): void {
   program

@@ -2,9 +2,9 @@ import type { Command } from 'commander';
 import { startApi } from '../../api/server.ts';
 import { loadConfig } from '../../config/env.ts';
 import { migrate } from '../../db/migrate.ts';
-import { createLogger } from '../../logger.ts';
+import { createLogger } from '../../shared/logger.ts';
 import { startWorkers } from '../../workers/run-workers.ts';
-import { createRuntime } from '../runtime.ts';
+import { createRuntime } from '../../runtime/runtime.ts';
 import { onShutdown } from '../shutdown.ts';
 
 export function registerStart(program: Command): void {

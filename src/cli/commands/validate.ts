@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../config/env.ts';
 import type { Finding } from '../../seed/errors.ts';
 import { listProfiles } from '../../seed/profile.ts';
-import { passes, UnknownProfileError, validateProfile, type ValidationReport } from '../../seed/validate/index.ts';
+import { passes, UnknownProfileError, validateProfile, type ValidationReport } from '../../seed-tools/validate/index.ts';
 
 interface Options {
   profile: string;

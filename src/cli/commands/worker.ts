@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { isServiceName, SERVICES, type ServiceName } from '../../catalog/services.ts';
 import { loadConfig } from '../../config/env.ts';
 import { Databases } from '../../db/pools.ts';
-import { createLogger } from '../../logger.ts';
+import { createLogger } from '../../shared/logger.ts';
 import { createRedis } from '../../redis/connection.ts';
 import { startWorkerHealth } from '../../workers/health-server.ts';
 import { databasesOf, startWorkers } from '../../workers/run-workers.ts';

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { UUID_RE } from '../../seed/ids.ts';
+import { UUID_RE } from '../../shared/uuid.ts';
 
 /**
  * The load marker of a session in one service database (migrations/common). Each
@@ -31,7 +31,7 @@ export function claimLoadSql(
   const values = [...(rows ? [rowsLiteral(rows)] : []), ...(opts.tenantIds ? [uuidArrayLiteral(opts.tenantIds)] : [])];
   const [column, value] = [columns.map((c) => `, ${c}`).join(''), values.map((v) => `, ${v}`).join('')];
   // replica: no ordinary triggers for this transaction, so none of the per-row foreign-key
-  // checks (a fifth of PostgreSQL's work in a load); unique keys and CHECKs still hold.
+  // checks (much of PostgreSQL's work in a load); unique keys and CHECKs still hold.
   const replica = opts.skipFkChecks ? 'SET LOCAL session_replication_role = replica; ' : '';
   return `BEGIN; ${replica}INSERT INTO demo_seed.session_loads (session_id, state${column}) VALUES (${uuidLiteral(sessionId)}, 'loaded'${value})`;
 }

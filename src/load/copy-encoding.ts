@@ -39,33 +39,3 @@ export function encodeCopyValue(value: CopyValue): string {
       return escapeCopyText(JSON.stringify(value));
   }
 }
-
-/** One row (values in column order) as a COPY text line, newline included. */
-export function encodeCopyRow(values: readonly CopyValue[]): string {
-  let line = '';
-  for (let i = 0; i < values.length; i++) {
-    if (i > 0) line += '\t';
-    line += encodeCopyValue(values[i]);
-  }
-  return line + '\n';
-}
-
-/** Reads a COPY text line back into fields (null for `\N`): the inverse of encodeCopyRow. */
-export function decodeCopyRow(line: string): (string | null)[] {
-  const body = line.endsWith('\n') ? line.slice(0, -1) : line;
-  return body.split('\t').map((field) => {
-    if (field === COPY_NULL) return null;
-    return field.replace(/\\(.)/g, (_, c: string) => {
-      switch (c) {
-        case 't':
-          return '\t';
-        case 'n':
-          return '\n';
-        case 'r':
-          return '\r';
-        default:
-          return c;
-      }
-    });
-  });
-}

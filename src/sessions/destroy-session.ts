@@ -1,5 +1,5 @@
-import { getSession, markDestroying, markGone } from '../producer/session-store.ts';
-import type { WorkerContext } from './context.ts';
+import { getSession, markDestroying, markGone } from '../db/sql/sessions.ts';
+import type { WorkerContext } from '../runtime/context.ts';
 import { removeSessionData } from './remove-session-data.ts';
 
 export class UnknownSessionError extends Error {

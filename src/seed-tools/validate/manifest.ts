@@ -1,8 +1,8 @@
 import { isServiceName, SERVICES } from '../../catalog/services.ts';
 import { TABLES, tableSpec } from '../../catalog/tables.ts';
-import { parseDay } from '../dates.ts';
-import { UUID_V4_RE } from '../ids.ts';
-import type { Manifest } from '../profile.ts';
+import { parseDay } from '../../seed/dates.ts';
+import { UUID_V4_RE } from '../../shared/uuid.ts';
+import type { Manifest } from '../../seed/profile.ts';
 import type { FindingSink } from './report.ts';
 
 /**

@@ -15,15 +15,3 @@ export function emailMailbox(email: string): string {
   const plus = local.indexOf('+');
   return plus > 0 ? `${local.slice(0, plus)}${lower.slice(at)}` : lower;
 }
-
-/** The email's mailbox already holds `max` live sessions: the caller answers 429. */
-export class EmailCapReachedError extends Error {
-  override name = 'EmailCapReachedError';
-  constructor(
-    readonly mailbox: string,
-    readonly live: number,
-    readonly max: number,
-  ) {
-    super(`the mailbox ${mailbox} already has ${live} live demo session(s), at most ${max} allowed`);
-  }
-}

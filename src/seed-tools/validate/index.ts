@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { SeedDataError } from '../errors.ts';
-import { PROFILE_NAME_RE, type Manifest } from '../profile.ts';
+import { SeedDataError } from '../../seed/errors.ts';
+import { PROFILE_NAME_RE, type Manifest } from '../../seed/profile.ts';
 import { BusinessRules } from './business.ts';
 import { IdRules, REFERENCEABLE } from './ids.ts';
 import { checkCounts, checkManifest } from './manifest.ts';

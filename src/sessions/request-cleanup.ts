@@ -4,7 +4,7 @@ import type { Config } from '../config/env.ts';
 import { buildCleanupFlow } from '../flows/cleanup-flow.ts';
 import type { SessionEnd } from '../flows/jobs.ts';
 import { QueueUnavailableError } from './errors.ts';
-import { markDestroying, type SessionRecord } from './session-store.ts';
+import { markDestroying, type SessionRecord } from '../db/sql/sessions.ts';
 
 /**
  * Moves a session to `destroying` and enqueues its cleanup flow (a second request

@@ -2,8 +2,8 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { SERVICES } from '../../catalog/services.ts';
 import { TABLES, entityOf, type EntityName } from '../../catalog/tables.ts';
-import { lineBatches } from '../ndjson.ts';
-import { entitySpec, ManifestSchema, ndjsonTable, type Manifest, type SeedRecord } from '../profile.ts';
+import { lineBatches } from '../../seed/ndjson.ts';
+import { entitySpec, ManifestSchema, ndjsonTable, type Manifest, type SeedRecord } from '../../seed/profile.ts';
 import type { DataFile, DataTable, FindingSink } from './report.ts';
 
 /**

@@ -4,9 +4,9 @@ import { purgeOldTombstones, tombstoneLoad } from '../db/sql/session-loads.ts';
 import { deleteTenantRows } from '../db/sql/session-rows.ts';
 import { SESSION_QUEUE } from '../flows/jobs.ts';
 import { createQueue } from '../flows/queues.ts';
-import type { SessionRecord } from '../producer/session-store.ts';
+import type { SessionRecord } from '../db/sql/sessions.ts';
 import { sessionKeys } from '../redis/keys.ts';
-import type { WorkerContext } from './context.ts';
+import type { WorkerContext } from '../runtime/context.ts';
 import { expireJobId } from '../flows/options.ts';
 
 /** Tombstones outlive any job of their session by far: jobs retry within minutes. */

@@ -1,6 +1,6 @@
 import type pg from 'pg';
-import type { PhaseSummary, ServiceJobResult } from '../flows/jobs.ts';
-import { emailMailbox } from './email-mailbox.ts';
+import type { PhaseSummary, ServiceJobResult } from '../../flows/jobs.ts';
+import { emailMailbox } from '../../shared/mailbox.ts';
 
 /** Session records in bakery_demo_session: one named function per statement. */
 export const SESSION_STATUSES = ['pending', 'loading', 'ready', 'failed', 'destroying', 'destroyed', 'expired'] as const;

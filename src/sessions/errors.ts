@@ -13,3 +13,15 @@ export class IdempotencyKeyTakenError extends Error {
     super(`idempotency key ${JSON.stringify(key)} is taken`);
   }
 }
+
+/** The email's mailbox already holds `max` live sessions: the caller answers 429. */
+export class EmailCapReachedError extends Error {
+  override name = 'EmailCapReachedError';
+  constructor(
+    readonly mailbox: string,
+    readonly live: number,
+    readonly max: number,
+  ) {
+    super(`the mailbox ${mailbox} already has ${live} live demo session(s), at most ${max} allowed`);
+  }
+}

@@ -1,4 +1,4 @@
-import { DATE_RE, TIMESTAMP_RE, formatDay, parseDay } from '../dates.ts';
+import { DATE_RE, TIMESTAMP_RE, formatDay, parseDay } from '../../seed/dates.ts';
 import { columnsOf, str, type RecordView, type RuleContext, type RuleFamily } from './report.ts';
 
 /**

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Config } from '../config/env.ts';
 import type { Databases } from '../db/pools.ts';
-import type { Logger } from '../logger.ts';
+import type { Logger } from '../shared/logger.ts';
 import { IdMaps } from '../redis/id-maps.ts';
 import { ProfileCache } from '../seed/profile-cache.ts';
 
@@ -10,8 +10,10 @@ export interface WorkerContext {
   readonly cfg: Config;
   readonly dbs: Databases;
   /**
-   * A non-blocking Redis connection for ID maps and progress. BullMQ must not load its
-   * scripts onto it: every ioredis pipeline copies the scripts of its connection.
+   * The non-blocking Redis connection for ID maps and progress. Workers give it one of
+   * its own, onto which BullMQ loads no scripts (every ioredis pipeline copies the
+   * scripts of its connection); a one-shot command or the API (runtime.ts), which reads
+   * or removes a few keys, shares its only connection.
    */
   readonly redis: Redis;
   /** The connection for the BullMQ classes the handlers make (BullMQ loads its scripts onto it). */

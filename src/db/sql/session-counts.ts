@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { LIVE_STATUSES, SESSION_STATUSES, type SessionStatus } from '../producer/session-store.ts';
+import { LIVE_STATUSES, SESSION_STATUSES, type SessionStatus } from './sessions.ts';
 
 /** Read-only SQL on bakery_demo_session the API needs beyond the session store: one function per statement. */
 

@@ -1,9 +1,9 @@
 import type { ColumnSpec, EntityName, TableSpec } from '../catalog/tables.ts';
-import { CopyEncodingError, encodeCopyValue } from '../db/copy-encoding.ts';
-import type { DateShifter } from './dates.ts';
-import { SeedDataError } from './errors.ts';
-import type { IdMapper } from './ids.ts';
-import type { SeedRecord } from './profile.ts';
+import { CopyEncodingError, encodeCopyValue } from './copy-encoding.ts';
+import type { DateShifter } from '../seed/dates.ts';
+import { SeedDataError } from '../seed/errors.ts';
+import type { IdMapper } from '../seed/ids.ts';
+import type { SeedRecord } from '../seed/profile.ts';
 
 /**
  * The pure part of loading: a seed record becomes a COPY line with a new id,

@@ -1,5 +1,5 @@
 import type { ColumnSpec, TableSpec } from '../../catalog/tables.ts';
-import type { SeedRecord } from '../profile.ts';
+import type { SeedRecord } from '../../seed/profile.ts';
 import type { FindingSink, RecordView } from './report.ts';
 
 /**

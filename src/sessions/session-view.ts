@@ -1,7 +1,7 @@
 import { SERVICES, type ServiceName } from '../catalog/services.ts';
 import type { LoadState } from '../db/sql/session-loads.ts';
 import type { ServiceJobResult } from '../flows/jobs.ts';
-import type { SessionRecord, SessionStatus } from './session-store.ts';
+import type { SessionRecord, SessionStatus } from '../db/sql/sessions.ts';
 
 export interface ServiceView {
   /** `removed`: it had loaded, and the session's rows are gone since (failed, destroyed or expired). */

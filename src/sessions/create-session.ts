@@ -8,9 +8,9 @@ import { buildSessionFlow } from '../flows/build-flow.ts';
 import { expireJob } from '../flows/cleanup-flow.ts';
 import type { SessionJobData } from '../flows/jobs.ts';
 import type { ProfileCache } from '../seed/profile-cache.ts';
-import { sessionTenantIds } from '../seed/session-context.ts';
-import { EmailCapReachedError, emailMailbox } from './email-mailbox.ts';
-import { IdempotencyKeyTakenError, QueueUnavailableError } from './errors.ts';
+import { sessionTenantIds } from '../load/session-context.ts';
+import { emailMailbox } from '../shared/mailbox.ts';
+import { EmailCapReachedError, IdempotencyKeyTakenError, QueueUnavailableError } from './errors.ts';
 import { requestCleanup } from './request-cleanup.ts';
 import {
   findByIdempotencyKey,
@@ -20,7 +20,7 @@ import {
   markEnqueueFailed,
   type NewSession,
   type SessionRecord,
-} from './session-store.ts';
+} from '../db/sql/sessions.ts';
 import { readProgress } from './live-progress.ts';
 import { sessionView, type SessionSnapshot, type SessionView } from './session-view.ts';
 
@@ -36,7 +36,7 @@ export interface CreateSessionInput {
   readonly maxPerEmail?: number;
 }
 
-/** Records a session and enqueues its flow: what the HTTP API and `demo-seed create` call. */
+/** The errors create() throws for a request that cannot be served now (the API answers 429 and 503). */
 export { EmailCapReachedError, QueueUnavailableError };
 
 /** A session's record as far as its flow needs it. */
@@ -63,6 +63,7 @@ export async function enqueueSession(cfg: Config, flows: FlowProducer, s: FlowRe
   await flows.addBulk([buildSessionFlow(cfg, sessionJobData(s)), expireJob(cfg, s.session_id, s.expires_at.getTime() - Date.now())]);
 }
 
+/** Records a session and enqueues its flow: what the HTTP API and `demo-seed create` call. */
 export class SessionProducer {
   constructor(
     private readonly cfg: Config,

@@ -1,4 +1,4 @@
-import { UUID_V4_RE } from '../ids.ts';
+import { UUID_V4_RE } from '../../shared/uuid.ts';
 import { describe, type IdRules } from './ids.ts';
 import { columnsOf, fmt, str, value, type RecordView, type RuleContext, type RuleFamily } from './report.ts';
 

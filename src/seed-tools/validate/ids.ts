@@ -1,6 +1,7 @@
 import { SERVICES } from '../../catalog/services.ts';
 import { TABLES, type EntityName } from '../../catalog/tables.ts';
-import { keptPart, UUID_V4_RE } from '../ids.ts';
+import { keptPart } from '../../seed/ids.ts';
+import { UUID_V4_RE } from '../../shared/uuid.ts';
 import { columnsOf, fmt, placeOf, str, type FindingSink, type Place, type RecordView, type RuleContext, type RuleFamily } from './report.ts';
 
 /**

@@ -1,8 +1,8 @@
 import { SERVICES, type ServiceName } from '../catalog/services.ts';
 import { TABLES, type EntityName } from '../catalog/tables.ts';
-import { dateShifter, daysBetween, utcDay } from './dates.ts';
-import { idMapperFor } from './ids.ts';
-import type { LoadedProfile } from './profile.ts';
+import { dateShifter, daysBetween, utcDay } from '../seed/dates.ts';
+import { idMapperFor } from '../seed/ids.ts';
+import type { LoadedProfile } from '../seed/profile.ts';
 import type { TransformContext } from './transform.ts';
 
 /** Entities some column references: their ids are collected while loading. */

@@ -1,11 +1,11 @@
 import { loadConfig, type Config } from '../config/env.ts';
 import { Databases } from '../db/pools.ts';
 import { createFlowProducer } from '../flows/queues.ts';
-import { createLogger, type Logger } from '../logger.ts';
-import { SessionProducer } from '../producer/create-session.ts';
+import { createLogger, type Logger } from '../shared/logger.ts';
+import { SessionProducer } from '../sessions/create-session.ts';
 import { createRedis, type Redis } from '../redis/connection.ts';
 import { ProfileCache } from '../seed/profile-cache.ts';
-import { workerContext, type WorkerContext } from '../workers/context.ts';
+import { workerContext, type WorkerContext } from './context.ts';
 
 /** The process-wide pieces a command needs, built once and closed together. */
 export interface Runtime {

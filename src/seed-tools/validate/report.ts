@@ -1,6 +1,6 @@
 import type { EntityName, TableSpec } from '../../catalog/tables.ts';
-import type { Finding } from '../errors.ts';
-import type { SeedRecord } from '../profile.ts';
+import type { Finding } from '../../seed/errors.ts';
+import type { SeedRecord } from '../../seed/profile.ts';
 
 /** The validator's answer for one profile. */
 export interface ValidationReport {

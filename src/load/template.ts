@@ -1,8 +1,9 @@
 import type { EntityName, TableSpec } from '../catalog/tables.ts';
-import { parseDay, TIMESTAMP_RE } from './dates.ts';
-import { mapIdAt, UUID_RE } from './ids.ts';
+import { parseDay, TIMESTAMP_RE } from '../seed/dates.ts';
+import { mapIdAt } from '../seed/ids.ts';
+import { UUID_RE } from '../shared/uuid.ts';
 import { compileTable, type TransformContext } from './transform.ts';
-import type { LoadedProfile, SeedRecord } from './profile.ts';
+import type { LoadedProfile, SeedRecord } from '../seed/profile.ts';
 
 /**
  * A table's COPY text as the profile holds it, made once per profile, with the place
