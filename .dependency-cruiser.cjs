@@ -5,7 +5,8 @@
  * the exceptions named in each rule's comment.
  */
 /** `allowed`: folders (`db`), or single files (`runtime/context.ts`). */
-const allowedPaths = (allowed) => allowed.map((a) => (a.endsWith('.ts') ? `^src/${a.replace(/\./g, '\\.')}$` : `^src/${a}/`));
+const allowedPaths = (allowed) =>
+  allowed.map((a) => (a.endsWith('.ts') ? `^src/${a.replace(/\./g, '\\.')}$` : `^src/${a}/`));
 const forbidFrom = (name, from, allowed, comment) => ({
   name,
   comment,
@@ -16,26 +17,57 @@ const forbidFrom = (name, from, allowed, comment) => ({
 
 module.exports = {
   forbidden: [
-    { name: 'no-circular', severity: 'error', comment: 'No import cycles between modules.', from: {}, to: { circular: true } },
+    {
+      name: 'no-circular',
+      severity: 'error',
+      comment: 'No import cycles between modules.',
+      from: {},
+      to: { circular: true },
+    },
     forbidFrom('shared-is-the-bottom', 'shared', [], 'shared/ (logger, paths, uuid) imports nothing of the project.'),
     forbidFrom('catalog', 'catalog', ['shared'], 'The catalog of services and tables stands on shared/ only.'),
-    forbidFrom('config', 'config', ['shared', 'catalog'], 'The configuration knows the catalog (per-service URLs) and nothing else.'),
+    forbidFrom(
+      'config',
+      'config',
+      ['shared', 'catalog'],
+      'The configuration knows the catalog (per-service URLs) and nothing else.',
+    ),
     forbidFrom(
       'db',
       'db',
       ['shared', 'catalog', 'config', 'flows/jobs.ts'],
-      'PostgreSQL access (pools, COPY, migrations, every SQL statement): no domain above it; the session record holds the job map\'s result types as JSON (flows/jobs.ts).',
+      "PostgreSQL access (pools, COPY, migrations, every SQL statement): no domain above it; the session record holds the job map's result types as JSON (flows/jobs.ts).",
     ),
-    forbidFrom('redis', 'redis', ['shared', 'catalog', 'config'], 'Redis access (connections, ID maps, keys): no domain above it.'),
+    forbidFrom(
+      'redis',
+      'redis',
+      ['shared', 'catalog', 'config'],
+      'Redis access (connections, ID maps, keys): no domain above it.',
+    ),
     forbidFrom(
       'seed',
       'seed',
       ['shared', 'catalog', 'config', 'seed-tools/validate'],
       'Seed-data profiles as the run time reads them; the profile cache validates each profile once (seed-tools/validate).',
     ),
-    forbidFrom('seed-tools', 'seed-tools', ['shared', 'catalog', 'config', 'seed'], 'The generator and the validator: seed files in, reports and files out.'),
-    forbidFrom('load', 'load', ['shared', 'catalog', 'config', 'seed'], 'Record to COPY text: pure functions over a profile, no I/O of their own.'),
-    forbidFrom('flows', 'flows', ['shared', 'catalog', 'config', 'redis', 'seed'], 'BullMQ: the job map, flow shapes, queues and key names.'),
+    forbidFrom(
+      'seed-tools',
+      'seed-tools',
+      ['shared', 'catalog', 'config', 'seed'],
+      'The generator and the validator: seed files in, reports and files out.',
+    ),
+    forbidFrom(
+      'load',
+      'load',
+      ['shared', 'catalog', 'config', 'seed'],
+      'Record to COPY text: pure functions over a profile, no I/O of their own.',
+    ),
+    forbidFrom(
+      'flows',
+      'flows',
+      ['shared', 'catalog', 'config', 'redis', 'seed'],
+      'BullMQ: the job map, flow shapes, queues and key names.',
+    ),
     forbidFrom(
       'sessions',
       'sessions',

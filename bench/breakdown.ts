@@ -23,8 +23,19 @@ export interface SessionTiming {
   readonly seen_ready_at: number;
 }
 
-export async function readTiming(db: pg.Pool, sessionId: string, client: { posted_at: number; seen_ready_at: number }): Promise<SessionTiming> {
-  const { rows } = await db.query<{ created_at: Date; ready_at: Date; updated_at: Date; duration_ms: number; services: SessionTiming['services']; phases: SessionTiming['phases'] }>(
+export async function readTiming(
+  db: pg.Pool,
+  sessionId: string,
+  client: { posted_at: number; seen_ready_at: number },
+): Promise<SessionTiming> {
+  const { rows } = await db.query<{
+    created_at: Date;
+    ready_at: Date;
+    updated_at: Date;
+    duration_ms: number;
+    services: SessionTiming['services'];
+    phases: SessionTiming['phases'];
+  }>(
     'SELECT created_at, ready_at, updated_at, duration_ms, services, phases FROM demo_sessions WHERE session_id = $1',
     [sessionId],
   );
@@ -151,13 +162,16 @@ export function breakdown(timings: readonly SessionTiming[]): Breakdown {
       finished_ms: s.finished_at - t.created_at,
       wait_ms: s.started_at - s.queued_at,
       work_ms: s.duration_ms,
-      p50_wait_ms: p50Of((x) => (x.services[name] as ServiceJobResult).started_at - (x.services[name] as ServiceJobResult).queued_at),
+      p50_wait_ms: p50Of(
+        (x) => (x.services[name] as ServiceJobResult).started_at - (x.services[name] as ServiceJobResult).queued_at,
+      ),
       p50_work_ms: p50Of((x) => (x.services[name] as ServiceJobResult).duration_ms),
     };
   });
   const own = stagesOf(t);
   const all = timings.map(stagesOf);
-  const sum = (x: SessionTiming, f: (s: ServiceJobResult) => number) => Object.values(x.services).reduce((n, s) => n + f(s), 0);
+  const sum = (x: SessionTiming, f: (s: ServiceJobResult) => number) =>
+    Object.values(x.services).reduce((n, s) => n + f(s), 0);
   return {
     session_id: t.session_id,
     sessions: timings.length,
@@ -166,9 +180,26 @@ export function breakdown(timings: readonly SessionTiming[]): Breakdown {
     services,
     critical_path: criticalPath(t),
     phases: Object.entries(t.phases)
-      .map(([phase, p]) => ({ phase: Number(phase), rows: p.rows, started_ms: p.started_at - t.created_at, finished_ms: p.finished_at - t.created_at, duration_ms: p.duration_ms }))
+      .map(([phase, p]) => ({
+        phase: Number(phase),
+        rows: p.rows,
+        started_ms: p.started_at - t.created_at,
+        finished_ms: p.finished_at - t.created_at,
+        duration_ms: p.duration_ms,
+      }))
       .sort((a, b) => a.phase - b.phase),
-    stages: STAGES.map(([stage, label]) => ({ stage, label, ms: own[stage], p50_ms: percentile(all.map((a) => a[stage]), 50) })),
-    totals: { wait_ms: p50Of((x) => sum(x, (s) => s.started_at - s.queued_at)), work_ms: p50Of((x) => sum(x, (s) => s.duration_ms)) },
+    stages: STAGES.map(([stage, label]) => ({
+      stage,
+      label,
+      ms: own[stage],
+      p50_ms: percentile(
+        all.map((a) => a[stage]),
+        50,
+      ),
+    })),
+    totals: {
+      wait_ms: p50Of((x) => sum(x, (s) => s.started_at - s.queued_at)),
+      work_ms: p50Of((x) => sum(x, (s) => s.duration_ms)),
+    },
   };
 }

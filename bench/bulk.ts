@@ -26,7 +26,17 @@ import type { World } from './world.ts';
  * fastest round: the machine's speed drifts within a minute, and one slow phase must
  * not decide a ratio.
  */
-const COLUMNS = ['id', 'tenant_id', 'location_id', 'product_id', 'sale_date', 'quantity_sold', 'revenue', 'waste_quantity', 'channel'];
+const COLUMNS = [
+  'id',
+  'tenant_id',
+  'location_id',
+  'product_id',
+  'sale_date',
+  'quantity_sold',
+  'revenue',
+  'waste_quantity',
+  'channel',
+];
 const ROWS_PER_SCALE = 90 * 3; // days × products × 1 location
 const INSERT_BATCH = 100;
 
@@ -54,13 +64,23 @@ export interface BulkResult {
   };
   /** The fastest rounds of the two references. */
   readonly psql_copy: { readonly rows: number; readonly ms: number; readonly rows_per_second: number };
-  readonly insert_100: { readonly rows: number; readonly ms: number; readonly rows_per_second: number; readonly note: string };
+  readonly insert_100: {
+    readonly rows: number;
+    readonly ms: number;
+    readonly rows_per_second: number;
+    readonly note: string;
+  };
   readonly ratio_vs_copy: number;
   readonly ratio_vs_insert: number;
   /** Every round, in order. */
   readonly rounds: BulkRound[];
   /** The dedicated sales worker's, over every round. */
-  readonly worker_rss: { readonly vm_hwm_mb: number; readonly sampled_peak_mb: number; readonly before_mb: number; readonly samples: number };
+  readonly worker_rss: {
+    readonly vm_hwm_mb: number;
+    readonly sampled_peak_mb: number;
+    readonly before_mb: number;
+    readonly samples: number;
+  };
   /** DELETE → destroyed of the first round's session (a million-row delete). */
   readonly destroy_ms: number;
 }
@@ -81,7 +101,9 @@ export async function measureBulk(
   const g0 = performance.now();
   await generateProfile({ profile: 'professional', seed: 1, scale: opts.scale, out: path.join(root, 'professional') });
   const generateMs = Math.round(performance.now() - g0);
-  progress(`bulk: profile with ${rowsForScale(opts.scale).toLocaleString('en')} sales rows generated in ${generateMs} ms; starting the dedicated sales worker`);
+  progress(
+    `bulk: profile with ${rowsForScale(opts.scale).toLocaleString('en')} sales rows generated in ${generateMs} ms; starting the dedicated sales worker`,
+  );
 
   const others = SERVICES.filter((s) => s !== 'sales').join(',');
   const workers = [await world.startWorker('bulk-others', ['--services', others])];
@@ -90,7 +112,10 @@ export async function measureBulk(
   const before = await procStatus(salesWorker.pid);
   const rss: number[] = [];
   const sampler = setInterval(() => {
-    void procStatus(salesWorker.pid).then((s) => rss.push(s.VmRSS), () => undefined);
+    void procStatus(salesWorker.pid).then(
+      (s) => rss.push(s.VmRSS),
+      () => undefined,
+    );
   }, 50);
   const url = databaseUrl(world.cfg, 'sales');
   const fresh = path.join(world.tmp, 'sales_daily.fresh.tsv');
@@ -110,13 +135,18 @@ export async function measureBulk(
       // previous load, left dead rows in it), a checkpoint done, no autovacuum running.
       await db.query('VACUUM sales_daily');
       await quiesce(db);
-      const created = await world.rt.producer.create({ profile: 'professional', dataDir: root, email: 'bench-bulk@example.com' });
+      const created = await world.rt.producer.create({
+        profile: 'professional',
+        dataDir: root,
+        email: 'bench-bulk@example.com',
+      });
       await client.follow(created.session_id, 'ready', 15 * 60_000);
       peak = await procStatus(salesWorker.pid);
       const view = await world.rt.producer.view(created.session_id);
       const sales = view?.services.sales;
       const table = sales?.tables?.sales_daily;
-      if (!view || !sales || !table || sales.duration_ms === null) throw new Error(`bulk session ${created.session_id} has no sales_daily result`);
+      if (!view || !sales || !table || sales.duration_ms === null)
+        throw new Error(`bulk session ${created.session_id} has no sales_daily result`);
       services.push({
         session_id: created.session_id,
         rows: table.rows,
@@ -131,7 +161,10 @@ export async function measureBulk(
       if (round === 1) {
         progress('bulk: exporting them for psql \\copy');
         const exported = path.join(world.tmp, 'sales_daily.exported.tsv');
-        await psql(url, `\\copy (SELECT ${COLUMNS.join(', ')} FROM sales_daily WHERE tenant_id = '${view.tenant_id}') TO '${exported}'`);
+        await psql(
+          url,
+          `\\copy (SELECT ${COLUMNS.join(', ')} FROM sales_daily WHERE tenant_id = '${view.tenant_id}') TO '${exported}'`,
+        );
         const rewritten = await rewriteIds(exported, fresh, copyTenant);
         if (rewritten !== table.rows) throw new Error(`exported ${rewritten} rows, the service loaded ${table.rows}`);
       }
@@ -148,7 +181,9 @@ export async function measureBulk(
           return table.rows;
         }),
       );
-      progress(`bulk${of}: node-postgres INSERT, ${INSERT_BATCH} rows per statement, of ${table.rows.toLocaleString('en')} rows`);
+      progress(
+        `bulk${of}: node-postgres INSERT, ${INSERT_BATCH} rows per statement, of ${table.rows.toLocaleString('en')} rows`,
+      );
       const insertTenant = randomUUID();
       inserts.push(await referenceLoad(db, insertTenant, () => insertBatches(db, fresh, insertTenant)));
     }
@@ -175,8 +210,17 @@ export async function measureBulk(
     },
     ratio_vs_copy: service.rows_per_second / copy.rows_per_second,
     ratio_vs_insert: service.rows_per_second / insert.rows_per_second,
-    rounds: services.map((s, i) => ({ service: s.rows_per_second, psql_copy: copies[i]?.rows_per_second ?? NaN, insert_100: inserts[i]?.rows_per_second ?? NaN })),
-    worker_rss: { vm_hwm_mb: mb(peak?.VmHWM ?? NaN), sampled_peak_mb: mb(Math.max(before.VmRSS, ...rss)), before_mb: mb(before.VmRSS), samples: rss.length },
+    rounds: services.map((s, i) => ({
+      service: s.rows_per_second,
+      psql_copy: copies[i]?.rows_per_second ?? NaN,
+      insert_100: inserts[i]?.rows_per_second ?? NaN,
+    })),
+    worker_rss: {
+      vm_hwm_mb: mb(peak?.VmHWM ?? NaN),
+      sampled_peak_mb: mb(Math.max(before.VmRSS, ...rss)),
+      before_mb: mb(before.VmRSS),
+      samples: rss.length,
+    },
     destroy_ms: destroyMs,
   };
 }
@@ -205,11 +249,15 @@ async function procStatus(pid: number): Promise<{ VmRSS: number; VmHWM: number }
 
 function psql(url: string, command: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const p = spawn('psql', [url, '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-c', command], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const p = spawn('psql', [url, '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-c', command], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let err = '';
     p.stderr.on('data', (b: Buffer) => (err += b.toString()));
     p.once('error', reject);
-    p.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`psql -c "${command.slice(0, 80)}…" exited ${code}: ${err.trim()}`))));
+    p.once('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`psql -c "${command.slice(0, 80)}…" exited ${code}: ${err.trim()}`)),
+    );
   });
 }
 
@@ -260,6 +308,9 @@ async function insertBatches(db: pg.Client, file: string, tenant: string): Promi
 }
 
 async function expectRows(db: pg.Client, tenant: string, rows: number): Promise<void> {
-  const { rows: r } = await db.query<{ n: string }>('SELECT count(*) AS n FROM sales_daily WHERE tenant_id = $1', [tenant]);
-  if (Number(r[0]?.n) !== rows) throw new Error(`sales_daily holds ${r[0]?.n} rows of tenant ${tenant}, expected ${rows}`);
+  const { rows: r } = await db.query<{ n: string }>('SELECT count(*) AS n FROM sales_daily WHERE tenant_id = $1', [
+    tenant,
+  ]);
+  if (Number(r[0]?.n) !== rows)
+    throw new Error(`sales_daily holds ${r[0]?.n} rows of tenant ${tenant}, expected ${rows}`);
 }

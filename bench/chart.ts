@@ -9,7 +9,13 @@ import { cdf } from './stats.ts';
  */
 const W = 1000;
 const FONT = 'font-family="system-ui, -apple-system, Segoe UI, sans-serif" font-size="12"';
-const COLORS = { client: '#1f77b4', server: '#ff7f0e', wait: '#c6dbef', work: '#2171b5', phase: ['#9e9ac8', '#74c476', '#fd8d3c', '#f768a1'] };
+const COLORS = {
+  client: '#1f77b4',
+  server: '#ff7f0e',
+  wait: '#c6dbef',
+  work: '#2171b5',
+  phase: ['#9e9ac8', '#74c476', '#fd8d3c', '#f768a1'],
+};
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
@@ -24,7 +30,14 @@ export function ticks(max: number, count = 5): number[] {
   return out;
 }
 
-function cdfPanel(x0: number, y0: number, w: number, h: number, title: string, series: Array<{ name: string; color: string; values: number[] }>): string {
+function cdfPanel(
+  x0: number,
+  y0: number,
+  w: number,
+  h: number,
+  title: string,
+  series: Array<{ name: string; color: string; values: number[] }>,
+): string {
   const max = Math.max(...series.flatMap((s) => s.values), 1);
   const xt = ticks(max);
   const xmax = xt[xt.length - 1] as number;
@@ -36,7 +49,9 @@ function cdfPanel(x0: number, y0: number, w: number, h: number, title: string, s
     out.push(`<text x="${sx(t)}" y="${y0 + h + 15}" text-anchor="middle">${t}</text>`);
   }
   for (const p of [0, 0.25, 0.5, 0.75, 0.95, 1]) {
-    out.push(`<line x1="${x0}" y1="${sy(p)}" x2="${x0 + w}" y2="${sy(p)}" stroke="${p === 0.5 || p === 0.95 ? '#ccc' : '#eee'}"/>`);
+    out.push(
+      `<line x1="${x0}" y1="${sy(p)}" x2="${x0 + w}" y2="${sy(p)}" stroke="${p === 0.5 || p === 0.95 ? '#ccc' : '#eee'}"/>`,
+    );
     out.push(`<text x="${x0 - 6}" y="${sy(p) + 4}" text-anchor="end">${Math.round(p * 100)}%</text>`);
   }
   out.push(`<text x="${x0 + w / 2}" y="${y0 + h + 32}" text-anchor="middle">ms, POST → ready</text>`);
@@ -81,7 +96,9 @@ function ganttPanel(y0: number, t: SessionTiming): { svg: string; height: number
     const x1 = sx(ph.started_at);
     const x2 = sx(ph.finished_at);
     out.push(`<rect x="${x1}" y="${y}" width="${Math.max(1, x2 - x1)}" height="10" fill="${COLORS.phase[i % 4]}"/>`);
-    out.push(`<text x="${x2 + 4}" y="${y + 9}" font-size="10">${esc(`phase ${p}: ${ph.duration_ms} ms, ${ph.rows} rows`)}</text>`);
+    out.push(
+      `<text x="${x2 + 4}" y="${y + 9}" font-size="10">${esc(`phase ${p}: ${ph.duration_ms} ms, ${ph.rows} rows`)}</text>`,
+    );
   });
   for (const v of xt) {
     out.push(`<line x1="${sx(start + v)}" y1="${top}" x2="${sx(start + v)}" y2="${top + h}" stroke="#ddd"/>`);
@@ -90,11 +107,21 @@ function ganttPanel(y0: number, t: SessionTiming): { svg: string; height: number
   out.push(`<text x="${x0 + w / 2}" y="${top + h + 32}" text-anchor="middle">ms since the POST was sent</text>`);
   services.forEach((s, i) => {
     const y = top + i * rowH + 4;
-    out.push(`<rect x="${x0 - 12}" y="${y - 1}" width="7" height="${rowH - 6}" fill="${COLORS.phase[(s.phase - 1) % 4]}"/>`);
-    out.push(`<text x="${x0 - 18}" y="${y + 12}" text-anchor="end">${esc(`${s.service} (p${s.phase}, w${s.wave})`)}</text>`);
-    out.push(`<rect x="${sx(s.queued_at)}" y="${y}" width="${Math.max(1, sx(s.started_at) - sx(s.queued_at))}" height="${rowH - 8}" fill="${COLORS.wait}"><title>${esc(`${s.service}: queue wait ${s.started_at - s.queued_at} ms`)}</title></rect>`);
-    out.push(`<rect x="${sx(s.started_at)}" y="${y}" width="${Math.max(1, sx(s.finished_at) - sx(s.started_at))}" height="${rowH - 8}" fill="${COLORS.work}"><title>${esc(`${s.service}: work ${s.duration_ms} ms, ${s.rows} rows`)}</title></rect>`);
-    out.push(`<text x="${sx(s.finished_at) + 4}" y="${y + 11}" font-size="10" fill="#555">${s.started_at - s.queued_at}+${s.duration_ms}</text>`);
+    out.push(
+      `<rect x="${x0 - 12}" y="${y - 1}" width="7" height="${rowH - 6}" fill="${COLORS.phase[(s.phase - 1) % 4]}"/>`,
+    );
+    out.push(
+      `<text x="${x0 - 18}" y="${y + 12}" text-anchor="end">${esc(`${s.service} (p${s.phase}, w${s.wave})`)}</text>`,
+    );
+    out.push(
+      `<rect x="${sx(s.queued_at)}" y="${y}" width="${Math.max(1, sx(s.started_at) - sx(s.queued_at))}" height="${rowH - 8}" fill="${COLORS.wait}"><title>${esc(`${s.service}: queue wait ${s.started_at - s.queued_at} ms`)}</title></rect>`,
+    );
+    out.push(
+      `<rect x="${sx(s.started_at)}" y="${y}" width="${Math.max(1, sx(s.finished_at) - sx(s.started_at))}" height="${rowH - 8}" fill="${COLORS.work}"><title>${esc(`${s.service}: work ${s.duration_ms} ms, ${s.rows} rows`)}</title></rect>`,
+    );
+    out.push(
+      `<text x="${sx(s.finished_at) + 4}" y="${y + 11}" font-size="10" fill="#555">${s.started_at - s.queued_at}+${s.duration_ms}</text>`,
+    );
   });
   const marks: Array<[number, string, string]> = [
     [t.posted_at, 'POST', '#555'],
@@ -103,17 +130,26 @@ function ganttPanel(y0: number, t: SessionTiming): { svg: string; height: number
     [t.seen_ready_at, 'client sees ready', '#d62728'],
   ];
   marks.forEach(([at, label, color], i) => {
-    out.push(`<line x1="${sx(at)}" y1="${top - 4}" x2="${sx(at)}" y2="${top + h}" stroke="${color}" stroke-dasharray="4 3"/>`);
-    out.push(`<text x="${sx(at)}" y="${top + h + 46 + (i % 2) * 14}" text-anchor="middle" fill="${color}" font-size="11">${label}</text>`);
+    out.push(
+      `<line x1="${sx(at)}" y1="${top - 4}" x2="${sx(at)}" y2="${top + h}" stroke="${color}" stroke-dasharray="4 3"/>`,
+    );
+    out.push(
+      `<text x="${sx(at)}" y="${top + h + 46 + (i % 2) * 14}" text-anchor="middle" fill="${color}" font-size="11">${label}</text>`,
+    );
   });
   const ly = top + h + 84;
-  out.push(`<rect x="${x0}" y="${ly - 9}" width="14" height="10" fill="${COLORS.wait}"/><text x="${x0 + 20}" y="${ly}">queue wait (queued → started)</text>`);
-  out.push(`<rect x="${x0 + 230}" y="${ly - 9}" width="14" height="10" fill="${COLORS.work}"/><text x="${x0 + 250}" y="${ly}">work (duration_ms); labels: wait+work ms; p = phase (colour), w = wave</text>`);
+  out.push(
+    `<rect x="${x0}" y="${ly - 9}" width="14" height="10" fill="${COLORS.wait}"/><text x="${x0 + 20}" y="${ly}">queue wait (queued → started)</text>`,
+  );
+  out.push(
+    `<rect x="${x0 + 230}" y="${ly - 9}" width="14" height="10" fill="${COLORS.work}"/><text x="${x0 + 250}" y="${ly}">work (duration_ms); labels: wait+work ms; p = phase (colour), w = wave</text>`,
+  );
   return { svg: out.join('\n'), height: ly - y0 + 20 };
 }
 
 export function renderChart(r: BenchResult, session: SessionTiming): string {
-  const pick = (p: string, k: 'client_ms' | 'server_ms') => r.latency.samples.filter((s) => s.profile === p).map((s) => s[k]);
+  const pick = (p: string, k: 'client_ms' | 'server_ms') =>
+    r.latency.samples.filter((s) => s.profile === p).map((s) => s[k]);
   const panelW = (W - 3 * 70) / 2;
   const a = cdfPanel(70, 70, panelW, 220, 'professional: latency CDF', [
     { name: 'client (event stream)', color: COLORS.client, values: pick('professional', 'client_ms') },

@@ -18,7 +18,15 @@ export interface SessionBody {
   ready_at?: string | null;
   duration_ms?: number | null;
   error?: string | null;
-  services?: Record<string, { status: string; rows: number; duration_ms: number | null; tables?: Record<string, { rows: number; duration_ms: number }> }>;
+  services?: Record<
+    string,
+    {
+      status: string;
+      rows: number;
+      duration_ms: number | null;
+      tables?: Record<string, { rows: number; duration_ms: number }>;
+    }
+  >;
   phases?: Record<string, { rows: number; started_at: number; finished_at: number; duration_ms: number }>;
 }
 
@@ -38,7 +46,10 @@ export class ApiClient {
         {
           method,
           agent: this.agent,
-          headers: payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+          headers:
+            payload === undefined
+              ? {}
+              : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
         },
         (res) => {
           const chunks: Buffer[] = [];
@@ -48,7 +59,9 @@ export class ApiClient {
             try {
               resolve({ status: res.statusCode ?? 0, body: (text ? JSON.parse(text) : undefined) as T });
             } catch {
-              reject(new Error(`${method} ${path}: ${res.statusCode} with a body that is not JSON: ${text.slice(0, 200)}`));
+              reject(
+                new Error(`${method} ${path}: ${res.statusCode} with a body that is not JSON: ${text.slice(0, 200)}`),
+              );
             }
           });
           res.on('error', reject);
@@ -65,13 +78,19 @@ export class ApiClient {
       demo_account_type: profile,
       email: `bench+${++this.emails}@example.com`,
     });
-    if (res.status !== 202) throw new Error(`POST ${SESSIONS_PATH} (${profile}) answered ${res.status}: ${JSON.stringify(res.body).slice(0, 300)}`);
+    if (res.status !== 202)
+      throw new Error(
+        `POST ${SESSIONS_PATH} (${profile}) answered ${res.status}: ${JSON.stringify(res.body).slice(0, 300)}`,
+      );
     return res.body.session_id;
   }
 
   async delete(id: string): Promise<void> {
     const res = await this.request<unknown>('DELETE', `${SESSIONS_PATH}/${id}`);
-    if (res.status !== 202) throw new Error(`DELETE ${SESSIONS_PATH}/${id} answered ${res.status}: ${JSON.stringify(res.body).slice(0, 300)}`);
+    if (res.status !== 202)
+      throw new Error(
+        `DELETE ${SESSIONS_PATH}/${id} answered ${res.status}: ${JSON.stringify(res.body).slice(0, 300)}`,
+      );
   }
 
   /**
@@ -112,7 +131,8 @@ export class ApiClient {
             if (event !== 'end' || data === undefined) continue;
             const body = JSON.parse(data) as SessionBody;
             if (body.status === want) return done(undefined, { body, at });
-            if (FINAL_STATUSES.has(body.status)) return done(new Error(`session ${id} is ${body.status}, not ${want}: ${body.error ?? ''}`));
+            if (FINAL_STATUSES.has(body.status))
+              return done(new Error(`session ${id} is ${body.status}, not ${want}: ${body.error ?? ''}`));
           }
         });
         res.on('end', () => done(new Error(`the event stream of session ${id} ended before it was ${want}`)));

@@ -33,7 +33,13 @@ export async function closedLoop<K extends string>(
   await Promise.all(Array.from({ length: concurrency }, slot));
   const elapsed = performance.now() - t0;
   const cpuMs = meter.perEvent(before, await meter.snapshot(), sessions) as Record<K, number>;
-  return { sessions, concurrency, elapsed_ms: Math.round(elapsed), per_second: ratePerSecond(sessions, elapsed), cpu_ms: cpuMs };
+  return {
+    sessions,
+    concurrency,
+    elapsed_ms: Math.round(elapsed),
+    per_second: ratePerSecond(sessions, elapsed),
+    cpu_ms: cpuMs,
+  };
 }
 
 /** The level with the most sessions per second. */

@@ -39,11 +39,15 @@ export type CpuSnapshot = Record<string, number>;
 export function cpuMeter(sources: Record<string, () => Promise<number>>) {
   return {
     async snapshot(): Promise<CpuSnapshot> {
-      const entries = await Promise.all(Object.entries(sources).map(async ([k, f]) => [k, await f().catch(() => NaN)] as const));
+      const entries = await Promise.all(
+        Object.entries(sources).map(async ([k, f]) => [k, await f().catch(() => NaN)] as const),
+      );
       return Object.fromEntries(entries);
     },
     perEvent(a: CpuSnapshot, b: CpuSnapshot, events: number): CpuSnapshot {
-      return Object.fromEntries(Object.keys(a).map((k) => [k, Math.round((((b[k] ?? NaN) - (a[k] ?? NaN)) / Math.max(1, events)) * 10) / 10]));
+      return Object.fromEntries(
+        Object.keys(a).map((k) => [k, Math.round((((b[k] ?? NaN) - (a[k] ?? NaN)) / Math.max(1, events)) * 10) / 10]),
+      );
     },
   };
 }

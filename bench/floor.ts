@@ -54,7 +54,10 @@ async function emptyServiceTables(dbs: Databases): Promise<void> {
  * PG_POOL_SIZE per database) must not count against max_connections while the
  * workers run.
  */
-export async function measurePostgresFloor(world: World, opts: { profile: string; sessions: number; concurrencies: readonly number[] }): Promise<PostgresFloor> {
+export async function measurePostgresFloor(
+  world: World,
+  opts: { profile: string; sessions: number; concurrencies: readonly number[] },
+): Promise<PostgresFloor> {
   const dbs = new Databases(world.cfg);
   try {
     const profile = await loadProfile(path.resolve(world.cfg.SEED_DATA_DIR), opts.profile);
@@ -63,12 +66,15 @@ export async function measurePostgresFloor(world: World, opts: { profile: string
     // connections a level will use (a new backend costs PostgreSQL several ms of CPU,
     // which the first level would otherwise be charged), and plans and profile files are warm.
     const most = Math.max(...opts.concurrencies);
-    await Promise.all(Array.from({ length: most }, async () => {
-      await loadOne();
-      await loadOne();
-    }));
+    await Promise.all(
+      Array.from({ length: most }, async () => {
+        await loadOne();
+        await loadOne();
+      }),
+    );
     const levels: FloorLevel[] = [];
-    for (const concurrency of opts.concurrencies) levels.push(await measureLevel(world, loadOne, opts.sessions, concurrency));
+    for (const concurrency of opts.concurrencies)
+      levels.push(await measureLevel(world, loadOne, opts.sessions, concurrency));
     await emptyServiceTables(dbs);
     const best = fastest(levels);
     return { profile: opts.profile, levels, ...best };
@@ -92,7 +98,10 @@ function sessionLoader(dbs: Databases, profile: LoadedProfile): () => Promise<vo
           const skipFkChecks = await dbs.loadSkipsFkChecks(service);
           const client = await dbs.pool(service).connect();
           try {
-            await loadTables(client, profile, service, ctx, local, { open: (rows) => claimLoadSql(sessionId, rows, { skipFkChecks }), close: (rows) => commitLoadSql(sessionId, rows) });
+            await loadTables(client, profile, service, ctx, local, {
+              open: (rows) => claimLoadSql(sessionId, rows, { skipFkChecks }),
+              close: (rows) => commitLoadSql(sessionId, rows),
+            });
             client.release();
           } catch (err) {
             client.release(true);
@@ -106,8 +115,16 @@ function sessionLoader(dbs: Databases, profile: LoadedProfile): () => Promise<vo
   };
 }
 
-async function measureLevel(world: World, loadOne: () => Promise<void>, sessions: number, concurrency: number): Promise<FloorLevel> {
+async function measureLevel(
+  world: World,
+  loadOne: () => Promise<void>,
+  sessions: number,
+  concurrency: number,
+): Promise<FloorLevel> {
   await quiesce(world.rt.dbs.pool('demo_session'));
-  const { cpu_ms, ...run } = await closedLoop(sessions, concurrency, loadOne, { postgres: postgresCpuMs, client: () => processCpuMs(process.pid) });
+  const { cpu_ms, ...run } = await closedLoop(sessions, concurrency, loadOne, {
+    postgres: postgresCpuMs,
+    client: () => processCpuMs(process.pid),
+  });
   return { ...run, postgres_cpu_ms: cpu_ms.postgres, client_cpu_ms: cpu_ms.client };
 }

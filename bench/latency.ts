@@ -46,7 +46,7 @@ export async function measureLatency(
   progress(`latency: ${opts.warmup} warm-up session(s) per profile done, measuring ${opts.perProfile} per profile`);
   const samples: LatencySample[] = [];
   const timings: SessionTiming[] = [];
-  for (let done = 0; done < opts.perProfile; ) {
+  for (let done = 0; done < opts.perProfile;) {
     // A round: a few sessions of each profile created one at a time, then destroyed one at
     // a time, so that no creation runs in the wake of a destroy (its deletes, autovacuum).
     const batch: Omit<LatencySample, 'destroy_ms'>[] = [];
@@ -69,8 +69,14 @@ export async function measureLatency(
     warmup_per_profile: opts.warmup,
     samples,
     summary: {
-      professional: { client: summarize(of('professional', 'client_ms')), server: summarize(of('professional', 'server_ms')) },
-      enterprise: { client: summarize(of('enterprise', 'client_ms')), server: summarize(of('enterprise', 'server_ms')) },
+      professional: {
+        client: summarize(of('professional', 'client_ms')),
+        server: summarize(of('professional', 'server_ms')),
+      },
+      enterprise: {
+        client: summarize(of('enterprise', 'client_ms')),
+        server: summarize(of('enterprise', 'server_ms')),
+      },
     },
     destroy: summarize(samples.map((s) => s.destroy_ms)),
     timings,
@@ -88,8 +94,13 @@ async function create(
   const id = await client.create(profile);
   const ready = await client.follow(id, 'ready');
   const clientMs = ready.at - t0;
-  const timing = withTiming ? await readTiming(db, id, { posted_at: postedAt, seen_ready_at: postedAt + Math.round(clientMs) }) : undefined;
-  return { sample: { profile, session_id: id, client_ms: round(clientMs), server_ms: ready.body.duration_ms ?? NaN }, timing };
+  const timing = withTiming
+    ? await readTiming(db, id, { posted_at: postedAt, seen_ready_at: postedAt + Math.round(clientMs) })
+    : undefined;
+  return {
+    sample: { profile, session_id: id, client_ms: round(clientMs), server_ms: ready.body.duration_ms ?? NaN },
+    timing,
+  };
 }
 
 /** DELETE → the session's event stream ends with `destroyed`, in ms. */

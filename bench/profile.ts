@@ -14,13 +14,32 @@ import { World } from './world.ts';
  * it woke, so read the /proc CPU figures beside it.
  */
 const [sessions, concurrency] = [process.argv[2] ?? '200', process.argv[3] ?? '16'].map(Number) as [number, number];
-if (process.argv.length > 4 || !Number.isInteger(sessions) || sessions < 1 || !Number.isInteger(concurrency) || concurrency < 1) {
-  process.stderr.write('usage: npm run bench:profile [-- <sessions, default 200> <in flight, default 16>]  (whole numbers ≥ 1)\n');
+if (
+  process.argv.length > 4 ||
+  !Number.isInteger(sessions) ||
+  sessions < 1 ||
+  !Number.isInteger(concurrency) ||
+  concurrency < 1
+) {
+  process.stderr.write(
+    'usage: npm run bench:profile [-- <sessions, default 200> <in flight, default 16>]  (whole numbers ≥ 1)\n',
+  );
   process.exit(2);
 }
 
-interface Node { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount: number; children?: number[] }
-interface Profile { nodes: Node[]; samples: number[]; timeDeltas: number[]; startTime: number; endTime: number }
+interface Node {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  hitCount: number;
+  children?: number[];
+}
+interface Profile {
+  nodes: Node[];
+  samples: number[];
+  timeDeltas: number[];
+  startTime: number;
+  endTime: number;
+}
 
 function where(url: string): string {
   if (!url) return '(native)';
@@ -34,7 +53,8 @@ function where(url: string): string {
 function summarize(file: string, p: Profile): string {
   const total = p.endTime - p.startTime;
   const byNode = new Map<number, number>();
-  for (let i = 0; i < p.samples.length; i++) byNode.set(p.samples[i] as number, (byNode.get(p.samples[i] as number) ?? 0) + (p.timeDeltas[i] ?? 0));
+  for (let i = 0; i < p.samples.length; i++)
+    byNode.set(p.samples[i] as number, (byNode.get(p.samples[i] as number) ?? 0) + (p.timeDeltas[i] ?? 0));
   const fn = new Map<string, number>();
   const pkg = new Map<string, number>();
   for (const n of p.nodes) {
@@ -45,7 +65,12 @@ function summarize(file: string, p: Profile): string {
     const group = n.callFrame.url ? w.replace(/\/[^/]*$/, '') : n.callFrame.functionName;
     pkg.set(group, (pkg.get(group) ?? 0) + t);
   }
-  const top = (m: Map<string, number>, k: number) => [...m].sort((a, b) => b[1] - a[1]).slice(0, k).map(([n, t]) => `  ${(t / 1000).toFixed(0).padStart(7)} ms ${((100 * t) / total).toFixed(1).padStart(5)}%  ${n}`).join('\n');
+  const top = (m: Map<string, number>, k: number) =>
+    [...m]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, k)
+      .map(([n, t]) => `  ${(t / 1000).toFixed(0).padStart(7)} ms ${((100 * t) / total).toFixed(1).padStart(5)}%  ${n}`)
+      .join('\n');
   // Native leaves (socket writes, GC...) charged to the nearest caller in a package or our code.
   const parent = new Map<number, Node>();
   const nodeById = new Map<number, Node>();
@@ -61,7 +86,8 @@ function summarize(file: string, p: Profile): string {
     let q: Node | undefined = parent.get(n.id);
     while (q && chain.length < 3) {
       const u = q.callFrame.url;
-      if (u && !u.startsWith('node:')) chain.push(`${q.callFrame.functionName || '(anon)'} ${where(u)}:${q.callFrame.lineNumber + 1}`);
+      if (u && !u.startsWith('node:'))
+        chain.push(`${q.callFrame.functionName || '(anon)'} ${where(u)}:${q.callFrame.lineNumber + 1}`);
       q = parent.get(q.id);
     }
     const key = `${n.callFrame.functionName} <- ${chain.join(' <- ') || '(none)'}`;
@@ -76,18 +102,31 @@ try {
   const { url, proc: apiProc } = await world.startApi(['--cpu-prof', `--cpu-prof-dir=${profDir}`]);
   const worker = await world.startWorker('worker-1', [], ['--cpu-prof', `--cpu-prof-dir=${profDir}`]);
   const api = new ApiClient(url);
-  const meter = cpuMeter({ workerUser: async () => (await processCpuSplit(worker.pid)).user, workerSystem: async () => (await processCpuSplit(worker.pid)).system, apiUser: async () => (await processCpuSplit(apiProc.pid)).user, apiSystem: async () => (await processCpuSplit(apiProc.pid)).system, worker: () => processCpuMs(worker.pid), api: () => processCpuMs(apiProc.pid), redis: () => redisCpuMs(world.rt.redis), postgres: postgresCpuMs, bench: () => processCpuMs(process.pid) });
+  const meter = cpuMeter({
+    workerUser: async () => (await processCpuSplit(worker.pid)).user,
+    workerSystem: async () => (await processCpuSplit(worker.pid)).system,
+    apiUser: async () => (await processCpuSplit(apiProc.pid)).user,
+    apiSystem: async () => (await processCpuSplit(apiProc.pid)).system,
+    worker: () => processCpuMs(worker.pid),
+    api: () => processCpuMs(apiProc.pid),
+    redis: () => redisCpuMs(world.rt.redis),
+    postgres: postgresCpuMs,
+    bench: () => processCpuMs(process.pid),
+  });
   const opts = { workers: 1, concurrency, sessions: 32, maxMs: 60_000, profile: 'professional' };
   const warm = await measureLevel(api, world.rt.dbs.pool('demo_session'), opts, meter);
   await destroyAll(api, warm.ids);
   const { level, ids } = await measureLevel(api, world.rt.dbs.pool('demo_session'), { ...opts, sessions }, meter);
-  process.stdout.write(`${level.sessions} sessions, ${level.per_second.toFixed(1)}/s, CPU ms/session ${JSON.stringify(level.cpu_ms_per_session)}\n`);
+  process.stdout.write(
+    `${level.sessions} sessions, ${level.per_second.toFixed(1)}/s, CPU ms/session ${JSON.stringify(level.cpu_ms_per_session)}\n`,
+  );
   await destroyAll(api, ids);
   await worker.stop();
   await apiProc.stop();
   const keep = process.env.BENCH_PROFILE_DIR;
   if (keep) await cp(profDir, keep, { recursive: true });
-  for (const f of await readdir(profDir)) process.stdout.write(summarize(f, JSON.parse(await readFile(path.join(profDir, f), 'utf8')) as Profile));
+  for (const f of await readdir(profDir))
+    process.stdout.write(summarize(f, JSON.parse(await readFile(path.join(profDir, f), 'utf8')) as Profile));
 } finally {
   await world.close();
 }

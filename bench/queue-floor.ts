@@ -41,7 +41,10 @@ export interface QueueFloor extends QueueFloorLevel {
   readonly levels: QueueFloorLevel[];
 }
 
-export async function measureQueueFloor(world: World, opts: { sessions: number; concurrencies: readonly number[]; warmup?: number }): Promise<QueueFloor> {
+export async function measureQueueFloor(
+  world: World,
+  opts: { sessions: number; concurrencies: readonly number[]; warmup?: number },
+): Promise<QueueFloor> {
   const cfg = { ...world.cfg, QUEUE_PREFIX: `${world.cfg.QUEUE_PREFIX.replace(/}$/, '')}-queue-floor}` };
   const prefix = cfg.QUEUE_PREFIX;
   const connections: ReturnType<typeof createRedis>[] = [];
@@ -63,7 +66,8 @@ export async function measureQueueFloor(world: World, opts: { sessions: number; 
           const replies = await marks.multi().sadd(key, service).expire(key, 600).smembers(key).exec();
           const loaded = new Set((replies?.[2]?.[1] ?? []) as string[]);
           const ready = dependentsOf(service).filter((s) => dependenciesDone(s, loaded));
-          if (ready.length > 0 && job.parent?.id !== undefined) await flows.addBulk(serviceJobs(cfg, job.data, ready, { id: job.parent.id, queue: job.parent.queueKey }));
+          if (ready.length > 0 && job.parent?.id !== undefined)
+            await flows.addBulk(serviceJobs(cfg, job.data, ready, { id: job.parent.id, queue: job.parent.queueKey }));
           return { service, rows: 0 };
         },
         { ...common, connection: connection() },
@@ -76,14 +80,24 @@ export async function measureQueueFloor(world: World, opts: { sessions: number; 
   try {
     await Promise.all([events.waitUntilReady(), ...workers.map((w) => w.waitUntilReady())]);
     const one = async () => {
-      const data: SessionJobData = { sessionId: randomUUID(), profile: 'professional', dataDir: cfg.SEED_DATA_DIR, createdAt: new Date().toISOString(), ttlSeconds: 3600, tenantIds: [randomUUID()] };
+      const data: SessionJobData = {
+        sessionId: randomUUID(),
+        profile: 'professional',
+        dataDir: cfg.SEED_DATA_DIR,
+        createdAt: new Date().toISOString(),
+        ttlSeconds: 3600,
+        tenantIds: [randomUUID()],
+      };
       const finished = new Promise<void>((resolve) => done.set(data.sessionId, resolve));
       await flows.addBulk([buildSessionFlow(cfg, data), expireJob(cfg, data.sessionId, 3_600_000)]);
       await finished;
       done.delete(data.sessionId);
     };
     const level = async (sessions: number, concurrency: number): Promise<QueueFloorLevel> => {
-      const { cpu_ms, ...run } = await closedLoop(sessions, concurrency, one, { process: () => processCpuMs(process.pid), redis: () => redisCpuMs(world.rt.redis) });
+      const { cpu_ms, ...run } = await closedLoop(sessions, concurrency, one, {
+        process: () => processCpuMs(process.pid),
+        redis: () => redisCpuMs(world.rt.redis),
+      });
       return { ...run, process_cpu_ms: cpu_ms.process, redis_cpu_ms: cpu_ms.redis };
     };
     // Warm-up: connections, BullMQ's scripts, the JIT.

@@ -9,7 +9,9 @@ export async function quiesce(db: pg.Pool | pg.Client): Promise<void> {
   await db.query('CHECKPOINT');
   const until = Date.now() + 60_000;
   while (Date.now() < until) {
-    const { rows } = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'`);
+    const { rows } = await db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'`,
+    );
     if ((rows[0]?.n ?? 0) === 0) return;
     await new Promise((r) => setTimeout(r, 250));
   }

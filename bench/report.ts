@@ -45,7 +45,14 @@ const ORIGIN_MS = [8_000, 15_000] as const;
 
 export function checks(r: Omit<BenchResult, 'checks'>): Check[] {
   const out: Check[] = [];
-  const add = (figure: string, raw: number, unit: string, target: number, kind: 'max' | 'min', fmt: (v: number) => string = (v) => fix(v)) => {
+  const add = (
+    figure: string,
+    raw: number,
+    unit: string,
+    target: number,
+    kind: 'max' | 'min',
+    fmt: (v: number) => string = (v) => fix(v),
+  ) => {
     // Judged as printed (the same rounding as every table), so "183.5 ms, over by 83.5 ms" adds up.
     const value = Number(fix(raw, unit === '×' ? 2 : 1).replace(/,/g, ''));
     const v = judge(value, target, kind);
@@ -66,7 +73,13 @@ export function checks(r: Omit<BenchResult, 'checks'>): Check[] {
   add('enterprise latency p50, client', ent.client.p50, 'ms', 250, 'max');
   add('enterprise latency p50, server', ent.server.p50, 'ms', 250, 'max');
   const b = r.throughput.best;
-  add(`professional sessions/s, best (c=${b.concurrency}, ${b.workers} worker${b.workers > 1 ? 's' : ''})`, b.per_second, '/s', 50, 'min');
+  add(
+    `professional sessions/s, best (c=${b.concurrency}, ${b.workers} worker${b.workers > 1 ? 's' : ''})`,
+    b.per_second,
+    '/s',
+    50,
+    'min',
+  );
   const lim = limits(r);
   if (out.at(-1)?.pass === false) {
     explain(
@@ -77,8 +90,15 @@ export function checks(r: Omit<BenchResult, 'checks'>): Check[] {
   }
   add('bulk load ÷ psql \\copy rate', r.bulk.ratio_vs_copy, '×', 0.8, 'min', (v) => fix(v, 2));
   add('bulk load ÷ 100-row INSERT rate', r.bulk.ratio_vs_insert, '×', 3, 'min', (v) => fix(v, 2));
-  if (out.at(-1)?.pass === false) explain(out, `psql \\copy itself is only ${fix(lim.copyOverInsert, 2)}× the INSERT rate here`);
-  add(`sales worker peak RSS (VmHWM), ${r.bulk.service.rows.toLocaleString('en')} rows`, r.bulk.worker_rss.vm_hwm_mb, 'MB', 200, 'max');
+  if (out.at(-1)?.pass === false)
+    explain(out, `psql \\copy itself is only ${fix(lim.copyOverInsert, 2)}× the INSERT rate here`);
+  add(
+    `sales worker peak RSS (VmHWM), ${r.bulk.service.rows.toLocaleString('en')} rows`,
+    r.bulk.worker_rss.vm_hwm_mb,
+    'MB',
+    200,
+    'max',
+  );
   add('destroy p50 (DELETE → destroyed), client', r.latency.destroy.p50, 'ms', 200, 'max');
   const [lo, hi] = speedUp(pro.client.p50, ...ORIGIN_MS);
   out.push({
@@ -107,7 +127,8 @@ export function limits(r: Omit<BenchResult, 'checks'>): {
   const redisMs = best.redis ?? NaN;
   // The least CPU a session can take in this design: its loads (PostgreSQL and the
   // process driving them) plus BullMQ running its flow with empty jobs (process and Redis).
-  const designMs = r.floor.postgres_cpu_ms + r.floor.client_cpu_ms + r.queue_floor.process_cpu_ms + r.queue_floor.redis_cpu_ms;
+  const designMs =
+    r.floor.postgres_cpu_ms + r.floor.client_cpu_ms + r.queue_floor.process_cpu_ms + r.queue_floor.redis_cpu_ms;
   return {
     postgres: cpuMs / r.floor.postgres_cpu_ms,
     redisMs,
@@ -146,30 +167,51 @@ const sumRow = (name: string, s: Summary) => [name, String(s.n), s.p50, s.p95, s
 export function formatReport(r: BenchResult): string {
   const m = r.machine;
   const parts: string[] = [];
-  parts.push(`demo-seed benchmark (${r.mode}${r.mode === 'quick' ? ': fewer sessions, smaller bulk profile' : ''}), ${r.started_at}, ${fix(r.duration_s, 0)} s`);
+  parts.push(
+    `demo-seed benchmark (${r.mode}${r.mode === 'quick' ? ': fewer sessions, smaller bulk profile' : ''}), ${r.started_at}, ${fix(r.duration_s, 0)} s`,
+  );
   parts.push(
     `machine: ${m.cpu}, ${m.cores} cores, ${m.memory_gb} GB; Node ${m.node}; PostgreSQL ${m.postgres}; Redis ${m.redis}; ${m.os}; load average ${m.load_start} at start, ${m.load_end ?? '?'} at end`,
   );
-  parts.push(`code: ${m.code}${m.load_fk_checks ? `; the loads' per-row foreign-key checks: ${m.load_fk_checks} (LOAD_FK_CHECKS)` : ''}`);
+  parts.push(
+    `code: ${m.code}${m.load_fk_checks ? `; the loads' per-row foreign-key checks: ${m.load_fk_checks} (LOAD_FK_CHECKS)` : ''}`,
+  );
   parts.push(`method:\n${r.method.map((x) => `  - ${x}`).join('\n')}`);
 
   const l = r.latency;
   parts.push(
     `1. LATENCY, POST → ready, one session at a time (ms)\n` +
-      table(['', 'n', 'p50', 'p95', 'p99', 'min', 'max'], [
-        sumRow('professional, client', l.summary.professional.client),
-        sumRow('professional, server', l.summary.professional.server),
-        sumRow('enterprise, client', l.summary.enterprise.client),
-        sumRow('enterprise, server', l.summary.enterprise.server),
-        sumRow('destroy, client', l.destroy),
-      ]),
+      table(
+        ['', 'n', 'p50', 'p95', 'p99', 'min', 'max'],
+        [
+          sumRow('professional, client', l.summary.professional.client),
+          sumRow('professional, server', l.summary.professional.server),
+          sumRow('enterprise, client', l.summary.enterprise.client),
+          sumRow('enterprise, server', l.summary.enterprise.server),
+          sumRow('destroy, client', l.destroy),
+        ],
+      ),
   );
 
   const t = r.throughput;
   parts.push(
     `2. THROUGHPUT, professional sessions until ready, N in flight at a time\n` +
       table(
-        ['workers', 'in flight', 'sessions', 'seconds', 'sessions/s', 'server /s', 'latency p50', 'p95', 'CPU ms/session: workers', 'API', 'Redis', 'PostgreSQL', 'all'],
+        [
+          'workers',
+          'in flight',
+          'sessions',
+          'seconds',
+          'sessions/s',
+          'server /s',
+          'latency p50',
+          'p95',
+          'CPU ms/session: workers',
+          'API',
+          'Redis',
+          'PostgreSQL',
+          'all',
+        ],
         t.levels.map((x) => [
           String(x.workers),
           String(x.concurrency),
@@ -183,7 +225,10 @@ export function formatReport(r: BenchResult): string {
           x.cpu_ms_per_session.api ?? NaN,
           x.cpu_ms_per_session.redis ?? NaN,
           x.cpu_ms_per_session.postgres ?? NaN,
-          (x.cpu_ms_per_session.workers ?? NaN) + (x.cpu_ms_per_session.api ?? NaN) + (x.cpu_ms_per_session.redis ?? NaN) + (x.cpu_ms_per_session.postgres ?? NaN),
+          (x.cpu_ms_per_session.workers ?? NaN) +
+            (x.cpu_ms_per_session.api ?? NaN) +
+            (x.cpu_ms_per_session.redis ?? NaN) +
+            (x.cpu_ms_per_session.postgres ?? NaN),
         ]),
       ) +
       `\n  CPU: user+system per session of our worker and API processes (/proc), the whole Redis server (INFO cpu) and the whole PostgreSQL server (every postgres process, /proc); ${m.cores} cores give ${(m.cores * 1000).toLocaleString('en')} CPU ms a second to all of them (and to the bench's own client)` +
@@ -197,10 +242,34 @@ export function formatReport(r: BenchResult): string {
       table(
         ['method', 'rows', 'ms', 'rate', 'service ÷ it'],
         [
-          ['service job: sales_daily (transform + COPY)', b.service.rows.toLocaleString('en'), String(b.service.table_ms), rate(b.service.rows_per_second), ''],
-          ['service job: whole sales job', b.service.rows.toLocaleString('en'), String(b.service.job_ms), rate(b.service.job_rows_per_second), ''],
-          ['psql \\copy of the same rows', b.psql_copy.rows.toLocaleString('en'), String(b.psql_copy.ms), rate(b.psql_copy.rows_per_second), `${fix(b.ratio_vs_copy, 2)}×`],
-          ['pg INSERT, 100 rows per statement', b.insert_100.rows.toLocaleString('en'), String(b.insert_100.ms), rate(b.insert_100.rows_per_second), `${fix(b.ratio_vs_insert, 2)}×`],
+          [
+            'service job: sales_daily (transform + COPY)',
+            b.service.rows.toLocaleString('en'),
+            String(b.service.table_ms),
+            rate(b.service.rows_per_second),
+            '',
+          ],
+          [
+            'service job: whole sales job',
+            b.service.rows.toLocaleString('en'),
+            String(b.service.job_ms),
+            rate(b.service.job_rows_per_second),
+            '',
+          ],
+          [
+            'psql \\copy of the same rows',
+            b.psql_copy.rows.toLocaleString('en'),
+            String(b.psql_copy.ms),
+            rate(b.psql_copy.rows_per_second),
+            `${fix(b.ratio_vs_copy, 2)}×`,
+          ],
+          [
+            'pg INSERT, 100 rows per statement',
+            b.insert_100.rows.toLocaleString('en'),
+            String(b.insert_100.ms),
+            rate(b.insert_100.rows_per_second),
+            `${fix(b.ratio_vs_insert, 2)}×`,
+          ],
         ],
       ) +
       `\n  INSERT: ${b.insert_100.note}` +
@@ -214,12 +283,26 @@ export function formatReport(r: BenchResult): string {
     `4. WHERE THE TIME GOES, professional session ${k.session_id} (median of ${k.sessions} by server time: ${k.server_ms} ms server, ${fix(k.client_ms)} ms client)\n` +
       table(
         ['stage (critical path)', 'this session ms', `p50 of ${k.sessions} ms`],
-        [...k.stages.map((s) => [s.label, s.ms, s.p50_ms]), ['total (= client latency)', k.stages.reduce((n, s) => n + s.ms, 0), '']],
+        [
+          ...k.stages.map((s) => [s.label, s.ms, s.p50_ms]),
+          ['total (= client latency)', k.stages.reduce((n, s) => n + s.ms, 0), ''],
+        ],
       ) +
       '\n\n' +
       table(
         ['service', 'phase', 'wave', 'rows', 'queued at', 'wait', 'work', 'done at', 'p50 wait', 'p50 work'],
-        k.services.map((s) => [s.service, String(s.phase), String(s.wave), String(s.rows), s.queued_ms, s.wait_ms, s.work_ms, s.finished_ms, s.p50_wait_ms, s.p50_work_ms]),
+        k.services.map((s) => [
+          s.service,
+          String(s.phase),
+          String(s.wave),
+          String(s.rows),
+          s.queued_ms,
+          s.wait_ms,
+          s.work_ms,
+          s.finished_ms,
+          s.p50_wait_ms,
+          s.p50_work_ms,
+        ]),
       ) +
       '\n\n' +
       table(
@@ -228,7 +311,10 @@ export function formatReport(r: BenchResult): string {
         ['l', 'r', 'r', 'r', 'r', 'r'],
       ) +
       '\n\n' +
-      table(['phase', 'rows', 'start', 'end', 'duration'], k.phases.map((p) => [String(p.phase), String(p.rows), p.started_ms, p.finished_ms, p.duration_ms])) +
+      table(
+        ['phase', 'rows', 'start', 'end', 'duration'],
+        k.phases.map((p) => [String(p.phase), String(p.rows), p.started_ms, p.finished_ms, p.duration_ms]),
+      ) +
       `\n  (times in ms from the session's created_at; Σ over the 11 services, p50: queue wait ${fix(k.totals.wait_ms)} ms, work ${fix(k.totals.work_ms)} ms)`,
   );
 
@@ -244,11 +330,20 @@ export function formatReport(r: BenchResult): string {
             `${f.profile} loads alone, ${l.concurrency} at a time (${l.sessions} sessions); CPU ms a session: PostgreSQL / this process`,
             `${fix(l.per_second)} /s; ${fix(l.postgres_cpu_ms)} / ${fix(l.client_cpu_ms)}`,
           ]),
-          [`PostgreSQL CPU per session at the best of those levels (${f.concurrency} at a time)`, `${fix(f.postgres_cpu_ms)} ms`],
+          [
+            `PostgreSQL CPU per session at the best of those levels (${f.concurrency} at a time)`,
+            `${fix(f.postgres_cpu_ms)} ms`,
+          ],
           ['  → sessions/s PostgreSQL alone allows', `${fix(lim.postgres)} /s`],
-          ['  the loads alone, PostgreSQL and this process on the same cores, reached at best', `${fix(f.per_second)} /s`],
+          [
+            '  the loads alone, PostgreSQL and this process on the same cores, reached at best',
+            `${fix(f.per_second)} /s`,
+          ],
           [`Redis CPU per session under BullMQ (best throughput level)`, `${fix(lim.redisMs)} ms`],
-          ['  → sessions/s PostgreSQL and Redis together allow, with every Node.js process free', `${fix(lim.both)} /s`],
+          [
+            '  → sessions/s PostgreSQL and Redis together allow, with every Node.js process free',
+            `${fix(lim.both)} /s`,
+          ],
           ...q.levels.map((l) => [
             `BullMQ alone: the session's flow (${q.jobs_per_session} jobs) with empty jobs, ${l.concurrency} at a time (${l.sessions} sessions); CPU ms a session: this process / Redis`,
             `${fix(l.per_second)} /s; ${fix(l.process_cpu_ms)} / ${fix(l.redis_cpu_ms)}`,
@@ -269,7 +364,12 @@ export function formatReport(r: BenchResult): string {
     'TARGETS (2-core machine)\n' +
       table(
         ['figure', 'value', 'target', 'result'],
-        r.checks.map((c) => [c.figure, `${fix(c.value, c.unit === '×' ? 2 : 1)} ${c.unit}`, c.target, c.pass === null ? c.note : c.pass ? 'PASS' : `MISS: ${c.note}`]),
+        r.checks.map((c) => [
+          c.figure,
+          `${fix(c.value, c.unit === '×' ? 2 : 1)} ${c.unit}`,
+          c.target,
+          c.pass === null ? c.note : c.pass ? 'PASS' : `MISS: ${c.note}`,
+        ]),
         ['l', 'r', 'l', 'l'],
       ) +
       r.checks

@@ -26,8 +26,32 @@ const RESULTS_DIR = path.join(import.meta.dirname, 'results');
 const CONCURRENCY = [1, 4, 16, 32];
 
 const PLANS = {
-  quick: { perProfile: 20, warmup: 2, sessionsAt: (c: number) => Math.max(10, 3 * c), levelMaxMs: 5_000, workerCounts: [1, 2], scale: 1112, bulkRounds: 2, floorSessions: 60, floorConcurrency: [8, 16], queueFloorSessions: 100, queueFloorConcurrency: [16, 32] },
-  full: { perProfile: 60, warmup: 3, sessionsAt: (c: number) => Math.max(50, 8 * c), levelMaxMs: 60_000, workerCounts: [1, 2], scale: 3704, bulkRounds: 2, floorSessions: 200, floorConcurrency: [4, 8, 16, 32], queueFloorSessions: 300, queueFloorConcurrency: [16, 32] },
+  quick: {
+    perProfile: 20,
+    warmup: 2,
+    sessionsAt: (c: number) => Math.max(10, 3 * c),
+    levelMaxMs: 5_000,
+    workerCounts: [1, 2],
+    scale: 1112,
+    bulkRounds: 2,
+    floorSessions: 60,
+    floorConcurrency: [8, 16],
+    queueFloorSessions: 100,
+    queueFloorConcurrency: [16, 32],
+  },
+  full: {
+    perProfile: 60,
+    warmup: 3,
+    sessionsAt: (c: number) => Math.max(50, 8 * c),
+    levelMaxMs: 60_000,
+    workerCounts: [1, 2],
+    scale: 3704,
+    bulkRounds: 2,
+    floorSessions: 200,
+    floorConcurrency: [4, 8, 16, 32],
+    queueFloorSessions: 300,
+    queueFloorConcurrency: [16, 32],
+  },
 };
 
 function parseArgs(argv: string[]): { quick: boolean; json: boolean; dist: boolean; baseline: boolean } {
@@ -43,7 +67,12 @@ function parseArgs(argv: string[]): { quick: boolean; json: boolean; dist: boole
     );
     process.exit(2);
   }
-  return { quick: argv.includes('--quick'), json: argv.includes('--json'), dist: argv.includes('--dist'), baseline: argv.includes('--baseline') };
+  return {
+    quick: argv.includes('--quick'),
+    json: argv.includes('--json'),
+    dist: argv.includes('--dist'),
+    baseline: argv.includes('--baseline'),
+  };
 }
 
 async function main(): Promise<void> {
@@ -52,23 +81,42 @@ async function main(): Promise<void> {
   const plan = PLANS[mode];
   const t0 = Date.now();
   const startedAt = new Date(t0).toISOString().replace(/\.\d+Z$/, 'Z');
-  const progress = (msg: string) => process.stderr.write(`[bench ${((Date.now() - t0) / 1000).toFixed(1).padStart(6)} s] ${msg}\n`);
+  const progress = (msg: string) =>
+    process.stderr.write(`[bench ${((Date.now() - t0) / 1000).toFixed(1).padStart(6)} s] ${msg}\n`);
 
   progress(`${mode} run: creating an isolated world (own databases, queue prefix, temp folder)`);
   const world = await World.create({ dist: args.dist });
   let api: ApiClient | undefined;
   try {
     const machine = await describeMachine(world.rt);
-    progress(`floor: ${plan.floorSessions} professional sessions' loads straight into PostgreSQL (no BullMQ, Redis or API), ${plan.floorConcurrency.join(', ')} at a time`);
-    const floor = await measurePostgresFloor(world, { profile: 'professional', sessions: plan.floorSessions, concurrencies: plan.floorConcurrency });
-    progress(`queue floor: ${plan.queueFloorSessions} sessions' BullMQ flows with empty jobs (no PostgreSQL, ID maps or API), ${plan.queueFloorConcurrency.join(', ')} at a time`);
-    const queueFloor = await measureQueueFloor(world, { sessions: plan.queueFloorSessions, concurrencies: plan.queueFloorConcurrency });
+    progress(
+      `floor: ${plan.floorSessions} professional sessions' loads straight into PostgreSQL (no BullMQ, Redis or API), ${plan.floorConcurrency.join(', ')} at a time`,
+    );
+    const floor = await measurePostgresFloor(world, {
+      profile: 'professional',
+      sessions: plan.floorSessions,
+      concurrencies: plan.floorConcurrency,
+    });
+    progress(
+      `queue floor: ${plan.queueFloorSessions} sessions' BullMQ flows with empty jobs (no PostgreSQL, ID maps or API), ${plan.queueFloorConcurrency.join(', ')} at a time`,
+    );
+    const queueFloor = await measureQueueFloor(world, {
+      sessions: plan.queueFloorSessions,
+      concurrencies: plan.queueFloorConcurrency,
+    });
     const { url, proc: apiProc } = await world.startApi();
     api = new ApiClient(url);
     const workers = [await world.startWorker('worker-1')];
-    progress(`API at ${url}, 1 worker process; databases ${world.cfg.DB_NAME_PREFIX}*, queue prefix ${world.cfg.QUEUE_PREFIX}`);
+    progress(
+      `API at ${url}, 1 worker process; databases ${world.cfg.DB_NAME_PREFIX}*, queue prefix ${world.cfg.QUEUE_PREFIX}`,
+    );
 
-    const latency = await measureLatency(api, world.rt.dbs.pool('demo_session'), { perProfile: plan.perProfile, warmup: plan.warmup }, progress);
+    const latency = await measureLatency(
+      api,
+      world.rt.dbs.pool('demo_session'),
+      { perProfile: plan.perProfile, warmup: plan.warmup },
+      progress,
+    );
     const split = breakdown(latency.timings);
     const timeline = latency.timings.find((t) => t.session_id === split.session_id) as SessionTiming;
 
@@ -84,25 +132,39 @@ async function main(): Promise<void> {
         bench: () => processCpuMs(process.pid),
       });
       // Warm-up, not counted: a new worker process connects its pools and loads the profiles on first use.
-      const warm = await measureLevel(api, world.rt.dbs.pool('demo_session'), { workers: n, concurrency: 16, sessions: 32, maxMs: plan.levelMaxMs, profile: 'professional' }, meter);
+      const warm = await measureLevel(
+        api,
+        world.rt.dbs.pool('demo_session'),
+        { workers: n, concurrency: 16, sessions: 32, maxMs: plan.levelMaxMs, profile: 'professional' },
+        meter,
+      );
       await destroyAll(api, warm.ids);
       for (const c of CONCURRENCY) {
-        const { level, ids } = await measureLevel(api, world.rt.dbs.pool('demo_session'), {
-          workers: n,
-          concurrency: c,
-          sessions: plan.sessionsAt(c),
-          maxMs: plan.levelMaxMs,
-          profile: 'professional',
-        }, meter);
+        const { level, ids } = await measureLevel(
+          api,
+          world.rt.dbs.pool('demo_session'),
+          {
+            workers: n,
+            concurrency: c,
+            sessions: plan.sessionsAt(c),
+            maxMs: plan.levelMaxMs,
+            profile: 'professional',
+          },
+          meter,
+        );
         levels.push(level);
         destroyBatches.push(await destroyAll(api, ids));
-        progress(`throughput: ${n} worker(s), ${c} in flight: ${level.sessions} sessions, ${level.per_second.toFixed(1)}/s`);
+        progress(
+          `throughput: ${n} worker(s), ${c} in flight: ${level.sessions} sessions, ${level.per_second.toFixed(1)}/s`,
+        );
       }
     }
     const best = fastest(levels);
     await Promise.all(workers.map((w) => w.stop()));
 
-    progress(`bulk: generating a professional profile with ${rowsForScale(plan.scale).toLocaleString('en')} sales rows`);
+    progress(
+      `bulk: generating a professional profile with ${rowsForScale(plan.scale).toLocaleString('en')} sales rows`,
+    );
     const bulk = await measureBulk(world, api, { scale: plan.scale, rounds: plan.bulkRounds }, progress);
     machine.load_end = loadNow();
 
@@ -114,7 +176,12 @@ async function main(): Promise<void> {
       duration_s: (Date.now() - t0) / 1000,
       machine,
       method: method(plan, bulk.service.rows, args.dist),
-      latency: { warmup_per_profile: latency.warmup_per_profile, samples: latency.samples, summary: latency.summary, destroy: latency.destroy },
+      latency: {
+        warmup_per_profile: latency.warmup_per_profile,
+        samples: latency.samples,
+        summary: latency.summary,
+        destroy: latency.destroy,
+      },
       throughput: { levels, best, destroy_batches: destroyBatches },
       bulk,
       floor,

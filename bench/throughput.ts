@@ -90,5 +90,10 @@ export async function destroyAll(client: ApiClient, ids: readonly string[], conc
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, ids.length) }, slot));
   const elapsed = performance.now() - t0;
-  return { sessions: ids.length, concurrency, elapsed_ms: Math.round(elapsed), per_second: ids.length > 0 ? ratePerSecond(ids.length, elapsed) : 0 };
+  return {
+    sessions: ids.length,
+    concurrency,
+    elapsed_ms: Math.round(elapsed),
+    per_second: ids.length > 0 ? ratePerSecond(ids.length, elapsed) : 0,
+  };
 }

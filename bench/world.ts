@@ -62,7 +62,8 @@ export class World {
       NODE_ENV: 'production',
       DEMO_SEED_USE_DIST: opts.dist ? '1' : '0',
     };
-    if (opts.dist && !existsSync(DIST_MAIN)) throw new Error(`--dist: ${DIST_MAIN} is missing; run npm run build first`);
+    if (opts.dist && !existsSync(DIST_MAIN))
+      throw new Error(`--dist: ${DIST_MAIN} is missing; run npm run build first`);
     const cfg = loadConfig(env);
     const tmp = path.join(os.tmpdir(), `demo-seed-bench-${id}`);
     await mkdir(tmp, { recursive: true });
@@ -93,8 +94,18 @@ export class World {
     return this.spawn(name, ['worker', ...args], { WORKER_HEALTH_PORT: String(port) }, 'workers started', nodeArgs);
   }
 
-  private async spawn(name: string, args: string[], extraEnv: Record<string, string>, readyLine: string, nodeArgs: string[] = [], timeoutMs = 60_000): Promise<FleetProcess> {
-    const child = spawn(process.execPath, [...nodeArgs, BIN, ...args], { env: { ...this.env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+  private async spawn(
+    name: string,
+    args: string[],
+    extraEnv: Record<string, string>,
+    readyLine: string,
+    nodeArgs: string[] = [],
+    timeoutMs = 60_000,
+  ): Promise<FleetProcess> {
+    const child = spawn(process.execPath, [...nodeArgs, BIN, ...args], {
+      env: { ...this.env, ...extraEnv },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let tail = '';
     let ready = false;
     let onReady: (() => void) | undefined;
@@ -125,7 +136,10 @@ export class World {
     };
     this.fleet.add(proc);
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${name} did not print "${readyLine}" within ${timeoutMs} ms:\n${tail}`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`${name} did not print "${readyLine}" within ${timeoutMs} ms:\n${tail}`)),
+        timeoutMs,
+      );
       onReady = () => {
         clearTimeout(timer);
         resolve();
@@ -154,7 +168,8 @@ export class World {
       const step = async (what: string, fn: () => Promise<unknown>) => {
         const t0 = performance.now();
         await fn().catch((err: unknown) => problems.push(`${what}: ${(err as Error).message}`));
-        if (process.env.BENCH_DEBUG) process.stderr.write(`bench cleanup: ${what} took ${Math.round(performance.now() - t0)} ms\n`);
+        if (process.env.BENCH_DEBUG)
+          process.stderr.write(`bench cleanup: ${what} took ${Math.round(performance.now() - t0)} ms\n`);
       };
       await step('stop processes', () => this.stopFleet());
       await step('delete Redis keys', () => deleteKeysMatching(this.rt.redis, `${this.cfg.QUEUE_PREFIX}:*`));
@@ -172,7 +187,9 @@ export class World {
       // Ctrl-C reaches npm, tsx and this process alike, and each passes it on: later signals must not kill the cleanup.
       if (bailing) return;
       bailing = true;
-      process.stderr.write(`\nbench: ${why}; cleaning up (processes, databases ${this.cfg.DB_NAME_PREFIX}*, Redis keys ${this.cfg.QUEUE_PREFIX}:*, ${this.tmp})\n`);
+      process.stderr.write(
+        `\nbench: ${why}; cleaning up (processes, databases ${this.cfg.DB_NAME_PREFIX}*, Redis keys ${this.cfg.QUEUE_PREFIX}:*, ${this.tmp})\n`,
+      );
       void this.close().finally(() => process.exit(code));
     };
     process.on('SIGINT', () => bail('interrupted', 130));

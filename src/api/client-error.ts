@@ -27,7 +27,11 @@ const ANSWERS: Record<number, { reason: string; code: string; message: string }>
   400: { reason: 'Bad Request', code: 'bad_request', message: 'the request is not valid HTTP' },
   408: { reason: 'Request Timeout', code: 'request_timeout', message: 'the request was not received in time' },
   413: { reason: 'Payload Too Large', code: 'payload_too_large', message: 'a chunk extension is too large' },
-  431: { reason: 'Request Header Fields Too Large', code: 'headers_too_large', message: 'the request headers are too large' },
+  431: {
+    reason: 'Request Header Fields Too Large',
+    code: 'headers_too_large',
+    message: 'the request headers are too large',
+  },
 };
 
 function statusFor(code: string | undefined): number {
@@ -54,7 +58,10 @@ export function rawAnswer(status: number): string {
  * it, closes. `unparsed` hears of answers to bytes that never became a request (Express
  * never saw them, so the request log cannot count them).
  */
-export function onClientError(log: Logger, unparsed?: (status: number) => void): (err: Error & { code?: string }, socket: Duplex) => void {
+export function onClientError(
+  log: Logger,
+  unparsed?: (status: number) => void,
+): (err: Error & { code?: string }, socket: Duplex) => void {
   return (err, socket) => {
     // A connection the client reset or already closed has nobody to answer.
     const gone = err.code === 'ECONNRESET' || err.code === 'EPIPE' || !socket.writable;

@@ -72,7 +72,8 @@ export function toApiError(err: unknown): ApiError {
     if (known) return new ApiError(status, known.code, known.message);
     return new ApiError(status, status === 404 ? 'not_found' : 'bad_request', 'the request could not be understood');
   }
-  if (isDatabaseUnavailable(err)) return new ApiError(503, 'database_unavailable', 'the session database is not available; try again shortly');
+  if (isDatabaseUnavailable(err))
+    return new ApiError(503, 'database_unavailable', 'the session database is not available; try again shortly');
   return new ApiError(500, 'internal_error', 'an unexpected error occurred');
 }
 
@@ -87,7 +88,8 @@ export function sendError(res: Parameters<RequestHandler>[1], err: ApiError): vo
     return;
   }
   // Every 503 (a database, Redis, the stream cap, not ready) says when to come back.
-  if (err.status === 503 && res.getHeader('Retry-After') === undefined) res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
+  if (err.status === 503 && res.getHeader('Retry-After') === undefined)
+    res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
   res.status(err.status).json(err.body());
 }
 
@@ -100,7 +102,10 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
       // The cause goes to the log only; the client gets the generic message.
       const e = err as Error;
       const level = api.status === 500 ? 'error' : 'warn';
-      log[level]({ ...fields, err: e?.message ?? String(err), ...(api.status === 500 ? { stack: e?.stack } : {}) }, 'request failed');
+      log[level](
+        { ...fields, err: e?.message ?? String(err), ...(api.status === 500 ? { stack: e?.stack } : {}) },
+        'request failed',
+      );
     } else {
       log.debug({ ...fields, message: api.message }, 'request rejected');
     }

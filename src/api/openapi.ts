@@ -1,7 +1,17 @@
 import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
 import { SESSIONS_PATH } from './routes/sessions.ts';
-import { createSessionSchema, ErrorSchema, HealthSchema, IDEMPOTENCY_HEADER, IdempotencyKeySchema, ReadySchema, SessionCreatedSchema, SessionIdSchema, SessionViewSchema } from './schemas.ts';
+import {
+  createSessionSchema,
+  ErrorSchema,
+  HealthSchema,
+  IDEMPOTENCY_HEADER,
+  IdempotencyKeySchema,
+  ReadySchema,
+  SessionCreatedSchema,
+  SessionIdSchema,
+  SessionViewSchema,
+} from './schemas.ts';
 
 /**
  * The OpenAPI 3.1 document of the API (GET /api/v1/openapi.json), generated from
@@ -18,7 +28,10 @@ export function buildOpenApiDocument(profiles: readonly string[], version = '0.1
   const json = (schema: z.ZodType) => ({ 'application/json': { schema } });
   const err = (description: string) => ({ description, content: json(ErrorRef) });
   const idParams = z.object({ id: SessionIdSchema });
-  const badId = { 400: err('the id is not a uuid (`invalid_session_id`)'), 404: err('unknown session (`session_not_found`)') };
+  const badId = {
+    400: err('the id is not a uuid (`invalid_session_id`)'),
+    404: err('unknown session (`session_not_found`)'),
+  };
   const dbDown = { 503: err('the session database is not available (`database_unavailable`), with Retry-After') };
 
   const createResponses = {
@@ -29,15 +42,24 @@ export function buildOpenApiDocument(profiles: readonly string[], version = '0.1
     400: err('`invalid_json` or `validation_error` (with `details`)'),
     413: err('body larger than 16 kB (`payload_too_large`)'),
     415: err('body not application/json (`unsupported_media_type`)'),
-    422: err(`the profile cannot be loaded (\`profile_unavailable\`), or the ${IDEMPOTENCY_HEADER} was sent before with another body (\`idempotency_key_reused\`)`),
-    429: err('`rate_limited` (per client, with RateLimit headers and Retry-After) or `too_many_sessions` (live sessions per mailbox: lower case, `+tag` removed)'),
-    503: err('Redis is not reachable (`queue_unavailable`) or a database is not (`database_unavailable`); with Retry-After'),
+    422: err(
+      `the profile cannot be loaded (\`profile_unavailable\`), or the ${IDEMPOTENCY_HEADER} was sent before with another body (\`idempotency_key_reused\`)`,
+    ),
+    429: err(
+      '`rate_limited` (per client, with RateLimit headers and Retry-After) or `too_many_sessions` (live sessions per mailbox: lower case, `+tag` removed)',
+    ),
+    503: err(
+      'Redis is not reachable (`queue_unavailable`) or a database is not (`database_unavailable`); with Retry-After',
+    ),
   };
   registry.registerPath({
     method: 'post',
     path: SESSIONS_PATH,
     summary: 'Create a demo session',
-    request: { body: { required: true, content: json(CreateSession) }, headers: z.object({ [IDEMPOTENCY_HEADER]: IdempotencyKeySchema.optional() }) },
+    request: {
+      body: { required: true, content: json(CreateSession) },
+      headers: z.object({ [IDEMPOTENCY_HEADER]: IdempotencyKeySchema.optional() }),
+    },
     responses: createResponses,
   });
   registry.registerPath({
@@ -55,15 +77,21 @@ export function buildOpenApiDocument(profiles: readonly string[], version = '0.1
     responses: {
       202: { description: 'removal started (or already done)', content: json(View) },
       ...badId,
-      503: err('Redis (`queue_unavailable`) or the session database (`database_unavailable`) is not available; with Retry-After'),
+      503: err(
+        'Redis (`queue_unavailable`) or the session database (`database_unavailable`) is not available; with Retry-After',
+      ),
     },
   });
   const eventsResponses = {
     200: { description: 'text/event-stream', content: { 'text/event-stream': { schema: z.string() } } },
     204: { description: 'the session had already finished (reconnect)' },
     ...badId,
-    429: err('this client holds its share of open streams (`too_many_client_streams`, SSE_MAX_PER_CLIENT), with Retry-After'),
-    503: err('too many open streams (`too_many_streams`, SSE_MAX_STREAMS) or the session database is not available (`database_unavailable`); with Retry-After'),
+    429: err(
+      'this client holds its share of open streams (`too_many_client_streams`, SSE_MAX_PER_CLIENT), with Retry-After',
+    ),
+    503: err(
+      'too many open streams (`too_many_streams`, SSE_MAX_STREAMS) or the session database is not available (`database_unavailable`); with Retry-After',
+    ),
   };
   registry.registerPath({
     method: 'get',
@@ -81,9 +109,19 @@ export function buildOpenApiDocument(profiles: readonly string[], version = '0.1
     path: `${SESSIONS_PATH}/{id}/events`,
     summary: 'What GET would answer (status and headers), without opening a stream',
     request: { params: idParams },
-    responses: { 200: { description: 'a stream would open' }, 204: eventsResponses[204], 400: badId[400], 404: badId[404] },
+    responses: {
+      200: { description: 'a stream would open' },
+      204: eventsResponses[204],
+      400: badId[400],
+      404: badId[404],
+    },
   });
-  registry.registerPath({ method: 'get', path: '/healthz', summary: 'The process is alive', responses: { 200: { description: 'alive', content: json(HealthSchema) } } });
+  registry.registerPath({
+    method: 'get',
+    path: '/healthz',
+    summary: 'The process is alive',
+    responses: { 200: { description: 'alive', content: json(HealthSchema) } },
+  });
   registry.registerPath({
     method: 'get',
     path: '/readyz',

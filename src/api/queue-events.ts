@@ -3,7 +3,12 @@ import type { Config } from '../config/env.ts';
 import { isServiceName } from '../catalog/services.ts';
 import type { CleanupJobResult, SessionJobResult } from '../flows/jobs.ts';
 import { SESSION_QUEUE } from '../flows/jobs.ts';
-import { ATTEMPT_FAILED, SERVICE_LOADED, type AttemptFailedFields, type ServiceLoadedFields } from '../flows/session-events.ts';
+import {
+  ATTEMPT_FAILED,
+  SERVICE_LOADED,
+  type AttemptFailedFields,
+  type ServiceLoadedFields,
+} from '../flows/session-events.ts';
 import type { Logger } from '../shared/logger.ts';
 import { createRedis } from '../redis/connection.ts';
 import { outageLog, redisTarget } from '../redis/outage-log.ts';
@@ -124,12 +129,15 @@ export function startQueueEventsFeed(cfg: Config, deps: FeedDeps): QueueEventsFe
       const session = sessionOfJob(jobId);
       if (session) deps.onServiceDone?.(session);
     });
-    events.on<SessionQueueListener>(ATTEMPT_FAILED, ({ queue: service, jobId, final, stalled }: AttemptFailedFields) => {
-      if (!isServiceName(service)) return;
-      if (final === '1') metrics.jobFailures.inc({ queue: service });
-      else metrics.jobRetries.inc({ queue: service });
-      if (stalled !== '1') nudge(jobId);
-    });
+    events.on<SessionQueueListener>(
+      ATTEMPT_FAILED,
+      ({ queue: service, jobId, final, stalled }: AttemptFailedFields) => {
+        if (!isServiceName(service)) return;
+        if (final === '1') metrics.jobFailures.inc({ queue: service });
+        else metrics.jobRetries.inc({ queue: service });
+        if (stalled !== '1') nudge(jobId);
+      },
+    );
     return events;
   };
 
@@ -140,7 +148,10 @@ export function startQueueEventsFeed(cfg: Config, deps: FeedDeps): QueueEventsFe
     onReady = () => {
       if (closed) return;
       all = [listen()];
-      void Promise.all(all.map((e) => e.waitUntilReady())).then(() => resolve(), () => undefined);
+      void Promise.all(all.map((e) => e.waitUntilReady())).then(
+        () => resolve(),
+        () => undefined,
+      );
     };
     if (template.status === 'ready') onReady();
     else template.once('ready', onReady);
@@ -166,9 +177,12 @@ export function startQueueEventsFeed(cfg: Config, deps: FeedDeps): QueueEventsFe
       deps
         .sessionTiming(jobId)
         .then((t) => {
-          if (t?.duration_ms != null) metrics.sessionDuration.observe({ demo_account_type: t.demo_account_type }, t.duration_ms / 1000);
+          if (t?.duration_ms != null)
+            metrics.sessionDuration.observe({ demo_account_type: t.demo_account_type }, t.duration_ms / 1000);
         })
-        .catch((err: unknown) => log.warn({ session_id: jobId, err: (err as Error).message }, 'metrics: could not read session duration'));
+        .catch((err: unknown) =>
+          log.warn({ session_id: jobId, err: (err as Error).message }, 'metrics: could not read session duration'),
+        );
     } else if (kind === 'cleanup') {
       const r = value as CleanupJobResult;
       metrics.sessionsRemoved.inc({ end: r.status });

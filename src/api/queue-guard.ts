@@ -20,7 +20,12 @@ export function assertQueueReady(redis: Redis): void {
 }
 
 /** Runs `fn` if Redis is connected; a call that does not settle within the bound answers 503. */
-export async function withQueue<T>(redis: Redis, fn: () => Promise<T>, onLate: (err: unknown, value?: T) => void, timeoutMs = QUEUE_CALL_TIMEOUT_MS): Promise<T> {
+export async function withQueue<T>(
+  redis: Redis,
+  fn: () => Promise<T>,
+  onLate: (err: unknown, value?: T) => void,
+  timeoutMs = QUEUE_CALL_TIMEOUT_MS,
+): Promise<T> {
   assertQueueReady(redis);
   const call = fn();
   const late = new QueueUnavailableError(new Error(`no answer within ${timeoutMs} ms`));
@@ -33,7 +38,10 @@ export async function withQueue<T>(redis: Redis, fn: () => Promise<T>, onLate: (
   } catch (err) {
     if (err === late) {
       // The call goes on; whatever it ends with is reported, not lost.
-      call.then((v) => onLate(undefined, v), (e: unknown) => onLate(e));
+      call.then(
+        (v) => onLate(undefined, v),
+        (e: unknown) => onLate(e),
+      );
     }
     throw err;
   } finally {

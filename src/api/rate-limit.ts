@@ -38,7 +38,11 @@ export function redisLimitStore(redis: Redis, prefix: string): RedisStore {
  * so every API replica counts against one limit; should Redis not answer, the request
  * goes on (and POST then answers 503 itself). Without it they live in this process.
  */
-export function createRateLimit(perMinute: number, log: Logger, shared?: { redis: Redis; prefix: string }): RequestHandler | undefined {
+export function createRateLimit(
+  perMinute: number,
+  log: Logger,
+  shared?: { redis: Redis; prefix: string },
+): RequestHandler | undefined {
   if (perMinute <= 0) return undefined;
   const store = shared ? redisLimitStore(shared.redis, `${shared.prefix}:rate-limit:`) : undefined;
   return rateLimit({
@@ -49,7 +53,13 @@ export function createRateLimit(perMinute: number, log: Logger, shared?: { redis
     legacyHeaders: false,
     identifier: 'demo-sessions',
     handler: (_req, _res, next) => {
-      next(new ApiError(429, 'rate_limited', `too many demo sessions requested: at most ${perMinute} per minute per client; retry later`));
+      next(
+        new ApiError(
+          429,
+          'rate_limited',
+          `too many demo sessions requested: at most ${perMinute} per minute per client; retry later`,
+        ),
+      );
     },
     logger: {
       error: (err, message) => log.error({ err: (err as Error)?.message }, message ?? 'rate limit error'),

@@ -25,7 +25,14 @@ export function requestLog(log: Logger, metrics: ApiMetrics): RequestHandler {
       const status = sentStatus(res);
       metrics.httpRequests.inc({ method: req.method, route, status });
       log.debug(
-        { method: req.method, path: req.path, status, duration_ms: Math.round(performance.now() - started), ip: req.ip, completed: res.writableFinished },
+        {
+          method: req.method,
+          path: req.path,
+          status,
+          duration_ms: Math.round(performance.now() - started),
+          ip: req.ip,
+          completed: res.writableFinished,
+        },
         'request',
       );
     });

@@ -16,7 +16,8 @@ extendZodWithOpenApi(z);
 const uuid = () => z.string().regex(UUID_RE, 'must be a uuid');
 const instant = () => z.string().meta({ format: 'date-time' });
 /** A zod error message that says "is required" for a missing field. */
-const required = (otherwise: string) => (iss: { input?: unknown }) => (iss.input === undefined ? 'is required' : otherwise);
+const required = (otherwise: string) => (iss: { input?: unknown }) =>
+  iss.input === undefined ? 'is required' : otherwise;
 
 export const ErrorSchema = z.object({
   error: z.object({
@@ -32,7 +33,9 @@ export const SUBSCRIPTION_TIER_RE = /^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$/;
 export function createSessionSchema(profiles: readonly string[]) {
   return z.object({
     demo_account_type: z
-      .enum(profiles as [string, ...string[]], { error: required(`must be one of: ${profiles.join(', ') || '(no profile installed)'}`) })
+      .enum(profiles as [string, ...string[]], {
+        error: required(`must be one of: ${profiles.join(', ') || '(no profile installed)'}`),
+      })
       .meta({ description: 'the seed-data profile to load', example: profiles[0] }),
     email: z
       .email({ error: required('must be an email address') })
@@ -53,7 +56,10 @@ export const IDEMPOTENCY_HEADER = 'Idempotency-Key';
 export const IdempotencyKeySchema = z
   .string()
   .regex(/^[\x21-\x7e]{1,255}$/, 'must be 1-255 visible ASCII characters (a uuid, say)')
-  .meta({ description: 'makes POST safe to retry: a request with a key seen before answers with the session it made', example: '5f1c2b9e-2d4a-4c8e-9b1a-0e7d3f6a2c4b' });
+  .meta({
+    description: 'makes POST safe to retry: a request with a key seen before answers with the session it made',
+    example: '5f1c2b9e-2d4a-4c8e-9b1a-0e7d3f6a2c4b',
+  });
 
 export const SessionIdSchema = uuid().meta({ description: 'the session id (a uuid)' });
 
@@ -71,7 +77,9 @@ export const SessionCreatedSchema = z.object({
 const TableResultSchema = z.object({ rows: z.number().int(), duration_ms: z.number() });
 
 export const ServiceViewSchema = z.object({
-  status: z.enum(['pending', 'loading', 'ready', 'failed', 'removed']).meta({ description: '`removed`: it had loaded, and the session\'s rows are gone since' }),
+  status: z
+    .enum(['pending', 'loading', 'ready', 'failed', 'removed'])
+    .meta({ description: "`removed`: it had loaded, and the session's rows are gone since" }),
   rows: z.number().int(),
   duration_ms: z.number().nullable(),
   tables: z.record(z.string(), TableResultSchema).optional(),
@@ -100,7 +108,12 @@ export const SessionViewSchema = z.object({
   duration_ms: z.number().nullable().meta({ description: 'creation to ready, once ready' }),
   error: z.string().nullable().meta({ description: 'why loading failed' }),
   phases: z.record(z.string(), PhaseSummarySchema),
-  services: z.object(Object.fromEntries(SERVICES.map((s) => [s, ServiceViewSchema])) as Record<(typeof SERVICES)[number], typeof ServiceViewSchema>),
+  services: z.object(
+    Object.fromEntries(SERVICES.map((s) => [s, ServiceViewSchema])) as Record<
+      (typeof SERVICES)[number],
+      typeof ServiceViewSchema
+    >,
+  ),
 });
 
 export const HealthSchema = z.object({ status: z.literal('ok') });

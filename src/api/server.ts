@@ -45,7 +45,12 @@ export interface ApiOptions {
  * too; an idle keep-alive one by keepAliveTimeout. Malformed requests are answered by
  * onClientError, in the error shape, and counted as what they were sent.
  */
-export function createHttpServer(app: http.RequestListener, cfg: Config, log: Logger, metrics?: ApiMetrics): http.Server {
+export function createHttpServer(
+  app: http.RequestListener,
+  cfg: Config,
+  log: Logger,
+  metrics?: ApiMetrics,
+): http.Server {
   const requestTimeout = cfg.HTTP_REQUEST_TIMEOUT_MS;
   const headersTimeout = Math.min(cfg.HTTP_HEADERS_TIMEOUT_MS, requestTimeout);
   const server = http.createServer(
@@ -59,21 +64,34 @@ export function createHttpServer(app: http.RequestListener, cfg: Config, log: Lo
   );
   server.keepAliveTimeout = cfg.HTTP_KEEP_ALIVE_TIMEOUT_MS;
   server.maxConnections = cfg.HTTP_MAX_CONNECTIONS;
-  server.on('clientError', onClientError(log, (status) => metrics?.httpRequests.inc({ method: 'unknown', route: 'unparsed', status: String(status) })));
+  server.on(
+    'clientError',
+    onClientError(log, (status) =>
+      metrics?.httpRequests.inc({ method: 'unknown', route: 'unparsed', status: String(status) }),
+    ),
+  );
   let lastDropLog = 0;
   server.on('drop', () => {
     metrics?.connectionsDropped.inc();
     // At most one line every 10 s: a flood must not flood the log too.
     if (Date.now() - lastDropLog >= 10_000) {
       lastDropLog = Date.now();
-      log.warn({ max_connections: cfg.HTTP_MAX_CONNECTIONS }, 'connection refused: HTTP_MAX_CONNECTIONS connections are open');
+      log.warn(
+        { max_connections: cfg.HTTP_MAX_CONNECTIONS },
+        'connection refused: HTTP_MAX_CONNECTIONS connections are open',
+      );
     }
   });
   return server;
 }
 
 /** Serves the HTTP API and Bull Board on HOST:PORT with the runtime's producer, databases and Redis. */
-export async function startApi(cfg: Config, runtime: Pick<Runtime, 'producer' | 'dbs' | 'redis'>, log: Logger, opts: ApiOptions = {}): Promise<RunningApi> {
+export async function startApi(
+  cfg: Config,
+  runtime: Pick<Runtime, 'producer' | 'dbs' | 'redis'>,
+  log: Logger,
+  opts: ApiOptions = {},
+): Promise<RunningApi> {
   const db = runtime.dbs.pool('demo_session');
   const metrics = new ApiMetrics(() => countByStatus(db), log);
   const streams = new SessionStreams((id) => runtime.producer.snapshot(id), log, {
@@ -81,13 +99,21 @@ export async function startApi(cfg: Config, runtime: Pick<Runtime, 'producer' | 
     maxPerClient: cfg.SSE_MAX_PER_CLIENT,
     ...opts.sse,
   });
-  const feed = startQueueEventsFeed(cfg, { metrics, log, sessionTiming: (id) => sessionTiming(db, id), onSessionEvent: (id) => streams.nudge(id), onServiceDone: (id) => streams.progressed(id) });
+  const feed = startQueueEventsFeed(cfg, {
+    metrics,
+    log,
+    sessionTiming: (id) => sessionTiming(db, id),
+    onSessionEvent: (id) => streams.nudge(id),
+    onServiceDone: (id) => streams.progressed(id),
+  });
   feed.ready.catch(() => undefined); // with Redis down it never resolves before close(); errors are logged by the feed
   const queues = createQueues(cfg, runtime.redis);
   const profiles = listProfiles(cfg.SEED_DATA_DIR);
-  if (profiles.length === 0) log.warn({ dir: cfg.SEED_DATA_DIR }, 'no seed-data profile found: every POST will be answered 400');
+  if (profiles.length === 0)
+    log.warn({ dir: cfg.SEED_DATA_DIR }, 'no seed-data profile found: every POST will be answered 400');
 
-  const release = () => Promise.all([feed.close(), ...[...queues.values()].map((q) => q.close().catch(() => undefined))]);
+  const release = () =>
+    Promise.all([feed.close(), ...[...queues.values()].map((q) => q.close().catch(() => undefined))]);
   let app: Express;
   let server: http.Server;
   try {
@@ -120,7 +146,10 @@ export async function startApi(cfg: Config, runtime: Pick<Runtime, 'producer' | 
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   const url = `http://${host}:${addr.port}`;
   void runtime.producer.warmUp(profiles);
-  log.info({ url, profiles, board: `${url}${BOARD_PATH}`, rate_limit_per_minute: cfg.RATE_LIMIT_PER_MINUTE }, 'HTTP API listening');
+  log.info(
+    { url, profiles, board: `${url}${BOARD_PATH}`, rate_limit_per_minute: cfg.RATE_LIMIT_PER_MINUTE },
+    'HTTP API listening',
+  );
 
   let closing: Promise<void> | undefined;
   return {

@@ -168,11 +168,19 @@ export class SessionStreams {
     };
     if (this.shuttingDown) refuse(503, 'too_many_streams', 'the server is shutting down; reconnect shortly');
     if (this.held >= this.opts.maxStreams) {
-      refuse(503, 'too_many_streams', 'too many event streams are open; retry later or poll GET /api/v1/demo-sessions/{id} instead');
+      refuse(
+        503,
+        'too_many_streams',
+        'too many event streams are open; retry later or poll GET /api/v1/demo-sessions/{id} instead',
+      );
     }
     const mine = this.perClient.get(client) ?? 0;
     if (mine >= this.opts.maxPerClient) {
-      refuse(429, 'too_many_client_streams', `this client has ${mine} event streams open, the most allowed; close one or poll GET /api/v1/demo-sessions/{id} instead`);
+      refuse(
+        429,
+        'too_many_client_streams',
+        `this client has ${mine} event streams open, the most allowed; close one or poll GET /api/v1/demo-sessions/{id} instead`,
+      );
     }
     this.held++;
     this.perClient.set(client, mine + 1);
@@ -206,7 +214,9 @@ export class SessionStreams {
     if (this.shuttingDown) {
       slot.release();
       res.set('Retry-After', '1');
-      res.status(503).json(new ApiError(503, 'too_many_streams', 'the server is shutting down; reconnect shortly').body());
+      res
+        .status(503)
+        .json(new ApiError(503, 'too_many_streams', 'the server is shutting down; reconnect shortly').body());
       return;
     }
     if (req.get('Last-Event-ID') !== undefined && FINAL_STATUSES.has(first.view.status)) {
@@ -274,7 +284,10 @@ export class SessionStreams {
         failedPolls = 0;
         if (closed) return;
         if (!snap) {
-          send('error', JSON.stringify({ error: { code: 'session_not_found', message: 'the session no longer exists' } }));
+          send(
+            'error',
+            JSON.stringify({ error: { code: 'session_not_found', message: 'the session no longer exists' } }),
+          );
           close();
           return;
         }
@@ -283,7 +296,12 @@ export class SessionStreams {
       } catch (err) {
         if (++failedPolls === 1) log.warn({ err: (err as Error).message }, 'event stream: could not read the session');
         if (failedPolls >= this.opts.maxFailedPolls && !closed) {
-          send('error', JSON.stringify({ error: { code: 'unavailable', message: 'the session cannot be read right now; reconnect later' } }));
+          send(
+            'error',
+            JSON.stringify({
+              error: { code: 'unavailable', message: 'the session cannot be read right now; reconnect later' },
+            }),
+          );
           close();
         }
       }

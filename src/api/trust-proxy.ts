@@ -14,7 +14,10 @@ export function parseTrustProxy(value: string): TrustProxy {
   if (v === '' || v === 'false') return false;
   if (v === 'true') return true;
   if (/^\d+$/.test(v)) return Number(v);
-  return value.split(',').map((s) => s.trim()).filter(Boolean);
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 /** Sets `trust proxy`; a bad subnet list fails here, at start, with the variable's name. */

@@ -5,7 +5,9 @@ import type { SessionView } from '../sessions/session-view.ts';
 export function formatSession(v: SessionView): string {
   const lines: string[] = [];
   lines.push(`session ${v.session_id}: ${v.status}${v.duration_ms !== null ? ` in ${v.duration_ms} ms` : ''}`);
-  lines.push(`profile ${v.demo_account_type}, tenant ${v.tenant_id}${v.tenant_ids.length > 1 ? ` (+${v.tenant_ids.length - 1} more)` : ''}, expires ${v.expires_at}`);
+  lines.push(
+    `profile ${v.demo_account_type}, tenant ${v.tenant_id}${v.tenant_ids.length > 1 ? ` (+${v.tenant_ids.length - 1} more)` : ''}, expires ${v.expires_at}`,
+  );
   if (v.error) lines.push(`error: ${v.error}`);
   lines.push('');
   lines.push(pad(['phase', 'service', 'status', 'rows', 'duration_ms']));
@@ -14,7 +16,9 @@ export function formatSession(v: SessionView): string {
     for (const s of servicesOfPhase(p)) {
       const sv = v.services[s];
       total += sv.rows;
-      lines.push(pad([String(p), s, sv.status, String(sv.rows), sv.duration_ms === null ? '-' : String(sv.duration_ms)]));
+      lines.push(
+        pad([String(p), s, sv.status, String(sv.rows), sv.duration_ms === null ? '-' : String(sv.duration_ms)]),
+      );
     }
     const ph = v.phases[p];
     if (ph) lines.push(pad([String(p), '(phase)', 'completed', String(ph.rows), String(ph.duration_ms)]));
@@ -25,5 +29,8 @@ export function formatSession(v: SessionView): string {
 
 function pad(cells: string[]): string {
   const widths = [6, 14, 10, 8, 12];
-  return cells.map((c, i) => (i >= 3 ? c.padStart(widths[i] as number) : c.padEnd(widths[i] as number))).join(' ').trimEnd();
+  return cells
+    .map((c, i) => (i >= 3 ? c.padStart(widths[i] as number) : c.padEnd(widths[i] as number)))
+    .join(' ')
+    .trimEnd();
 }

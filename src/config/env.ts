@@ -17,22 +17,26 @@ const url = (protocols: string[]) =>
   z
     .string()
     .trim()
-    .refine((v) => {
-      try {
-        return protocols.includes(new URL(v).protocol);
-      } catch {
-        return false;
-      }
-    }, `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`);
+    .refine(
+      (v) => {
+        try {
+          return protocols.includes(new URL(v).protocol);
+        } catch {
+          return false;
+        }
+      },
+      `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`,
+    );
 
 const pgUrl = url(['postgres:', 'postgresql:']);
 
 export const ENV_SCHEMA = z.object({
   REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
   DATABASE_URL: pgUrl.default('postgres://postgres@127.0.0.1:5432/postgres'),
-  ...(Object.fromEntries(
-    DATABASE_KEYS.map((k) => [`${k.toUpperCase()}_DATABASE_URL`, pgUrl.optional()]),
-  ) as Record<`${Uppercase<DatabaseKey>}_DATABASE_URL`, z.ZodOptional<typeof pgUrl>>),
+  ...(Object.fromEntries(DATABASE_KEYS.map((k) => [`${k.toUpperCase()}_DATABASE_URL`, pgUrl.optional()])) as Record<
+    `${Uppercase<DatabaseKey>}_DATABASE_URL`,
+    z.ZodOptional<typeof pgUrl>
+  >),
   /** Databases are named `<prefix><service>`; tests use their own prefix. */
   DB_NAME_PREFIX: z
     .string()
@@ -125,9 +129,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const parsed = ENV_SCHEMA.safeParse(input);
   if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((i) => `${i.path.join('.') || '(environment)'}: ${i.message}`),
-    );
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || '(environment)'}: ${i.message}`));
   }
   const cfg = parsed.data;
   const problems: string[] = [];
@@ -135,7 +137,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     problems.push('ADMIN_USER and ADMIN_PASSWORD: set both or neither');
   }
   if (cfg.HTTP_HEADERS_TIMEOUT_MS > cfg.HTTP_REQUEST_TIMEOUT_MS) {
-    problems.push(`HTTP_HEADERS_TIMEOUT_MS (${cfg.HTTP_HEADERS_TIMEOUT_MS}) must not exceed HTTP_REQUEST_TIMEOUT_MS (${cfg.HTTP_REQUEST_TIMEOUT_MS})`);
+    problems.push(
+      `HTTP_HEADERS_TIMEOUT_MS (${cfg.HTTP_HEADERS_TIMEOUT_MS}) must not exceed HTTP_REQUEST_TIMEOUT_MS (${cfg.HTTP_REQUEST_TIMEOUT_MS})`,
+    );
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return cfg;

@@ -45,10 +45,14 @@ async function* chunked(lines: Iterable<string> | AsyncIterable<string>): AsyncG
  */
 function sendRowsWithStatement(client: pg.PoolClient | pg.Client, stream: ReturnType<typeof pgCopy.from>): void {
   const socket = (client as unknown as { connection?: { stream?: Socket } }).connection?.stream;
-  const copy = stream as unknown as { submit?: (connection: unknown) => void; handleCopyInResponse?: (connection: unknown) => void };
+  const copy = stream as unknown as {
+    submit?: (connection: unknown) => void;
+    handleCopyInResponse?: (connection: unknown) => void;
+  };
   const submit = copy.submit;
   const started = copy.handleCopyInResponse;
-  if (!socket || typeof socket.cork !== 'function' || typeof submit !== 'function' || typeof started !== 'function') return;
+  if (!socket || typeof socket.cork !== 'function' || typeof submit !== 'function' || typeof started !== 'function')
+    return;
   let copying = false;
   copy.handleCopyInResponse = function (connection: unknown) {
     if (copying) return;
@@ -113,8 +117,14 @@ const COPY_DONE = Buffer.from([0x63, 0, 0, 0, 4]);
  * that run before and after the COPYs in the same Query, such as opening and
  * committing a transaction. Resolves with each table's row count, in order.
  */
-export function copyTables(client: pg.PoolClient | pg.Client, tables: readonly CopyTable[], sql: { first?: string; last?: string } = {}): Promise<CopyTableResult[]> {
-  const text = [sql.first, ...tables.map((t) => copyStatement(t.table, t.columns)), sql.last].filter(Boolean).join('; ');
+export function copyTables(
+  client: pg.PoolClient | pg.Client,
+  tables: readonly CopyTable[],
+  sql: { first?: string; last?: string } = {},
+): Promise<CopyTableResult[]> {
+  const text = [sql.first, ...tables.map((t) => copyStatement(t.table, t.columns)), sql.last]
+    .filter(Boolean)
+    .join('; ');
   if (text === '') return Promise.resolve([]);
   return new Promise((resolve, reject) => {
     // A Submittable: pg returns it, not a promise; it settles through resolve/reject.

@@ -78,11 +78,15 @@ export class Databases {
 /** May this connection's role set session_replication_role (superuser, or PostgreSQL 15's GRANT SET ON PARAMETER)? */
 async function mayReplicate(pool: pg.Pool): Promise<boolean> {
   try {
-    const { rows } = await pool.query<{ ok: boolean }>("SELECT has_parameter_privilege('session_replication_role', 'SET') AS ok");
+    const { rows } = await pool.query<{ ok: boolean }>(
+      "SELECT has_parameter_privilege('session_replication_role', 'SET') AS ok",
+    );
     return rows[0]?.ok === true;
   } catch (err) {
     if ((err as { code?: string }).code !== '42883') throw err; // before PostgreSQL 15: no such function
-    const { rows } = await pool.query<{ ok: boolean }>('SELECT rolsuper AS ok FROM pg_roles WHERE rolname = current_user');
+    const { rows } = await pool.query<{ ok: boolean }>(
+      'SELECT rolsuper AS ok FROM pg_roles WHERE rolname = current_user',
+    );
     return rows[0]?.ok === true;
   }
 }

@@ -15,7 +15,13 @@ import { serviceJobId, serviceJobOptions, sessionJobOptions } from './options.ts
  * by side do.
  */
 export function buildSessionFlow(cfg: Config, data: SessionJobData): TypedFlowJob<'session'> {
-  return flowJob('session', SESSION_QUEUE, data, sessionJobOptions(cfg, data.sessionId), serviceJobs(cfg, data, WAVES[0] as readonly ServiceName[]));
+  return flowJob(
+    'session',
+    SESSION_QUEUE,
+    data,
+    sessionJobOptions(cfg, data.sessionId),
+    serviceJobs(cfg, data, WAVES[0] as readonly ServiceName[]),
+  );
 }
 
 /** The jobs loading `services` for a session; `parent` (the session job) when they join a running flow. */

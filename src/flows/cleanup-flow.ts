@@ -42,5 +42,10 @@ export function cleanupServiceJobs(
 
 /** The delayed job that expires a session after its TTL. */
 export function expireJob(cfg: Config, sessionId: string, delayMs: number): TypedFlowJob<'expire'> {
-  return flowJob('expire', SESSION_QUEUE, { sessionId }, { ...cleanupJobOptions(cfg, expireJobId(sessionId)), delay: Math.max(0, delayMs) });
+  return flowJob(
+    'expire',
+    SESSION_QUEUE,
+    { sessionId },
+    { ...cleanupJobOptions(cfg, expireJobId(sessionId)), delay: Math.max(0, delayMs) },
+  );
 }

@@ -19,7 +19,8 @@ const uuid = () => z.string({ error: says('must be a uuid') }).regex(UUID_RE, 'm
 const service = () => z.enum(SERVICES, { error: says(`must be one of: ${SERVICES.join(', ')}`) });
 const int = () => z.int({ error: says('must be an integer') });
 const wave = () => int().min(1, 'must be at least 1').max(WAVES.length, `must be at most ${WAVES.length}`);
-const tenantIds = () => z.array(uuid(), { error: says('must be an array of uuids') }).max(1000, 'must name at most 1000 tenants');
+const tenantIds = () =>
+  z.array(uuid(), { error: says('must be an array of uuids') }).max(1000, 'must name at most 1000 tenants');
 
 const sessionRefShape = {
   sessionId: uuid(),
@@ -182,14 +183,17 @@ export function jobDataProblems(name: JobName, queue: string, data: unknown): st
   const parsed = JOB_DATA_SCHEMAS[name].safeParse(data);
   if (!parsed.success) return parsed.error.issues.map(describeIssue);
   if (SERVICE_QUEUE_JOBS.includes(name)) {
-    return (parsed.data as unknown as { service: string }).service === queue ? [] : [`service: must be the queue's service (${queue})`];
+    return (parsed.data as unknown as { service: string }).service === queue
+      ? []
+      : [`service: must be the queue's service (${queue})`];
   }
   return queue === SESSION_QUEUE ? [] : [`queue: this job runs on ${SESSION_QUEUE} only`];
 }
 
 function describeIssue(iss: z.core.$ZodIssue): string {
   const field = iss.path.map(String).join('.');
-  if (iss.code === 'unrecognized_keys') return iss.keys.map((k) => `${field ? `${field}.` : ''}${k}: is not a field of this job`).join('; ');
+  if (iss.code === 'unrecognized_keys')
+    return iss.keys.map((k) => `${field ? `${field}.` : ''}${k}: is not a field of this job`).join('; ');
   if (!field) return iss.code === 'invalid_type' ? 'data: must be an object' : `data: ${iss.message}`;
   return `${field}: ${iss.message}`;
 }
@@ -199,9 +203,17 @@ function describeIssue(iss: z.core.$ZodIssue): string {
  * for good (UnrecoverableError: a retry would find the same data), naming the job, its
  * queue and what is wrong with the data.
  */
-export function parseJobData<N extends JobName>(job: { name: N; queueName: string; id?: string | undefined; data: unknown }): JobTypes[N]['data'] {
+export function parseJobData<N extends JobName>(job: {
+  name: N;
+  queueName: string;
+  id?: string | undefined;
+  data: unknown;
+}): JobTypes[N]['data'] {
   const problems = jobDataProblems(job.name, job.queueName, job.data);
-  if (problems.length > 0) throw new UnrecoverableError(`job "${job.name}" ${job.id ?? ''} on queue ${job.queueName} refused: bad data: ${problems.join('; ')}`);
+  if (problems.length > 0)
+    throw new UnrecoverableError(
+      `job "${job.name}" ${job.id ?? ''} on queue ${job.queueName} refused: bad data: ${problems.join('; ')}`,
+    );
   return job.data as JobTypes[N]['data'];
 }
 
@@ -225,11 +237,16 @@ export function flowJob<N extends JobName>(
   children?: readonly AnyFlowJob[],
 ): TypedFlowJob<N> {
   // BullMQ's FlowJob types a child's options apart from a root's; the map's jobs take either place.
-  return (children ? { name, queueName, data, opts, children: [...children] } : { name, queueName, data, opts }) as TypedFlowJob<N>;
+  return (
+    children ? { name, queueName, data, opts, children: [...children] } : { name, queueName, data, opts }
+  ) as TypedFlowJob<N>;
 }
 
 /** The handler of job N: its data and result are the map's. */
-export type JobHandler<N extends JobName> = (job: Job<JobTypes[N]['data'], JobTypes[N]['result'], N>, token?: string) => Promise<JobTypes[N]['result']>;
+export type JobHandler<N extends JobName> = (
+  job: Job<JobTypes[N]['data'], JobTypes[N]['result'], N>,
+  token?: string,
+) => Promise<JobTypes[N]['result']>;
 
 /**
  * One handler per job name: a map declared `satisfies JobHandlers` fails to compile

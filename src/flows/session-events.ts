@@ -38,7 +38,6 @@ export function sessionEventsKey(prefix: string): string {
   return eventsKey(prefix, SESSION_QUEUE);
 }
 
-
 export function serviceLoadedEntry(prefix: string, fields: ServiceLoadedFields): StreamEntry {
   return { stream: sessionEventsKey(prefix), maxLen: EVENTS_MAX_LEN, fields: { event: SERVICE_LOADED, ...fields } };
 }

@@ -32,7 +32,8 @@ export function inMemoryText(
   const few = fewInMemory(segments);
   if (!few) return undefined;
   const template = profileTemplate(profile, spec, () => few.segments.flatMap((seg) => seg.records));
-  const text = (template && fillTemplate(template, ctx, collect)) ?? encodeRecords(few.segments, compileTable(spec, ctx, collect));
+  const text =
+    (template && fillTemplate(template, ctx, collect)) ?? encodeRecords(few.segments, compileTable(spec, ctx, collect));
   return { text, records: few.records };
 }
 
@@ -49,7 +50,8 @@ export function streamedText(
 /** The COPY text of records in memory, in one string. */
 function encodeRecords(segments: readonly JsonSegment[], encode: RecordEncoder): string {
   let text = '';
-  for (const seg of segments) for (let i = 0; i < seg.records.length; i++) text += encode(seg.records[i] as Record<string, unknown>, seg.file, i);
+  for (const seg of segments)
+    for (let i = 0; i < seg.records.length; i++) text += encode(seg.records[i] as Record<string, unknown>, seg.file, i);
   return text;
 }
 
@@ -88,7 +90,10 @@ export async function* encodeBatches(segments: readonly Segment[], encode: Recor
         let text = '';
         for (let i = start; i < end; i++) {
           text += encode(records[i] as Record<string, unknown>, seg.file, first + i);
-          if ((i - start) % SLICE_CHECK_EVERY === SLICE_CHECK_EVERY - 1 && performance.now() - sliceStart >= ENCODE_SLICE_MS) {
+          if (
+            (i - start) % SLICE_CHECK_EVERY === SLICE_CHECK_EVERY - 1 &&
+            performance.now() - sliceStart >= ENCODE_SLICE_MS
+          ) {
             await setImmediate();
             sliceStart = performance.now();
           }

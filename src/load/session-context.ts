@@ -7,7 +7,9 @@ import type { TransformContext } from './transform.ts';
 
 /** Entities some column references: their ids are collected while loading. */
 export const REFERENCED_ENTITIES: ReadonlySet<EntityName> = new Set(
-  SERVICES.flatMap((s) => TABLES[s].flatMap((t) => Object.values(t.columns))).flatMap((c) => (c.kind === 'ref' ? [c.entity] : [])),
+  SERVICES.flatMap((s) => TABLES[s].flatMap((t) => Object.values(t.columns))).flatMap((c) =>
+    c.kind === 'ref' ? [c.entity] : [],
+  ),
 );
 
 /** The session's tenant ids, in the manifest's order (main tenant first). */

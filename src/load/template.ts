@@ -44,7 +44,11 @@ const SLOT_DAY = 4;
  * The template of a table whose records are in memory, or undefined when a record
  * would not encode (the caller's record-by-record path then reports it, naming it).
  */
-export function compileTemplate(spec: TableSpec, records: readonly SeedRecord[], tenantIds: readonly string[]): TableTemplate | undefined {
+export function compileTemplate(
+  spec: TableSpec,
+  records: readonly SeedRecord[],
+  tenantIds: readonly string[],
+): TableTemplate | undefined {
   const names = Object.keys(spec.columns);
   const idColumn = names.indexOf('id');
   const idKind = spec.columns.id?.kind;
@@ -86,7 +90,14 @@ export function compileTemplate(spec: TableSpec, records: readonly SeedRecord[],
         if (end < 0) end = line.length - 1;
         const col = spec.columns[names[c] as string]!;
         const raw = record[names[c] as string];
-        if (raw !== null && (col.kind === 'id' || col.kind === 'tenant' || col.kind === 'ref' || col.kind === 'date' || col.kind === 'timestamp')) {
+        if (
+          raw !== null &&
+          (col.kind === 'id' ||
+            col.kind === 'tenant' ||
+            col.kind === 'ref' ||
+            col.kind === 'date' ||
+            col.kind === 'timestamp')
+        ) {
           const value = raw as string;
           if (col.kind === 'id' || col.kind === 'tenant' || col.kind === 'ref') {
             if (end - start !== value.length) return undefined;
@@ -130,7 +141,11 @@ export function compileTemplate(spec: TableSpec, records: readonly SeedRecord[],
  * compileTable's encoder gives it. Undefined when a new value does not fit its slot:
  * the caller then encodes the records one by one.
  */
-export function fillTemplate(t: TableTemplate, ctx: TransformContext, collect?: Map<string, string>): Buffer | undefined {
+export function fillTemplate(
+  t: TableTemplate,
+  ctx: TransformContext,
+  collect?: Map<string, string>,
+): Buffer | undefined {
   try {
     return fill(t, ctx, collect);
   } catch {
@@ -154,7 +169,11 @@ function fill(t: TableTemplate, ctx: TransformContext, collect?: Map<string, str
       }
       const base = bases[s] as string;
       const value =
-        kind === SLOT_TENANT ? ctx.tenants.get(base) : kind === SLOT_REF ? ctx.resolve(entities[s] as EntityName, base) : ctx.shift.date(base);
+        kind === SLOT_TENANT
+          ? ctx.tenants.get(base)
+          : kind === SLOT_REF
+            ? ctx.resolve(entities[s] as EntityName, base)
+            : ctx.shift.date(base);
       // Only ASCII of the slot's exact width fits: one byte per character.
       const width = widths[s] as number;
       if (value === undefined || value.length !== width) return undefined;
@@ -179,13 +198,22 @@ const TEMPLATES = new WeakMap<LoadedProfile, Map<EntityName, TableTemplate | nul
  * The template of a table of a profile, made on first use and kept as long as the
  * profile is (a profile read anew gets new ones); undefined when it has none.
  */
-export function profileTemplate(profile: LoadedProfile, spec: TableSpec, records: () => readonly SeedRecord[]): TableTemplate | undefined {
+export function profileTemplate(
+  profile: LoadedProfile,
+  spec: TableSpec,
+  records: () => readonly SeedRecord[],
+): TableTemplate | undefined {
   let templates = TEMPLATES.get(profile);
   if (!templates) TEMPLATES.set(profile, (templates = new Map()));
   const entity: EntityName = `${spec.service}.${spec.name}`;
   let t = templates.get(entity);
   if (t === undefined) {
-    t = compileTemplate(spec, records(), profile.manifest.tenants.map((x) => x.id)) ?? null;
+    t =
+      compileTemplate(
+        spec,
+        records(),
+        profile.manifest.tenants.map((x) => x.id),
+      ) ?? null;
     templates.set(entity, t);
   }
   return t ?? undefined;

@@ -39,7 +39,10 @@ export function compileTable(spec: TableSpec, ctx: TransformContext, collect?: M
         if (raw === undefined && !(name in record)) throw new TypeError('missing');
         out = (converters[i] as (v: unknown) => string)(raw);
       } catch (err) {
-        const msg = err instanceof TypeError && err.message === 'missing' ? `missing (every record of ${entity} has ${names.join(', ')})` : (err as Error).message;
+        const msg =
+          err instanceof TypeError && err.message === 'missing'
+            ? `missing (every record of ${entity} has ${names.join(', ')})`
+            : (err as Error).message;
         throw new SeedDataError([{ file, record: recordName(record, index), field: name, message: msg }]);
       }
       if (i === idIndex) newId = out;
@@ -51,7 +54,9 @@ export function compileTable(spec: TableSpec, ctx: TransformContext, collect?: M
     for (const key in record) if (Object.hasOwn(record, key)) keys++;
     if (keys !== width) {
       const extra = Object.keys(record).filter((k) => !(k in spec.columns));
-      throw new SeedDataError([{ file, record: recordName(record, index), field: extra[0], message: `not a column of ${entity}` }]);
+      throw new SeedDataError([
+        { file, record: recordName(record, index), field: extra[0], message: `not a column of ${entity}` },
+      ]);
     }
     if (collect && newId !== undefined) collect.set(record.id as string, newId);
     return line + '\n';
@@ -78,7 +83,8 @@ function converter(col: ColumnSpec, ctx: TransformContext): (v: unknown) => stri
     case 'tenant':
       return wrap((v) => {
         const t = ctx.tenants.get(asString(v));
-        if (t === undefined) throw new Error(`tenant ${String(v)} is not one of the profile's tenants (manifest.json "tenants")`);
+        if (t === undefined)
+          throw new Error(`tenant ${String(v)} is not one of the profile's tenants (manifest.json "tenants")`);
         return t;
       });
     case 'ref':
@@ -93,7 +99,8 @@ function converter(col: ColumnSpec, ctx: TransformContext): (v: unknown) => stri
       return wrap((v) => ctx.shift.timestamp(asString(v)));
     case 'int':
       return wrap((v) => {
-        if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw new Error(`must be a whole number, got ${JSON.stringify(v)}`);
+        if (typeof v !== 'number' || !Number.isSafeInteger(v))
+          throw new Error(`must be a whole number, got ${JSON.stringify(v)}`);
         return String(v);
       });
     case 'numeric':

@@ -12,7 +12,12 @@ import { outageLog } from './outage-log.ts';
  * process's outage log (redis/outage-log.ts: the outage told once, then summed up
  * every few seconds); without, none (the errors reach whoever runs a command).
  */
-export function createRedis(url: string, role: 'worker' | 'producer', extra: RedisOptions = {}, watch?: { log: Logger; name: string }): Redis {
+export function createRedis(
+  url: string,
+  role: 'worker' | 'producer',
+  extra: RedisOptions = {},
+  watch?: { log: Logger; name: string },
+): Redis {
   const client = new Redis(url, {
     maxRetriesPerRequest: role === 'worker' ? null : 1,
     enableOfflineQueue: role === 'worker',
@@ -33,7 +38,11 @@ export async function redisReady(redis: Redis, timeoutMs = 5_000): Promise<void>
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
       redis.off('ready', onReady);
-      reject(new Error(`Redis at ${redis.options.host ?? '?'}:${redis.options.port ?? '?'} did not answer within ${timeoutMs} ms`));
+      reject(
+        new Error(
+          `Redis at ${redis.options.host ?? '?'}:${redis.options.port ?? '?'} did not answer within ${timeoutMs} ms`,
+        ),
+      );
     }, timeoutMs);
     const onReady = () => {
       clearTimeout(timer);

@@ -50,7 +50,11 @@ export class IdMaps {
   }
 
   /** Reads several maps (a map nobody published comes back empty), recording `progress` on the way. */
-  async read(sessionId: string, entities: readonly EntityName[], progress?: ProgressEntry): Promise<Map<EntityName, Map<string, string>>> {
+  async read(
+    sessionId: string,
+    entities: readonly EntityName[],
+    progress?: ProgressEntry,
+  ): Promise<Map<EntityName, Map<string, string>>> {
     const keys = [progressKey(this.prefix, sessionId), ...entities.map((e) => idMapKey(this.prefix, sessionId, e))];
     const args = progress ? [progress.service, JSON.stringify(progress.value), progress.ttlSeconds] : ['', '', 0];
     const replies = await this.redis.demoSeedReadMaps(keys.length, ...keys, ...args);

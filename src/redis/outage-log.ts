@@ -50,7 +50,17 @@ interface Repeat {
 
 const MAX_REPEATS = 1_000;
 
-const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ECONNABORTED']);
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  'ECONNABORTED',
+]);
 const CONNECTION_MESSAGES = [
   'Connection is closed',
   "Stream isn't writeable",
@@ -121,8 +131,17 @@ export class RedisOutageLog {
     }
     const outage = this.outages.get(from.target);
     if (!outage) {
-      this.outages.set(from.target, { since: now, lastLineAt: now, suppressed: 0, lastError: message, sources: new Set([from.source]) });
-      this.log.error({ redis: from.target, source: from.source, ...from.fields, err: message }, 'redis connection lost');
+      this.outages.set(from.target, {
+        since: now,
+        lastLineAt: now,
+        suppressed: 0,
+        lastError: message,
+        sources: new Set([from.source]),
+      });
+      this.log.error(
+        { redis: from.target, source: from.source, ...from.fields, err: message },
+        'redis connection lost',
+      );
       return;
     }
     outage.sources.add(from.source);
@@ -130,7 +149,13 @@ export class RedisOutageLog {
     outage.lastError = message;
     if (now - outage.lastLineAt < this.intervalMs) return;
     this.log.warn(
-      { redis: from.target, down_ms: now - outage.since, suppressed: outage.suppressed, sources: [...outage.sources].sort(), err: message },
+      {
+        redis: from.target,
+        down_ms: now - outage.since,
+        suppressed: outage.suppressed,
+        sources: [...outage.sources].sort(),
+        err: message,
+      },
       'redis still unreachable',
     );
     outage.lastLineAt = now;
@@ -143,7 +168,13 @@ export class RedisOutageLog {
     if (!outage) return;
     this.outages.delete(target);
     this.log.info(
-      { redis: target, source, down_ms: this.now() - outage.since, suppressed: outage.suppressed, sources: [...outage.sources].sort() },
+      {
+        redis: target,
+        source,
+        down_ms: this.now() - outage.since,
+        suppressed: outage.suppressed,
+        sources: [...outage.sources].sort(),
+      },
       'redis connection back',
     );
   }

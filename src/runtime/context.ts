@@ -23,6 +23,20 @@ export interface WorkerContext {
   readonly log: Logger;
 }
 
-export function workerContext(cfg: Config, dbs: Databases, redis: Redis, log: Logger, queueRedis: Redis = redis): WorkerContext {
-  return { cfg, dbs, redis, queueRedis, idMaps: new IdMaps(redis, cfg.QUEUE_PREFIX), profiles: new ProfileCache(), log };
+export function workerContext(
+  cfg: Config,
+  dbs: Databases,
+  redis: Redis,
+  log: Logger,
+  queueRedis: Redis = redis,
+): WorkerContext {
+  return {
+    cfg,
+    dbs,
+    redis,
+    queueRedis,
+    idMaps: new IdMaps(redis, cfg.QUEUE_PREFIX),
+    profiles: new ProfileCache(),
+    log,
+  };
 }

@@ -19,7 +19,10 @@ export class SeedDataError extends Error {
     super(
       findings.length === 1
         ? formatFinding(findings[0] as Finding)
-        : `${findings.length} problems in seed data:\n${findings.slice(0, 20).map((f) => `  - ${formatFinding(f)}`).join('\n')}`,
+        : `${findings.length} problems in seed data:\n${findings
+            .slice(0, 20)
+            .map((f) => `  - ${formatFinding(f)}`)
+            .join('\n')}`,
     );
   }
 }

@@ -27,7 +27,6 @@ for (let i = 0; i < 16; i++) {
   NIBBLE[HEX.toUpperCase().charCodeAt(i)] = i;
 }
 
-
 export class InvalidIdError extends Error {
   override name = 'InvalidIdError';
 }

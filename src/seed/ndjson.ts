@@ -7,7 +7,10 @@ import { createReadStream } from 'node:fs';
  * costs one await per chunk, not one per line as readline's iterator does, and each
  * batch dies young.
  */
-export async function* lineBatches(file: string, chunkBytes = 64 * 1024): AsyncGenerator<{ first: number; lines: string[] }> {
+export async function* lineBatches(
+  file: string,
+  chunkBytes = 64 * 1024,
+): AsyncGenerator<{ first: number; lines: string[] }> {
   let next = 1;
   let rest = '';
   for await (const chunk of createReadStream(file, { encoding: 'utf8', highWaterMark: chunkBytes })) {

@@ -27,7 +27,9 @@ export const ManifestSchema = z.object({
       }),
     )
     .min(1),
-  files: z.array(z.string().regex(/^[A-Za-z0-9_.\/-]+\.(json|ndjson)$/, 'must be a relative .json or .ndjson path')).min(1),
+  files: z
+    .array(z.string().regex(/^[A-Za-z0-9_.\/-]+\.(json|ndjson)$/, 'must be a relative .json or .ndjson path'))
+    .min(1),
   counts: z.record(z.string(), z.record(z.string(), z.number().int().min(0))),
   generator: z.record(z.string(), z.unknown()).optional(),
 });
@@ -64,7 +66,9 @@ export async function loadProfile(dataDir: string, name: string): Promise<Loaded
   try {
     raw = await readFile(manifestPath, 'utf8');
   } catch {
-    throw new SeedDataError([{ file: `${name}/manifest.json`, message: `profile "${name}" not found: no ${manifestPath}` }]);
+    throw new SeedDataError([
+      { file: `${name}/manifest.json`, message: `profile "${name}" not found: no ${manifestPath}` },
+    ]);
   }
   const manifest = parseWith(ManifestSchema, raw, `${name}/manifest.json`);
   const segments = new Map<EntityName, Segment[]>();
@@ -97,7 +101,11 @@ export async function loadProfile(dataDir: string, name: string): Promise<Loaded
     for (const [key, records] of Object.entries(parsed.tables)) {
       const spec = entitySpec(key);
       if (!spec) {
-        findings.push({ file, field: `tables.${key}`, message: 'not a table of the catalog (write service.table, e.g. inventory.products)' });
+        findings.push({
+          file,
+          field: `tables.${key}`,
+          message: 'not a table of the catalog (write service.table, e.g. inventory.products)',
+        });
         continue;
       }
       push(segments, key as EntityName, { file, kind: 'json', records });
@@ -115,7 +123,10 @@ export function entitySpec(key: string): TableSpec | undefined {
 }
 
 /** The tables of a service that the profile fills, in load order. */
-export function serviceTables(profile: LoadedProfile, service: ServiceName): { spec: TableSpec; segments: readonly Segment[] }[] {
+export function serviceTables(
+  profile: LoadedProfile,
+  service: ServiceName,
+): { spec: TableSpec; segments: readonly Segment[] }[] {
   return TABLES[service]
     .map((spec) => ({ spec, segments: profile.segments.get(`${service}.${spec.name}`) ?? [] }))
     .filter((t) => t.segments.length > 0);
@@ -132,7 +143,9 @@ export async function* segmentRecords(segment: Segment): AsyncGenerator<SeedReco
  * one await per chunk, not one per line, and each batch dies young (a worker
  * loading a million rows stays within some 40 MB of its resting size).
  */
-export async function* segmentBatches(segment: Segment): AsyncGenerator<{ first: number; records: readonly SeedRecord[] }> {
+export async function* segmentBatches(
+  segment: Segment,
+): AsyncGenerator<{ first: number; records: readonly SeedRecord[] }> {
   if (segment.kind === 'json') {
     yield { first: 0, records: segment.records };
     return;
@@ -148,10 +161,14 @@ export async function* segmentBatches(segment: Segment): AsyncGenerator<{ first:
       try {
         rec = JSON.parse(line);
       } catch (err) {
-        throw new SeedDataError([{ file: segment.file, record: `line ${lineNo}`, message: `invalid JSON: ${(err as Error).message}` }]);
+        throw new SeedDataError([
+          { file: segment.file, record: `line ${lineNo}`, message: `invalid JSON: ${(err as Error).message}` },
+        ]);
       }
       if (rec === null || typeof rec !== 'object' || Array.isArray(rec)) {
-        throw new SeedDataError([{ file: segment.file, record: `line ${lineNo}`, message: 'each line must be a JSON object' }]);
+        throw new SeedDataError([
+          { file: segment.file, record: `line ${lineNo}`, message: 'each line must be a JSON object' },
+        ]);
       }
       records.push(rec as SeedRecord);
     }
@@ -164,7 +181,10 @@ export async function* segmentBatches(segment: Segment): AsyncGenerator<{ first:
 
 /** The `table` an NDJSON seed file's first line names, if it is a JSON object with one. */
 export async function ndjsonTable(full: string): Promise<unknown> {
-  const lines = createInterface({ input: createReadStream(full, { encoding: 'utf8', end: 64 * 1024 }), crlfDelay: Infinity });
+  const lines = createInterface({
+    input: createReadStream(full, { encoding: 'utf8', end: 64 * 1024 }),
+    crlfDelay: Infinity,
+  });
   let first: string | undefined;
   for await (const line of lines) {
     first = line;
@@ -178,7 +198,11 @@ export async function ndjsonTable(full: string): Promise<unknown> {
   }
 }
 
-async function readNdjsonHeader(full: string, file: string, findings: Finding[]): Promise<{ entity: EntityName } | undefined> {
+async function readNdjsonHeader(
+  full: string,
+  file: string,
+  findings: Finding[],
+): Promise<{ entity: EntityName } | undefined> {
   try {
     await stat(full);
   } catch {
@@ -187,7 +211,12 @@ async function readNdjsonHeader(full: string, file: string, findings: Finding[])
   }
   const table = await ndjsonTable(full);
   if (typeof table !== 'string' || !entitySpec(table)) {
-    findings.push({ file, record: 'line 1', field: 'table', message: 'the first line must be {"table":"<service>.<table>"} naming a catalog table' });
+    findings.push({
+      file,
+      record: 'line 1',
+      field: 'table',
+      message: 'the first line must be {"table":"<service>.<table>"} naming a catalog table',
+    });
     return undefined;
   }
   return { entity: table as EntityName };
@@ -225,5 +254,7 @@ export function listProfiles(dataDir: string): string[] {
   } catch {
     return [];
   }
-  return entries.filter((name) => PROFILE_NAME_RE.test(name) && existsSync(path.join(dataDir, name, 'manifest.json'))).sort();
+  return entries
+    .filter((name) => PROFILE_NAME_RE.test(name) && existsSync(path.join(dataDir, name, 'manifest.json')))
+    .sort();
 }

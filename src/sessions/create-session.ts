@@ -40,7 +40,10 @@ export interface CreateSessionInput {
 export { EmailCapReachedError, QueueUnavailableError };
 
 /** A session's record as far as its flow needs it. */
-export type FlowRecord = Pick<SessionRecord, 'session_id' | 'demo_account_type' | 'data_dir' | 'created_at' | 'expires_at' | 'tenant_ids'>;
+export type FlowRecord = Pick<
+  SessionRecord,
+  'session_id' | 'demo_account_type' | 'data_dir' | 'created_at' | 'expires_at' | 'tenant_ids'
+>;
 
 /** What the session's jobs carry, from its record. */
 export function sessionJobData(s: FlowRecord): SessionJobData {
@@ -60,7 +63,10 @@ export function sessionJobData(s: FlowRecord): SessionJobData {
  * repeat (fixed job ids), which is how the reconciler rebuilds a lost flow.
  */
 export async function enqueueSession(cfg: Config, flows: FlowProducer, s: FlowRecord): Promise<void> {
-  await flows.addBulk([buildSessionFlow(cfg, sessionJobData(s)), expireJob(cfg, s.session_id, s.expires_at.getTime() - Date.now())]);
+  await flows.addBulk([
+    buildSessionFlow(cfg, sessionJobData(s)),
+    expireJob(cfg, s.session_id, s.expires_at.getTime() - Date.now()),
+  ]);
 }
 
 /** Records a session and enqueues its flow: what the HTTP API and `demo-seed create` call. */
@@ -79,7 +85,10 @@ export class SessionProducer {
    */
   async warmUp(profiles: readonly string[]): Promise<void> {
     const dataDir = path.resolve(this.cfg.SEED_DATA_DIR);
-    await Promise.allSettled([this.dbs.pool('demo_session').query('SELECT 1'), ...profiles.map((p) => this.profiles.checked(dataDir, p))]);
+    await Promise.allSettled([
+      this.dbs.pool('demo_session').query('SELECT 1'),
+      ...profiles.map((p) => this.profiles.checked(dataDir, p)),
+    ]);
   }
 
   /**
@@ -136,7 +145,9 @@ export class SessionProducer {
    * (or makes one meanwhile, in another request or API replica), that session is
    * returned instead of a new one.
    */
-  async createOnce(input: CreateSessionInput & { idempotency: { key: string; fingerprint: string } }): Promise<{ record: SessionRecord; replayed: boolean }> {
+  async createOnce(
+    input: CreateSessionInput & { idempotency: { key: string; fingerprint: string } },
+  ): Promise<{ record: SessionRecord; replayed: boolean }> {
     // The insert itself tells: its ON CONFLICT on the key inserts nothing when the key is taken.
     try {
       return { record: await this.create(input), replayed: false };

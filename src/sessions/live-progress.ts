@@ -20,11 +20,18 @@ export interface ProgressTimeouts {
  * `redisMs`), what the 11 service databases' load markers say, read in parallel;
  * a database that does not answer within `markersMs` leaves its service pending.
  */
-export async function readProgress(redis: Redis, dbs: Databases, prefix: string, sessionId: string, t: ProgressTimeouts = {}): Promise<Progress> {
+export async function readProgress(
+  redis: Redis,
+  dbs: Databases,
+  prefix: string,
+  sessionId: string,
+  t: ProgressTimeouts = {},
+): Promise<Progress> {
   if (redis.status === 'ready') {
     try {
       const raw = await within(redis.hgetall(progressKey(prefix, sessionId)), t.redisMs ?? PROGRESS_REDIS_TIMEOUT_MS);
-      if (raw !== undefined) return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, JSON.parse(v) as Progress[string]]));
+      if (raw !== undefined)
+        return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, JSON.parse(v) as Progress[string]]));
     } catch {
       // Redis failed: the markers below
     }
@@ -33,7 +40,11 @@ export async function readProgress(redis: Redis, dbs: Databases, prefix: string,
 }
 
 /** The progress the load markers tell (progressFromMarkers), every database asked at once. */
-export async function markerProgress(dbs: Databases, sessionId: string, timeoutMs = PROGRESS_MARKERS_TIMEOUT_MS): Promise<Progress> {
+export async function markerProgress(
+  dbs: Databases,
+  sessionId: string,
+  timeoutMs = PROGRESS_MARKERS_TIMEOUT_MS,
+): Promise<Progress> {
   const markers = await Promise.all(
     SERVICES.map(async (service): Promise<[ServiceName, LoadState | undefined]> => {
       try {

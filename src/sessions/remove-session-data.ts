@@ -25,7 +25,10 @@ export type SessionTenants = Pick<SessionRecord, 'session_id' | 'tenant_ids'>;
  * reverse dependency order, then its Redis keys. Safe to run again; returns rows
  * deleted per service. (The cleanup flow does the same one service job at a time.)
  */
-export async function removeSessionData(w: WorkerContext, session: SessionTenants): Promise<Record<ServiceName, number>> {
+export async function removeSessionData(
+  w: WorkerContext,
+  session: SessionTenants,
+): Promise<Record<ServiceName, number>> {
   const deleted = {} as Record<ServiceName, number>;
   for (const wave of [...WAVES].reverse()) {
     await Promise.all(
@@ -45,14 +48,19 @@ export async function removeSessionData(w: WorkerContext, session: SessionTenant
  * tenants that both the session's record and this database's load marker of the
  * session name lose rows (deleteTenantRows).
  */
-export async function removeFromService(w: WorkerContext, service: ServiceName, session: SessionTenants): Promise<number> {
+export async function removeFromService(
+  w: WorkerContext,
+  service: ServiceName,
+  session: SessionTenants,
+): Promise<number> {
   const sessionId = session.session_id;
   const client = await w.dbs.pool(service).connect();
   let n = 0;
   try {
     await client.query('BEGIN');
     await tombstoneLoad(client, sessionId);
-    for (const table of [...TABLES[service]].reverse()) n += await deleteTenantRows(client, table, sessionId, session.tenant_ids);
+    for (const table of [...TABLES[service]].reverse())
+      n += await deleteTenantRows(client, table, sessionId, session.tenant_ids);
     await client.query('COMMIT');
     client.release();
   } catch (err) {
@@ -81,7 +89,10 @@ export async function removeSessionKeys(w: WorkerContext, sessionId: string): Pr
     const expire = await queue.getJob(expireJobId(sessionId));
     if (expire && (await expire.isDelayed())) await expire.remove();
   } catch (err) {
-    w.log.warn({ session_id: sessionId, err: (err as Error).message }, 'could not remove the session flow jobs; they expire on their own');
+    w.log.warn(
+      { session_id: sessionId, err: (err as Error).message },
+      'could not remove the session flow jobs; they expire on their own',
+    );
   } finally {
     await queue.close();
   }

@@ -29,7 +29,9 @@ export interface SessionView {
 }
 
 /** Live progress of a loading session, per service, as workers write it to Redis. */
-export type Progress = Partial<Record<string, { status: 'loading' | 'ready'; rows?: number; duration_ms?: number; tables?: ServiceView['tables'] }>>;
+export type Progress = Partial<
+  Record<string, { status: 'loading' | 'ready'; rows?: number; duration_ms?: number; tables?: ServiceView['tables'] }>
+>;
 
 /**
  * A session's view as read now and, while its services load, a way to read their
@@ -68,9 +70,19 @@ export function sessionView(s: SessionRecord, progress: Progress = {}): SessionV
     const done: ServiceJobResult | undefined = s.services[name];
     const live = progress[name];
     if (done) {
-      services[name] = { status: 'ready', rows: done.rows, duration_ms: done.duration_ms, tables: done.tables as ServiceView['tables'] };
+      services[name] = {
+        status: 'ready',
+        rows: done.rows,
+        duration_ms: done.duration_ms,
+        tables: done.tables as ServiceView['tables'],
+      };
     } else if (live) {
-      services[name] = { status: live.status, rows: live.rows ?? 0, duration_ms: live.duration_ms ?? null, ...(live.tables ? { tables: live.tables } : {}) };
+      services[name] = {
+        status: live.status,
+        rows: live.rows ?? 0,
+        duration_ms: live.duration_ms ?? null,
+        ...(live.tables ? { tables: live.tables } : {}),
+      };
     } else {
       services[name] = { status: s.status === 'failed' ? 'failed' : 'pending', rows: 0, duration_ms: null };
     }

@@ -11,7 +11,14 @@ import type { RunningWorkers } from './run-workers.ts';
  * what is down (`down`) without the drivers' error text, which goes to the log.
  */
 export async function startWorkerHealth(
-  opts: { port: number; host: string; workers: RunningWorkers; redis: Redis; dbs: Databases; databases: readonly DatabaseKey[] },
+  opts: {
+    port: number;
+    host: string;
+    workers: RunningWorkers;
+    redis: Redis;
+    dbs: Databases;
+    databases: readonly DatabaseKey[];
+  },
   log: Logger,
 ): Promise<http.Server> {
   // A probe asks every few seconds: what is down is logged when it changes, not on every probe.
@@ -35,7 +42,11 @@ export async function startWorkerHealth(
     if (req.url === '/healthz') return send(running ? 200 : 503, { status: running ? 'ok' : 'stopping' });
     if (req.url === '/readyz') {
       void check().then(
-        (down) => send(running && down.length === 0 ? 200 : 503, { status: down.length === 0 && running ? 'ready' : 'not ready', down }),
+        (down) =>
+          send(running && down.length === 0 ? 200 : 503, {
+            status: down.length === 0 && running ? 'ready' : 'not ready',
+            down,
+          }),
         (err: unknown) => {
           log.warn({ err: (err as Error).message }, 'not ready');
           send(503, { status: 'not ready', down: ['(readiness check)'] });
@@ -54,11 +65,18 @@ export async function startWorkerHealth(
 }
 
 /** The names of what does not answer, and their errors (for the log only). */
-async function readiness(opts: { redis: Redis; dbs: Databases; databases: readonly DatabaseKey[] }): Promise<{ down: string[]; details: Record<string, string> }> {
+async function readiness(opts: {
+  redis: Redis;
+  dbs: Databases;
+  databases: readonly DatabaseKey[];
+}): Promise<{ down: string[]; details: Record<string, string> }> {
   const down: string[] = [];
   const details: Record<string, string> = {};
   try {
-    await Promise.race([opts.redis.ping(), new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 2000).unref())]);
+    await Promise.race([
+      opts.redis.ping(),
+      new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 2000).unref()),
+    ]);
   } catch (err) {
     down.push('redis');
     details.redis = (err as Error).message;

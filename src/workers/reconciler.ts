@@ -51,7 +51,12 @@ export interface ReconcileReport {
  * session queue's job lookups; never the ID-map connection, whose pipelines would then
  * carry BullMQ's scripts. A tick while a run is still going is skipped.
  */
-export function startReconciler(w: WorkerContext, flows: FlowProducer, connection: Redis, opts: ReconcilerOptions): { stop(): Promise<void> } {
+export function startReconciler(
+  w: WorkerContext,
+  flows: FlowProducer,
+  connection: Redis,
+  opts: ReconcilerOptions,
+): { stop(): Promise<void> } {
   const queue = createQueue(w.cfg, connection, SESSION_QUEUE);
   let running: Promise<unknown> | undefined;
   let cursor: ReconcileCursor = null;
@@ -61,7 +66,11 @@ export function startReconciler(w: WorkerContext, flows: FlowProducer, connectio
       .then((r) => {
         cursor = r.next;
         const n = r.rebuilt.length + r.timedOut.length + r.cleanups.length + r.expiries.length;
-        if (n > 0) w.log.warn({ rebuilt: r.rebuilt, timedOut: r.timedOut, cleanups: r.cleanups, expiries: r.expiries }, 'reconciler repaired sessions');
+        if (n > 0)
+          w.log.warn(
+            { rebuilt: r.rebuilt, timedOut: r.timedOut, cleanups: r.cleanups, expiries: r.expiries },
+            'reconciler repaired sessions',
+          );
       })
       .catch((err: unknown) => w.log.warn({ err: (err as Error).message }, 'reconciler run failed; next run retries'))
       .finally(() => (running = undefined));
@@ -84,12 +93,24 @@ export async function reconcileOnce(
   opts: ReconcilerOptions,
   cursor: ReconcileCursor = null,
 ): Promise<ReconcileReport & { next: ReconcileCursor }> {
-  const report = { rebuilt: [] as string[], timedOut: [] as string[], cleanups: [] as string[], expiries: [] as string[], next: cursor };
+  const report = {
+    rebuilt: [] as string[],
+    timedOut: [] as string[],
+    cleanups: [] as string[],
+    expiries: [] as string[],
+    next: cursor,
+  };
   const prefix = w.cfg.QUEUE_PREFIX;
   const lock = `${prefix}:reconciler:lock`;
-  if ((await w.redis.set(lock, String(process.pid), 'PX', Math.max(100, opts.intervalMs - 50), 'NX')) !== 'OK') return report;
+  if ((await w.redis.set(lock, String(process.pid), 'PX', Math.max(100, opts.intervalMs - 50), 'NX')) !== 'OK')
+    return report;
   const db = w.dbs.pool('demo_session');
-  const { sessions, next } = await sessionsToReconcile(db, prefix, { limit: opts.limit ?? 5000, page: opts.page ?? 1000, after: cursor, overdueMs: opts.graceMs });
+  const { sessions, next } = await sessionsToReconcile(db, prefix, {
+    limit: opts.limit ?? 5000,
+    page: opts.page ?? 1000,
+    after: cursor,
+    overdueMs: opts.graceMs,
+  });
   report.next = next;
   if (sessions.length === 0) return report;
 
@@ -140,7 +161,10 @@ export async function reconcileOnce(
         report.expiries.push(s.session_id);
       }
     } catch (err) {
-      w.log.warn({ session_id: s.session_id, err: (err as Error).message }, 'could not repair session; next run retries');
+      w.log.warn(
+        { session_id: s.session_id, err: (err as Error).message },
+        'could not repair session; next run retries',
+      );
     }
   }
   return report;
@@ -150,7 +174,15 @@ async function failStuck(w: WorkerContext, queue: Queue, s: ReconcileRecord, tim
   // What did load, as the session's flow recorded it, so the session still tells the truth.
   let loaded: Record<string, ServiceJobResult> = {};
   const job = await queue.getJob(s.session_id);
-  if (job) loaded = Object.fromEntries(Object.values(await job.getChildrenValues<ServiceJobResult>()).map((r) => [r.service, r]));
+  if (job)
+    loaded = Object.fromEntries(
+      Object.values(await job.getChildrenValues<ServiceJobResult>()).map((r) => [r.service, r]),
+    );
   await removeSessionData(w, s);
-  await markFailed(w.dbs.pool('demo_session'), s.session_id, `loading did not finish within ${Math.round(timeoutMs / 1000)} s`, loaded);
+  await markFailed(
+    w.dbs.pool('demo_session'),
+    s.session_id,
+    `loading did not finish within ${Math.round(timeoutMs / 1000)} s`,
+    loaded,
+  );
 }

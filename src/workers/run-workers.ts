@@ -5,7 +5,14 @@ import { listProfiles } from '../seed/profile.ts';
 import type { ProfileCache } from '../seed/profile-cache.ts';
 import type { Config } from '../config/env.ts';
 import type { Databases } from '../db/pools.ts';
-import { isJobName, parseJobData, SESSION_QUEUE, type JobHandler, type JobHandlers, type JobName } from '../flows/jobs.ts';
+import {
+  isJobName,
+  parseJobData,
+  SESSION_QUEUE,
+  type JobHandler,
+  type JobHandlers,
+  type JobName,
+} from '../flows/jobs.ts';
 import { createFlowProducer } from '../flows/queues.ts';
 import { ATTEMPT_FAILED, EVENTS_MAX_LEN, type AttemptFailedFields } from '../flows/session-events.ts';
 import type { Logger } from '../shared/logger.ts';
@@ -71,13 +78,20 @@ export async function startWorkers(
   // A job's data is checked against its schema (flows/jobs.ts) before its handler runs:
   // bad data, a job added by hand, fails for good at once and reaches no SQL or Lua.
   const dispatch = async (job: Job<unknown, unknown, string>, token?: string): Promise<unknown> => {
-    if (!isJobName(job.name)) throw new UnrecoverableError(`no handler for job "${job.name}" on queue ${job.queueName}`);
+    if (!isJobName(job.name))
+      throw new UnrecoverableError(`no handler for job "${job.name}" on queue ${job.queueName}`);
     try {
       parseJobData({ name: job.name, queueName: job.queueName, id: job.id, data: job.data });
     } catch (err) {
       const sessionId = (job.data as { sessionId?: unknown } | null)?.sessionId;
       log.warn(
-        { queue: job.queueName, job: job.name, job_id: job.id, session_id: typeof sessionId === 'string' ? sessionId.slice(0, 64) : undefined, err: (err as Error).message },
+        {
+          queue: job.queueName,
+          job: job.name,
+          job_id: job.id,
+          session_id: typeof sessionId === 'string' ? sessionId.slice(0, 64) : undefined,
+          err: (err as Error).message,
+        },
         'job refused: bad data',
       );
       throw err;
@@ -90,7 +104,9 @@ export async function startWorkers(
   }
   let reconciler: { stop(): Promise<void> } | undefined;
   if (opts.sessionQueue ?? true) {
-    workers.push(new Worker(SESSION_QUEUE, dispatch, { ...common, connection: connection(), name: 'demo-seed-session' }));
+    workers.push(
+      new Worker(SESSION_QUEUE, dispatch, { ...common, connection: connection(), name: 'demo-seed-session' }),
+    );
     reconciler = startReconciler(w, flows, shared, {
       intervalMs: cfg.RECONCILE_INTERVAL_MS,
       loadTimeoutMs: cfg.SESSION_LOAD_TIMEOUT_SECONDS * 1000,
@@ -106,17 +122,30 @@ export async function startWorkers(
     const fields: AttemptFailedFields = { queue, jobId, final: final ? '1' : '0', stalled: stalled ? '1' : '0' };
     sessionEvents
       .publishEvent({ eventName: ATTEMPT_FAILED, ...fields }, EVENTS_MAX_LEN)
-      .catch((err: unknown) => log.warn({ queue, job_id: jobId, err: (err as Error).message }, 'could not publish a failed attempt to the event stream'));
+      .catch((err: unknown) =>
+        log.warn(
+          { queue, job_id: jobId, err: (err as Error).message },
+          'could not publish a failed attempt to the event stream',
+        ),
+      );
   };
   for (const worker of workers) {
     worker.on('failed', (job, err) => {
-      log.warn({ queue: worker.name, job_id: job?.id, attempt: job?.attemptsMade, err: err.message }, 'job attempt failed');
+      log.warn(
+        { queue: worker.name, job_id: job?.id, attempt: job?.attemptsMade, err: err.message },
+        'job attempt failed',
+      );
       // moveToFailed sets finishedOn only when the job failed for good.
       tell(worker.name, job?.id, job?.finishedOn !== undefined, false);
     });
     worker.on('stalled', (jobId) => tell(worker.name, jobId, false, true));
     // Its connections' errors (and its own): BullMQ duplicates the connection for the blocking reads.
-    outage.watchErrors(worker, { target, source: `worker ${worker.name}`, msg: 'worker error', fields: { queue: worker.name } });
+    outage.watchErrors(worker, {
+      target,
+      source: `worker ${worker.name}`,
+      msg: 'worker error',
+      fields: { queue: worker.name },
+    });
   }
   await Promise.all(workers.map((wk) => wk.waitUntilReady()));
   // Best effort: open a connection per database and read the profiles before the first job needs them.
@@ -128,9 +157,15 @@ export async function startWorkers(
   const fkChecks = await Promise.allSettled(services.map(async (s) => [s, await dbs.loadSkipsFkChecks(s)] as const));
   const checked = fkChecks.flatMap((r) => (r.status === 'fulfilled' && !r.value[1] ? [r.value[0]] : []));
   if (cfg.LOAD_FK_CHECKS === 'skip' && checked.length > 0) {
-    log.warn({ databases: checked }, 'loads check every foreign key here: the role may not set session_replication_role (GRANT SET ON PARAMETER session_replication_role, PostgreSQL 15+, lets them skip it); see LOAD_FK_CHECKS');
+    log.warn(
+      { databases: checked },
+      'loads check every foreign key here: the role may not set session_replication_role (GRANT SET ON PARAMETER session_replication_role, PostgreSQL 15+, lets them skip it); see LOAD_FK_CHECKS',
+    );
   }
-  log.info({ queues: workers.map((wk) => wk.name), concurrency: cfg.WORKER_CONCURRENCY, load_fk_checks: cfg.LOAD_FK_CHECKS }, 'workers started');
+  log.info(
+    { queues: workers.map((wk) => wk.name), concurrency: cfg.WORKER_CONCURRENCY, load_fk_checks: cfg.LOAD_FK_CHECKS },
+    'workers started',
+  );
 
   return {
     workers,
@@ -142,7 +177,10 @@ export async function startWorkers(
         new Promise<boolean>((r) => setTimeout(() => r(true), cfg.WORKER_CLOSE_TIMEOUT_MS).unref()),
       ]);
       if (timedOut) {
-        log.warn({ timeout_ms: cfg.WORKER_CLOSE_TIMEOUT_MS }, 'workers did not finish in time; forcing close (their jobs will be retried)');
+        log.warn(
+          { timeout_ms: cfg.WORKER_CLOSE_TIMEOUT_MS },
+          'workers did not finish in time; forcing close (their jobs will be retried)',
+        );
         await Promise.all(workers.map((wk) => wk.close(true)));
       }
       await flows.close();

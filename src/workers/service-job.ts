@@ -24,10 +24,20 @@ import type { WorkerContext } from '../runtime/context.ts';
  * results however often, and however concurrently, it runs: the transaction first
  * claims the session's load marker.
  */
-export async function loadService(job: Job<ServiceJobData, ServiceJobResult>, w: WorkerContext, flows: FlowProducer): Promise<ServiceJobResult> {
+export async function loadService(
+  job: Job<ServiceJobData, ServiceJobResult>,
+  w: WorkerContext,
+  flows: FlowProducer,
+): Promise<ServiceJobResult> {
   const d = job.data;
   const started = Date.now();
-  const log = w.log.child({ session_id: d.sessionId, service: d.service, phase: d.phase, job_id: job.id, attempt: job.attemptsMade + 1 });
+  const log = w.log.child({
+    session_id: d.sessionId,
+    service: d.service,
+    phase: d.phase,
+    job_id: job.id,
+    attempt: job.attemptsMade + 1,
+  });
   const profile = await w.profiles.get(d.dataDir, d.profile).catch(asUnrecoverable);
   const skipFkChecks = await w.dbs.loadSkipsFkChecks(d.service);
   const client = await w.dbs.pool(d.service).connect();
@@ -49,7 +59,8 @@ export async function loadService(job: Job<ServiceJobData, ServiceJobResult>, w:
     try {
       tables = await loadTables(client, profile, d.service, transform.ctx, local, {
         // The marker records the session's tenants: a cleanup deletes only those (deleteTenantRows).
-        open: (rows) => claimLoadSql(d.sessionId, rows, { skipFkChecks, tenantIds: sessionTenantIds(profile, d.sessionId) }),
+        open: (rows) =>
+          claimLoadSql(d.sessionId, rows, { skipFkChecks, tenantIds: sessionTenantIds(profile, d.sessionId) }),
         close: (rows) => commitLoadSql(d.sessionId, rows),
       });
     } catch (err) {
@@ -62,7 +73,9 @@ export async function loadService(job: Job<ServiceJobData, ServiceJobResult>, w:
     if (earlier) {
       // An earlier run committed: this one reports its rows, and spent no time on them.
       alreadyLoaded = true;
-      tables = Object.fromEntries(Object.entries(earlier.rows).map(([table, rows]) => [table, { rows, duration_ms: 0 }]));
+      tables = Object.fromEntries(
+        Object.entries(earlier.rows).map(([table, rows]) => [table, { rows, duration_ms: 0 }]),
+      );
       await collectIds(profile, d, local);
     }
     client.release();
@@ -92,7 +105,10 @@ export async function loadService(job: Job<ServiceJobData, ServiceJobResult>, w:
     already_loaded: alreadyLoaded,
   };
   const next = await startDependents(job, w, flows, published);
-  log.info({ rows, duration_ms: result.duration_ms, tables, already_loaded: alreadyLoaded, started: next }, `service ${d.service} loaded`);
+  log.info(
+    { rows, duration_ms: result.duration_ms, tables, already_loaded: alreadyLoaded, started: next },
+    `service ${d.service} loaded`,
+  );
   return result;
 }
 
@@ -111,7 +127,10 @@ export async function loadTables(
   service: ServiceName,
   ctx: TransformContext,
   local: ReadonlyMap<EntityName, Map<string, string>>,
-  sql: { open: (rows?: Readonly<Record<string, number>>) => string; close: (rows?: Readonly<Record<string, number>>) => string },
+  sql: {
+    open: (rows?: Readonly<Record<string, number>>) => string;
+    close: (rows?: Readonly<Record<string, number>>) => string;
+  },
 ): Promise<Record<string, TableResult>> {
   const tables: Record<string, TableResult> = {};
   /** Rows per table: sent (in memory, counted as encoded) or copied (streamed). */
@@ -125,7 +144,8 @@ export async function loadTables(
     const copied = await copyTables(client, pending, { first, last });
     pending.forEach((t, i) => {
       const r = copied[i] as CopyTableResult;
-      if (r.rows !== rows[t.table]) throw new Error(`COPY ${service}.${t.table}: PostgreSQL took ${r.rows} rows of the ${rows[t.table]} sent`);
+      if (r.rows !== rows[t.table])
+        throw new Error(`COPY ${service}.${t.table}: PostgreSQL took ${r.rows} rows of the ${rows[t.table]} sent`);
       tables[t.table] = { rows: r.rows, duration_ms: round(t.encodeMs + r.ms) };
     });
     pending = [];
@@ -160,7 +180,12 @@ type Published = Awaited<ReturnType<WorkerContext['idMaps']['publish']>>;
  * not a duty: should it fail, the session job adds what is ready once its running
  * children are done.
  */
-async function startDependents(job: Job<ServiceJobData, ServiceJobResult>, w: WorkerContext, flows: FlowProducer, published: Published): Promise<string[]> {
+async function startDependents(
+  job: Job<ServiceJobData, ServiceJobResult>,
+  w: WorkerContext,
+  flows: FlowProducer,
+  published: Published,
+): Promise<string[]> {
   const d = job.data;
   const parent = job.parent;
   if (!published.first || parent?.id === undefined) return [];
@@ -170,7 +195,10 @@ async function startDependents(job: Job<ServiceJobData, ServiceJobResult>, w: Wo
     await flows.addBulk(serviceJobs(w.cfg, d, ready, { id: parent.id, queue: parent.queueKey }));
     return ready;
   } catch (err) {
-    w.log.warn({ session_id: d.sessionId, service: d.service, dependents: ready, err: (err as Error).message }, 'could not start dependent services; the session job will');
+    w.log.warn(
+      { session_id: d.sessionId, service: d.service, dependents: ready, err: (err as Error).message },
+      'could not start dependent services; the session job will',
+    );
     return [];
   }
 }
@@ -200,7 +228,11 @@ async function publishMaps(
 }
 
 /** After a committed run, the new ids are recomputed (they are deterministic) to publish the maps again. */
-async function collectIds(profile: LoadedProfile, d: ServiceJobData, local: Map<EntityName, Map<string, string>>): Promise<void> {
+async function collectIds(
+  profile: LoadedProfile,
+  d: ServiceJobData,
+  local: Map<EntityName, Map<string, string>>,
+): Promise<void> {
   const mapId = idMapperFor(d.sessionId);
   for (const [entity, map] of local) {
     for (const seg of profile.segments.get(entity) ?? []) {
@@ -210,7 +242,11 @@ async function collectIds(profile: LoadedProfile, d: ServiceJobData, local: Map<
 }
 
 /** A dependency that loaded rows must have published their ids; else the flow is broken (e.g. Redis lost them). */
-function checkRemoteMaps(profile: LoadedProfile, d: ServiceJobData, remote: ReadonlyMap<EntityName, ReadonlyMap<string, string>>): void {
+function checkRemoteMaps(
+  profile: LoadedProfile,
+  d: ServiceJobData,
+  remote: ReadonlyMap<EntityName, ReadonlyMap<string, string>>,
+): void {
   for (const [entity, map] of remote) {
     if (map.size === 0 && (profile.segments.get(entity)?.length ?? 0) > 0) {
       throw new UnrecoverableError(

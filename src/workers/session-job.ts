@@ -1,7 +1,20 @@
 import { WaitingChildrenError, type FlowProducer, type Job } from 'bullmq';
-import { dependenciesDone, PHASES, SERVICES, servicesOfPhase, type Phase, type ServiceName } from '../catalog/services.ts';
+import {
+  dependenciesDone,
+  PHASES,
+  SERVICES,
+  servicesOfPhase,
+  type Phase,
+  type ServiceName,
+} from '../catalog/services.ts';
 import { serviceJobs } from '../flows/build-flow.ts';
-import type { PhaseSummary, ServiceJobResult, ServiceLoadFigures, SessionJobData, SessionJobResult } from '../flows/jobs.ts';
+import type {
+  PhaseSummary,
+  ServiceJobResult,
+  ServiceLoadFigures,
+  SessionJobData,
+  SessionJobResult,
+} from '../flows/jobs.ts';
 import { getSession, markFailed, markReady, type SessionRecord } from '../db/sql/sessions.ts';
 import type { WorkerContext } from '../runtime/context.ts';
 import { removeSessionData } from '../sessions/remove-session-data.ts';
@@ -34,7 +47,8 @@ export async function runSession(
     if (!failed && pending.length === 0) return finishSession(job, w, results);
     if (!session) {
       session = await sessionRecord(w, d.sessionId);
-      if (session.status !== 'pending' && session.status !== 'loading') return noLongerLoading(w, d, session.status, results);
+      if (session.status !== 'pending' && session.status !== 'loading')
+        return noLongerLoading(w, d, session.status, results);
       // The record stays `pending` until it ends: the API shows `loading` once a service has started.
     }
     if (failed) return failSession(job, w, session, results, failures);
@@ -57,7 +71,12 @@ async function sessionRecord(w: WorkerContext, sessionId: string): Promise<Sessi
 }
 
 /** Destroyed, expired or failed (timed out) while loading: the cleanup owns it now. */
-function noLongerLoading(w: WorkerContext, d: SessionJobData, status: string, results: ReadonlyMap<ServiceName, ServiceJobResult>): SessionJobResult {
+function noLongerLoading(
+  w: WorkerContext,
+  d: SessionJobData,
+  status: string,
+  results: ReadonlyMap<ServiceName, ServiceJobResult>,
+): SessionJobResult {
   w.log.info({ session_id: d.sessionId, status }, 'session no longer loading; its flow stops');
   return { status: 'destroyed', profile: d.profile, services: loadFigures(results) };
 }
@@ -72,25 +91,48 @@ async function childResults(job: Job): Promise<Map<ServiceName, ServiceJobResult
   return new Map(Object.values(values).map((r) => [r.service, r]));
 }
 
-function phaseSummary(phase: Phase, results: ReadonlyMap<ServiceName, ServiceJobResult>, createdAt: number): PhaseSummary {
+function phaseSummary(
+  phase: Phase,
+  results: ReadonlyMap<ServiceName, ServiceJobResult>,
+  createdAt: number,
+): PhaseSummary {
   const rs = servicesOfPhase(phase).flatMap((s) => results.get(s) ?? []);
   const started = phase === 1 ? createdAt : Math.min(...rs.map((r) => r.queued_at));
   const finished = Math.max(...rs.map((r) => r.finished_at));
-  return { phase, services: servicesOfPhase(phase), rows: rs.reduce((n, r) => n + r.rows, 0), started_at: started, finished_at: finished, duration_ms: finished - started };
+  return {
+    phase,
+    services: servicesOfPhase(phase),
+    rows: rs.reduce((n, r) => n + r.rows, 0),
+    started_at: started,
+    finished_at: finished,
+    duration_ms: finished - started,
+  };
 }
 
-async function finishSession(job: Job<SessionJobData, SessionJobResult>, w: WorkerContext, results: Map<ServiceName, ServiceJobResult>): Promise<SessionJobResult> {
+async function finishSession(
+  job: Job<SessionJobData, SessionJobResult>,
+  w: WorkerContext,
+  results: Map<ServiceName, ServiceJobResult>,
+): Promise<SessionJobResult> {
   const d = job.data;
   const createdAt = Date.parse(d.createdAt);
   const phases = Object.fromEntries(PHASES.map((p) => [p, phaseSummary(p, results, createdAt)]));
   const readyAt = new Date(Math.max(...[...results.values()].map((r) => r.finished_at)));
   const durationMs = readyAt.getTime() - createdAt;
-  const moved = await markReady(w.dbs.pool('demo_session'), d.sessionId, { readyAt, durationMs, services: Object.fromEntries(results), phases });
+  const moved = await markReady(w.dbs.pool('demo_session'), d.sessionId, {
+    readyAt,
+    durationMs,
+    services: Object.fromEntries(results),
+    phases,
+  });
   if (!moved) return noLongerLoading(w, d, (await sessionRecord(w, d.sessionId)).status, results);
   const rows = [...results.values()].reduce((n, r) => n + r.rows, 0);
   // In the order the phases finished (a later phase's services may finish first).
   for (const s of Object.values(phases).sort((a, b) => a.finished_at - b.finished_at)) {
-    w.log.info({ session_id: d.sessionId, phase: s.phase, services: s.services, rows: s.rows, duration_ms: s.duration_ms }, `Phase ${s.phase} completed`);
+    w.log.info(
+      { session_id: d.sessionId, phase: s.phase, services: s.services, rows: s.rows, duration_ms: s.duration_ms },
+      `Phase ${s.phase} completed`,
+    );
   }
   w.log.info({ session_id: d.sessionId, profile: d.profile, rows, duration_ms: durationMs }, 'session ready');
   return { status: 'ready', profile: d.profile, duration_ms: durationMs, services: loadFigures(results) };

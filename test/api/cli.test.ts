@@ -58,7 +58,11 @@ describe('demo-seed api / start', () => {
     children.push(c);
     expect((await request(c.url).get('/healthz')).status).toBe(200);
     // Ready once its Redis connection is up (a moment after it starts listening).
-    await eventually(async () => ((await request(c.url).get('/readyz')).status === 200 ? true : undefined), 10_000, '/readyz to answer 200');
+    await eventually(
+      async () => ((await request(c.url).get('/readyz')).status === 200 ? true : undefined),
+      10_000,
+      '/readyz to answer 200',
+    );
     expect((await request(c.url).get('/admin/queues')).status).toBe(401);
     expect(c.logs.some((l) => l.level === 'warn' && /ADMIN_USER and ADMIN_PASSWORD/.test(String(l.msg)))).toBe(true);
 
@@ -77,7 +81,10 @@ describe('demo-seed api / start', () => {
           done(null, null);
         });
       })
-      .then(() => undefined, () => undefined);
+      .then(
+        () => undefined,
+        () => undefined,
+      );
     await new Promise((r) => setTimeout(r, 300));
     // Open and streaming until the process is told to stop.
     expect(streamStatus).toBe(200);
@@ -98,10 +105,14 @@ describe('demo-seed api / start', () => {
     const res = await request(c.url).post(PATH).send({ demo_account_type: 'professional', email: freshEmail() });
     expect(res.status, res.text).toBe(202);
     const id = (res.body as { session_id: string }).session_id;
-    const view = await eventually(async () => {
-      const v = (await request(c.url).get(`${PATH}/${id}`)).body as SessionView;
-      return v.status === 'ready' ? v : undefined;
-    }, 60_000, 'the session to load in the `start` process');
+    const view = await eventually(
+      async () => {
+        const v = (await request(c.url).get(`${PATH}/${id}`)).body as SessionView;
+        return v.status === 'ready' ? v : undefined;
+      },
+      60_000,
+      'the session to load in the `start` process',
+    );
     expect(view.duration_ms).toBeGreaterThan(0);
     c.proc.kill('SIGTERM');
     expect(await c.exited).toBe(0);

@@ -9,7 +9,12 @@ import { createHarness, type Harness } from '../support/harness.ts';
 import { client, expectErrorShape, freshEmail, PATH, postSession } from './helpers.ts';
 
 /** The error shape, 503 database_unavailable, and a Retry-After in whole seconds. */
-function expectUnavailable(res: { status: number; body: unknown; text: string; headers: Record<string, string> }): void {
+function expectUnavailable(res: {
+  status: number;
+  body: unknown;
+  text: string;
+  headers: Record<string, string>;
+}): void {
   expectErrorShape(res, 503, 'database_unavailable');
   expect(res.headers['retry-after'], res.text).toMatch(/^\d+$/);
   expect(res.text).not.toMatch(/not currently accepting|postinit|CheckMyDatabase|55000|t[0-9a-f]{10}_/);
@@ -31,7 +36,10 @@ describe('HTTP API: the session database refusing connections', () => {
 
   const refuse = async () => {
     await admin.query(`ALTER DATABASE "${dbName}" ALLOW_CONNECTIONS false`);
-    await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [dbName]);
+    await admin.query(
+      'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+      [dbName],
+    );
   };
   const allow = () => admin.query(`ALTER DATABASE "${dbName}" ALLOW_CONNECTIONS true`);
 
@@ -42,7 +50,8 @@ describe('HTTP API: the session database refusing connections', () => {
     await admin.connect();
     const sink = new Writable({
       write(chunk: Buffer, _enc, done) {
-        for (const line of chunk.toString('utf8').split('\n')) if (line) logLines.push(JSON.parse(line) as Record<string, unknown>);
+        for (const line of chunk.toString('utf8').split('\n'))
+          if (line) logLines.push(JSON.parse(line) as Record<string, unknown>);
         done();
       },
     });
@@ -81,7 +90,11 @@ describe('HTTP API: the session database refusing connections', () => {
 
   it('an event stream answers 503 as well when opened over node:http (no stream is held)', async () => {
     await refuse();
-    const { status, headers, body } = await new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }>((resolve, reject) => {
+    const { status, headers, body } = await new Promise<{
+      status: number;
+      headers: http.IncomingHttpHeaders;
+      body: string;
+    }>((resolve, reject) => {
       http
         .get(`${api.url}${PATH}/${sessionId}/events`, { headers: { Accept: 'text/event-stream' } }, (res) => {
           let text = '';
@@ -103,11 +116,17 @@ describe('HTTP API: the session database refusing connections', () => {
     const res = await client(api).get('/readyz');
     expectErrorShape(res, 503, 'not_ready');
     expect(res.headers['retry-after']).toMatch(/^\d+$/);
-    const body = res.body as { status: string; down: string[]; checks: { redis: string; databases: Record<string, string> } };
+    const body = res.body as {
+      status: string;
+      down: string[];
+      checks: { redis: string; databases: Record<string, string> };
+    };
     expect(body.status).toBe('unavailable');
     expect(body.down).toEqual([dbName]);
     expect(body.checks).toEqual({ redis: 'ok', databases: { demo_session: 'down' } });
-    expect(res.text).not.toMatch(/not currently accepting|accepting connections|postinit|55000|terminat|ECONN|127\.0\.0\.1|5432/i);
+    expect(res.text).not.toMatch(
+      /not currently accepting|accepting connections|postinit|55000|terminat|ECONN|127\.0\.0\.1|5432/i,
+    );
 
     const notReady = logLines.filter((l) => l.msg === 'not ready');
     expect(notReady).toHaveLength(1);

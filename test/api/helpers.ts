@@ -28,7 +28,11 @@ export function client(api: RunningApi) {
 }
 
 /** `{"error": {"code", "message"}}`, with no stack trace anywhere in the text. */
-export function expectErrorShape(res: { status: number; body: unknown; text: string; headers: Record<string, string> }, status?: number, code?: string): void {
+export function expectErrorShape(
+  res: { status: number; body: unknown; text: string; headers: Record<string, string> },
+  status?: number,
+  code?: string,
+): void {
   if (status !== undefined) expect(res.status, res.text).toBe(status);
   expect(res.headers['content-type']).toMatch(/^application\/json/);
   const body = res.body as { error?: { code?: unknown; message?: unknown } };
@@ -39,7 +43,11 @@ export function expectErrorShape(res: { status: number; body: unknown; text: str
 }
 
 /** POST a session as JSON, with any extra headers (Idempotency-Key, X-Forwarded-For, ...). */
-export async function postSession(api: RunningApi, body: Record<string, unknown>, headers: Record<string, string> = {}) {
+export async function postSession(
+  api: RunningApi,
+  body: Record<string, unknown>,
+  headers: Record<string, string> = {},
+) {
   return client(api).post(PATH).set('Content-Type', 'application/json').set(headers).send(JSON.stringify(body));
 }
 
@@ -49,14 +57,20 @@ export function freshEmail(tag = 'test'): string {
   return `${tag}-${process.pid}-${++emails}-${Date.now()}@example.com`;
 }
 
-export async function waitForStatus(api: RunningApi, id: string, statuses: readonly string[], timeoutMs = 60_000): Promise<SessionView> {
+export async function waitForStatus(
+  api: RunningApi,
+  id: string,
+  statuses: readonly string[],
+  timeoutMs = 60_000,
+): Promise<SessionView> {
   return eventually(
     async () => {
       const res = await client(api).get(`${PATH}/${id}`);
       expect(res.status, res.text).toBe(200);
       const v = res.body as SessionView;
       if (statuses.includes(v.status)) return v;
-      const settled = v.status === 'destroyed' || v.status === 'expired' || (v.status === 'failed' && statuses.includes('ready'));
+      const settled =
+        v.status === 'destroyed' || v.status === 'expired' || (v.status === 'failed' && statuses.includes('ready'));
       if (settled && !statuses.includes(v.status)) throw new Error(`session ${id} ended ${v.status}: ${v.error ?? ''}`);
       return undefined;
     },
@@ -114,7 +128,14 @@ export function openSse(api: RunningApi, path: string, headers: Record<string, s
         }
       });
       const ended = new Promise<void>((r) => res.on('close', () => r()));
-      resolve({ status: res.statusCode ?? 0, headers: res.headers, events, comments, ended, close: () => req.destroy() });
+      resolve({
+        status: res.statusCode ?? 0,
+        headers: res.headers,
+        events,
+        comments,
+        ended,
+        close: () => req.destroy(),
+      });
     });
     req.on('error', reject);
   });

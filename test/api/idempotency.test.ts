@@ -13,9 +13,14 @@ describe('HTTP API: Idempotency-Key on POST', () => {
     apis.push(api);
     return api;
   };
-  const post = (api: RunningApi, body: Record<string, unknown>, key?: string) => postSession(api, body, key === undefined ? {} : { 'Idempotency-Key': key });
+  const post = (api: RunningApi, body: Record<string, unknown>, key?: string) =>
+    postSession(api, body, key === undefined ? {} : { 'Idempotency-Key': key });
   const sessionsOf = async (email: string) =>
-    (await h.rt.dbs.pool('demo_session').query<{ session_id: string }>('SELECT session_id FROM demo_sessions WHERE email = $1', [email])).rows.map((r) => r.session_id);
+    (
+      await h.rt.dbs
+        .pool('demo_session')
+        .query<{ session_id: string }>('SELECT session_id FROM demo_sessions WHERE email = $1', [email])
+    ).rows.map((r) => r.session_id);
 
   beforeAll(async () => {
     h = await createHarness();
@@ -60,7 +65,11 @@ describe('HTTP API: Idempotency-Key on POST', () => {
     const key = randomUUID();
     expect((await post(api, { demo_account_type: 'professional', email }, key)).status).toBe(202);
     expectErrorShape(await post(api, { demo_account_type: 'enterprise', email }, key), 422, 'idempotency_key_reused');
-    expectErrorShape(await post(api, { demo_account_type: 'professional', email, subscription_tier: 'pro' }, key), 422, 'idempotency_key_reused');
+    expectErrorShape(
+      await post(api, { demo_account_type: 'professional', email, subscription_tier: 'pro' }, key),
+      422,
+      'idempotency_key_reused',
+    );
     expect(await sessionsOf(email)).toHaveLength(1);
   });
 

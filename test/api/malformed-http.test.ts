@@ -87,8 +87,16 @@ describe('HTTP API: malformed HTTP', () => {
     const text = await raw(api, ['\x16\x03\x01\x02\x00garbage that is not HTTP\r\n\r\n']);
     expectRawError(text, 400, 'bad_request');
     const after = await scrape();
-    expect(count(after, 'method="unknown",route="unparsed",status="400"')).toBe(count(before, 'method="unknown",route="unparsed",status="400"') + 1);
-    const sum200 = (m: Map<string, number>) => [...m].filter(([k]) => k.startsWith('demo_http_requests_total{') && k.includes('status="200"') && !k.includes('route="/metrics"')).reduce((n, [, v]) => n + v, 0);
+    expect(count(after, 'method="unknown",route="unparsed",status="400"')).toBe(
+      count(before, 'method="unknown",route="unparsed",status="400"') + 1,
+    );
+    const sum200 = (m: Map<string, number>) =>
+      [...m]
+        .filter(
+          ([k]) =>
+            k.startsWith('demo_http_requests_total{') && k.includes('status="200"') && !k.includes('route="/metrics"'),
+        )
+        .reduce((n, [, v]) => n + v, 0);
     expect(sum200(after)).toBe(sum200(before));
   });
 
@@ -102,7 +110,9 @@ describe('HTTP API: malformed HTTP', () => {
     const { port } = new URL(api.url);
     await new Promise<void>((resolve) => {
       const socket = net.connect(Number(port), '127.0.0.1', () => {
-        socket.write(`POST ${PATH} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"a":`);
+        socket.write(
+          `POST ${PATH} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"a":`,
+        );
         setTimeout(() => socket.resetAndDestroy(), 100);
       });
       socket.on('error', () => undefined);
@@ -110,7 +120,11 @@ describe('HTTP API: malformed HTTP', () => {
     });
     // The server sees the reset a moment later.
     let after = await scrape();
-    for (let i = 0; i < 50 && count(after, `${POST_ROUTE},status="none"`) === count(before, `${POST_ROUTE},status="none"`); i++) {
+    for (
+      let i = 0;
+      i < 50 && count(after, `${POST_ROUTE},status="none"`) === count(before, `${POST_ROUTE},status="none"`);
+      i++
+    ) {
       await new Promise((r) => setTimeout(r, 20));
       after = await scrape();
     }

@@ -53,16 +53,25 @@ describe('HTTP API: metrics', () => {
     expect(res.status).toBe(202);
     const id = (res.body as { session_id: string }).session_id;
     const created = await scrape();
-    expect(value(created, 'demo_sessions_created_total{demo_account_type="professional"}')).toBe(value(before, 'demo_sessions_created_total{demo_account_type="professional"}') + 1);
+    expect(value(created, 'demo_sessions_created_total{demo_account_type="professional"}')).toBe(
+      value(before, 'demo_sessions_created_total{demo_account_type="professional"}') + 1,
+    );
 
     const ready: SessionView = await waitForStatus(api, id, ['ready']);
-    const loaded = await eventually(async () => {
-      const m = await scrape();
-      return value(m, 'demo_session_duration_seconds_count{demo_account_type="professional"}') >= 1 ? m : undefined;
-    }, 10_000, 'the session duration to be observed');
+    const loaded = await eventually(
+      async () => {
+        const m = await scrape();
+        return value(m, 'demo_session_duration_seconds_count{demo_account_type="professional"}') >= 1 ? m : undefined;
+      },
+      10_000,
+      'the session duration to be observed',
+    );
     expect(value(loaded, 'demo_sessions{status="ready"}')).toBe(1);
     expect(value(loaded, 'demo_sessions_finished_total{status="ready"}')).toBe(1);
-    expect(value(loaded, 'demo_session_duration_seconds_sum{demo_account_type="professional"}')).toBeCloseTo(ready.duration_ms! / 1000, 3);
+    expect(value(loaded, 'demo_session_duration_seconds_sum{demo_account_type="professional"}')).toBeCloseTo(
+      ready.duration_ms! / 1000,
+      3,
+    );
     for (const s of SERVICES) {
       expect(value(loaded, `demo_service_load_duration_seconds_count{service="${s}"}`), s).toBe(1);
       expect(value(loaded, `demo_rows_loaded_total{service="${s}"}`), s).toBe(ready.services[s].rows);
@@ -70,10 +79,14 @@ describe('HTTP API: metrics', () => {
 
     expect((await client(api).delete(`${PATH}/${id}`)).status).toBe(202);
     await waitForStatus(api, id, ['destroyed']);
-    const gone = await eventually(async () => {
-      const m = await scrape();
-      return value(m, 'demo_sessions_removed_total{end="destroyed"}') >= 1 ? m : undefined;
-    }, 10_000, 'the cleanup to be counted');
+    const gone = await eventually(
+      async () => {
+        const m = await scrape();
+        return value(m, 'demo_sessions_removed_total{end="destroyed"}') >= 1 ? m : undefined;
+      },
+      10_000,
+      'the cleanup to be counted',
+    );
     expect(value(gone, 'demo_sessions{status="ready"}')).toBe(0);
     expect(value(gone, 'demo_sessions{status="destroyed"}')).toBe(1);
     const deleted = SERVICES.reduce((n, s) => n + value(gone, `demo_rows_deleted_total{service="${s}"}`), 0);
@@ -95,14 +108,29 @@ describe('HTTP API: metrics', () => {
         ttlSeconds: 60,
         tenantIds: [randomUUID()],
       });
-      await queue.add('session', data(randomUUID()), { attempts: 3, backoff: { type: 'fixed', delay: 10 }, removeOnFail: true });
+      await queue.add('session', data(randomUUID()), {
+        attempts: 3,
+        backoff: { type: 'fixed', delay: 10 },
+        removeOnFail: true,
+      });
       await queue.add('session', data(randomUUID()), { attempts: 2, removeOnFail: true });
-      const after = await eventually(async () => {
-        const m = await scrape();
-        return value(m, `demo_job_failures_total{queue="${SESSION_QUEUE}"}`) - value(before, `demo_job_failures_total{queue="${SESSION_QUEUE}"}`) >= 2 ? m : undefined;
-      }, 15_000, 'two failures');
+      const after = await eventually(
+        async () => {
+          const m = await scrape();
+          return value(m, `demo_job_failures_total{queue="${SESSION_QUEUE}"}`) -
+            value(before, `demo_job_failures_total{queue="${SESSION_QUEUE}"}`) >=
+            2
+            ? m
+            : undefined;
+        },
+        15_000,
+        'two failures',
+      );
       // 2 retries with backoff (delayed), 1 without (straight back to waiting).
-      expect(value(after, `demo_job_retries_total{queue="${SESSION_QUEUE}"}`) - value(before, `demo_job_retries_total{queue="${SESSION_QUEUE}"}`)).toBe(3);
+      expect(
+        value(after, `demo_job_retries_total{queue="${SESSION_QUEUE}"}`) -
+          value(before, `demo_job_retries_total{queue="${SESSION_QUEUE}"}`),
+      ).toBe(3);
     } finally {
       await queue.close();
     }
@@ -131,16 +159,26 @@ describe('HTTP API: metrics', () => {
       };
       await queue.add('load-service', data, { attempts: 2, removeOnFail: true });
       const key = (name: string) => `${name}{queue="tenant"}`;
-      const after = await eventually(async () => {
-        const m = await scrape();
-        return value(m, key('demo_job_failures_total')) - value(before, key('demo_job_failures_total')) >= 1 ? m : undefined;
-      }, 15_000, 'the failure of the tenant job');
+      const after = await eventually(
+        async () => {
+          const m = await scrape();
+          return value(m, key('demo_job_failures_total')) - value(before, key('demo_job_failures_total')) >= 1
+            ? m
+            : undefined;
+        },
+        15_000,
+        'the failure of the tenant job',
+      );
       expect(value(after, key('demo_job_failures_total')) - value(before, key('demo_job_failures_total'))).toBe(1);
       expect(value(after, key('demo_job_retries_total')) - value(before, key('demo_job_retries_total'))).toBe(1);
       // Nothing is counted for the session queue.
-      expect(value(after, `demo_job_failures_total{queue="${SESSION_QUEUE}"}`)).toBe(value(before, `demo_job_failures_total{queue="${SESSION_QUEUE}"}`));
+      expect(value(after, `demo_job_failures_total{queue="${SESSION_QUEUE}"}`)).toBe(
+        value(before, `demo_job_failures_total{queue="${SESSION_QUEUE}"}`),
+      );
     } finally {
-      await tenantDb.query('DROP TRIGGER IF EXISTS refuse_loads ON demo_seed.session_loads; DROP FUNCTION IF EXISTS refuse()');
+      await tenantDb.query(
+        'DROP TRIGGER IF EXISTS refuse_loads ON demo_seed.session_loads; DROP FUNCTION IF EXISTS refuse()',
+      );
       await queue.close();
     }
   });

@@ -34,7 +34,11 @@ describe('HTTP API: rate limit', () => {
   });
 
   const post = (api: RunningApi, forwardedFor?: string) =>
-    postSession(api, { demo_account_type: 'professional', email: freshEmail('rl') }, forwardedFor ? { 'X-Forwarded-For': forwardedFor } : {});
+    postSession(
+      api,
+      { demo_account_type: 'professional', email: freshEmail('rl') },
+      forwardedFor ? { 'X-Forwarded-For': forwardedFor } : {},
+    );
 
   it('answers 429 rate_limited after RATE_LIMIT_PER_MINUTE requests, with standard RateLimit headers', async () => {
     const api = await start({ RATE_LIMIT_PER_MINUTE: 3 });
@@ -69,7 +73,8 @@ describe('HTTP API: rate limit', () => {
     // The real Redis behind a switch: while `down`, every command fails as on a lost connection.
     let down = true;
     const redis = {
-      call: (command: string, ...args: string[]) => (down ? Promise.reject(new Error('Connection is closed.')) : h.rt.redis.call(command, ...args)),
+      call: (command: string, ...args: string[]) =>
+        down ? Promise.reject(new Error('Connection is closed.')) : h.rt.redis.call(command, ...args),
     } as unknown as Redis;
     const limit = createRateLimit(1, createLogger('silent'), { redis, prefix: h.cfg.QUEUE_PREFIX });
     const app = express();

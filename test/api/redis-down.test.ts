@@ -16,7 +16,9 @@ import { client, expectErrorShape, freshEmail, PATH, postSession, startTestApi }
  * A TCP proxy to the real Redis that the test can freeze (hold all traffic) or cut, as if
  * Redis hung or went away, and restore (listen again on the same port: Redis is back).
  */
-async function redisProxy(target: URL): Promise<{ url: string; freeze(): void; thaw(): void; cut(): Promise<void>; restore(): Promise<void> }> {
+async function redisProxy(
+  target: URL,
+): Promise<{ url: string; freeze(): void; thaw(): void; cut(): Promise<void>; restore(): Promise<void> }> {
   const sockets = new Set<net.Socket>();
   let frozen = false;
   let held: [net.Socket, Buffer][] = [];
@@ -62,7 +64,9 @@ async function redisProxy(target: URL): Promise<{ url: string; freeze(): void; t
 }
 
 async function countByStatus(h: Harness): Promise<Record<string, number>> {
-  const { rows } = await h.rt.dbs.pool('demo_session').query<{ status: string; n: number }>('SELECT status, count(*)::int AS n FROM demo_sessions GROUP BY status');
+  const { rows } = await h.rt.dbs
+    .pool('demo_session')
+    .query<{ status: string; n: number }>('SELECT status, count(*)::int AS n FROM demo_sessions GROUP BY status');
   return Object.fromEntries(rows.map((r) => [r.status, r.n]));
 }
 
@@ -193,22 +197,31 @@ describe('HTTP API: Redis down', () => {
       proxy.thaw();
       // The request timed out, not the work: once Redis answers, the create finishes, and the
       // API destroys what it made (the client was told 503): the session's cleanup is enqueued.
-      const { rows } = await h.rt.dbs.pool('demo_session').query<{ session_id: string; status: string }>(
-        'SELECT session_id, status FROM demo_sessions WHERE email = $1',
-        [email],
-      );
+      const { rows } = await h.rt.dbs
+        .pool('demo_session')
+        .query<{ session_id: string; status: string }>(
+          'SELECT session_id, status FROM demo_sessions WHERE email = $1',
+          [email],
+        );
       expect(rows).toHaveLength(1);
       const id = rows[0]!.session_id;
       await eventually(
         async () => {
-          const r = await h.rt.dbs.pool('demo_session').query<{ status: string }>('SELECT status FROM demo_sessions WHERE session_id = $1', [id]);
+          const r = await h.rt.dbs
+            .pool('demo_session')
+            .query<{ status: string }>('SELECT status FROM demo_sessions WHERE session_id = $1', [id]);
           return ['destroying', 'destroyed'].includes(r.rows[0]?.status ?? '') ? r.rows[0]!.status : undefined;
         },
         5_000,
         'the late session to be destroyed',
       );
       // The record moves to destroying first, then its cleanup flow is enqueued (no worker runs it here).
-      await eventually(async () => ((await h.rt.redis.exists(`${h.cfg.QUEUE_PREFIX}:demo-session:${id}-cleanup`)) === 1 ? true : undefined), 5_000, 'its cleanup job');
+      await eventually(
+        async () =>
+          (await h.rt.redis.exists(`${h.cfg.QUEUE_PREFIX}:demo-session:${id}-cleanup`)) === 1 ? true : undefined,
+        5_000,
+        'its cleanup job',
+      );
       await proxy.cut();
     });
   });
@@ -228,16 +241,27 @@ describe('HTTP API: Redis down', () => {
       proxy.thaw();
 
       const id = await eventually(
-        async () => (await h.rt.dbs.pool('demo_session').query<{ session_id: string }>('SELECT session_id FROM demo_sessions WHERE idempotency_key = $1', [key])).rows[0]?.session_id,
+        async () =>
+          (
+            await h.rt.dbs
+              .pool('demo_session')
+              .query<{ session_id: string }>('SELECT session_id FROM demo_sessions WHERE idempotency_key = $1', [key])
+          ).rows[0]?.session_id,
         5_000,
         'the late session',
       );
-      await eventually(async () => ((await h.rt.redis.exists(`${h.cfg.QUEUE_PREFIX}:demo-session:${id}`)) ? true : undefined), 5_000, 'its flow');
+      await eventually(
+        async () => ((await h.rt.redis.exists(`${h.cfg.QUEUE_PREFIX}:demo-session:${id}`)) ? true : undefined),
+        5_000,
+        'its flow',
+      );
       const retry = await send();
       expect(retry.status, retry.text).toBe(202);
       expect(retry.body.session_id).toBe(id);
       expect(retry.headers['idempotent-replayed']).toBe('true');
-      const { rows } = await h.rt.dbs.pool('demo_session').query<{ status: string }>('SELECT status FROM demo_sessions WHERE session_id = $1', [id]);
+      const { rows } = await h.rt.dbs
+        .pool('demo_session')
+        .query<{ status: string }>('SELECT status FROM demo_sessions WHERE session_id = $1', [id]);
       expect(['pending', 'loading', 'ready']).toContain(rows[0]?.status);
       await proxy.cut();
     });
@@ -252,7 +276,12 @@ describe('HTTP API: Redis down', () => {
       // Workers (on the real Redis) for 10 of the 11 services: orchestrator, the last wave, never loads.
       const missing: ServiceName = 'orchestrator';
       const workerDbs = new Databases({ ...h.cfg, PG_POOL_SIZE: 2 });
-      const workers = await startWorkers(h.cfg, workerDbs, h.rt.log, SERVICES.filter((s) => s !== missing));
+      const workers = await startWorkers(
+        h.cfg,
+        workerDbs,
+        h.rt.log,
+        SERVICES.filter((s) => s !== missing),
+      );
       const created = await postSession(api, { demo_account_type: 'professional', email: freshEmail('partly') });
       expect(created.status, created.text).toBe(202);
       const id = created.body.session_id as string;
@@ -299,21 +328,32 @@ describe('HTTP API: Redis down', () => {
       const proxy = await redisProxy(new URL(h.cfg.REDIS_URL));
       // A queue prefix of its own: no job of the other tests runs into the outage (a job that loses its lock is logged, rightly).
       const QUEUE_PREFIX = `{t-${h.id}-start}`;
-      const env = { ...h.env, QUEUE_PREFIX, REDIS_URL: proxy.url, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', RATE_LIMIT_PER_MINUTE: '0', PG_POOL_SIZE: '1' };
+      const env = {
+        ...h.env,
+        QUEUE_PREFIX,
+        REDIS_URL: proxy.url,
+        PORT: '0',
+        HOST: '127.0.0.1',
+        LOG_LEVEL: 'info',
+        RATE_LIMIT_PER_MINUTE: '0',
+        PG_POOL_SIZE: '1',
+      };
       const proc = runCli(['start'], env);
       try {
-        await eventually(async () => (proc.output().includes('HTTP API listening') ? true : undefined), 30_000, 'the process to start');
+        await eventually(
+          async () => (proc.output().includes('HTTP API listening') ? true : undefined),
+          30_000,
+          'the process to start',
+        );
         const url = await eventually(async () => {
-          const line = proc.output().split('\n').find((l) => l.includes('HTTP API listening'));
+          const line = proc
+            .output()
+            .split('\n')
+            .find((l) => l.includes('HTTP API listening'));
           return line ? (JSON.parse(line) as { url: string }).url : undefined;
         }, 1_000);
         const from = proc.output().length;
-        const lines = () =>
-          proc
-            .output()
-            .slice(from)
-            .split('\n')
-            .filter(Boolean);
+        const lines = () => proc.output().slice(from).split('\n').filter(Boolean);
         const logged = (msg: string) => lines().filter((l) => l.includes(`"msg":"${msg}"`)).length;
         const DOWN_MS = 3_000;
         for (let n = 1; n <= 2; n++) {
@@ -326,8 +366,17 @@ describe('HTTP API: Redis down', () => {
             await new Promise((r) => setTimeout(r, 300));
           }
           await proxy.restore();
-          await eventually(async () => (logged('redis connection back') === n ? true : undefined), 15_000, `the end of outage ${n} in the log`);
-          await eventually(async () => ((await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(5_000) })).status === 200 ? true : undefined), 15_000, 'the process ready again');
+          await eventually(
+            async () => (logged('redis connection back') === n ? true : undefined),
+            15_000,
+            `the end of outage ${n} in the log`,
+          );
+          await eventually(
+            async () =>
+              (await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(5_000) })).status === 200 ? true : undefined,
+            15_000,
+            'the process ready again',
+          );
         }
         const out = lines();
         const summary = out.join('\n');
@@ -336,7 +385,10 @@ describe('HTTP API: Redis down', () => {
         expect(summary).not.toContain('Unhandled error event');
         expect(logged('worker error'), summary).toBe(0);
         // Every line is a log line (nothing printed raw by a library), and few are errors or warnings.
-        expect(out.filter((l) => !l.startsWith('{')), summary).toEqual([]);
+        expect(
+          out.filter((l) => !l.startsWith('{')),
+          summary,
+        ).toEqual([]);
         // (/readyz logs each failed check itself: those lines answer the probes, they are not the outage's.)
         const loud = out.filter((l) => /"level":"(error|warn)"/.test(l) && !l.includes('"msg":"not ready"'));
         expect(loud.length, summary).toBeLessThanOrEqual(6);
@@ -351,7 +403,9 @@ describe('HTTP API: Redis down', () => {
   });
 
   it('/readyz answers 503 naming a database that is not reachable', async () => {
-    const { rt, api } = await apiWith({ INVENTORY_DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/no_such_database_here' });
+    const { rt, api } = await apiWith({
+      INVENTORY_DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/no_such_database_here',
+    });
     await redisReady(rt.redis);
     const res = await client(api).get('/readyz');
     expectErrorShape(res, 503, 'not_ready');

@@ -28,7 +28,11 @@ describe('HTTP API: demo sessions', () => {
     let ready: SessionView;
 
     beforeAll(async () => {
-      const res = await postSession(api, { demo_account_type: 'professional', email: freshEmail(), subscription_tier: 'professional' });
+      const res = await postSession(api, {
+        demo_account_type: 'professional',
+        email: freshEmail(),
+        subscription_tier: 'professional',
+      });
       expect(res.status, res.text).toBe(202);
       created = res.body as Record<string, unknown>;
       expect(res.headers.location).toBe(`${PATH}/${String(created.session_id)}`);
@@ -36,7 +40,14 @@ describe('HTTP API: demo sessions', () => {
     });
 
     it('answers 202 with exactly the contract fields', () => {
-      expect(Object.keys(created).sort()).toEqual(['demo_account_type', 'expires_at', 'session_id', 'status', 'tenant_id', 'tenant_ids']);
+      expect(Object.keys(created).sort()).toEqual([
+        'demo_account_type',
+        'expires_at',
+        'session_id',
+        'status',
+        'tenant_id',
+        'tenant_ids',
+      ]);
       SessionCreatedSchema.parse(created);
       expect(created.status).toBe('pending');
       expect(created.demo_account_type).toBe('professional');
@@ -100,19 +111,33 @@ describe('HTTP API: demo sessions', () => {
 
   it('unknown session: 404 on GET, DELETE and events', async () => {
     const id = '00000000-0000-4000-8000-000000000000';
-    for (const res of [await client(api).get(`${PATH}/${id}`), await client(api).delete(`${PATH}/${id}`), await client(api).get(`${PATH}/${id}/events`)]) {
+    for (const res of [
+      await client(api).get(`${PATH}/${id}`),
+      await client(api).delete(`${PATH}/${id}`),
+      await client(api).get(`${PATH}/${id}/events`),
+    ]) {
       expectErrorShape(res, 404, 'session_not_found');
     }
   });
 
-  it.each(['not-a-uuid', '123', '00000000-0000-4000-8000-00000000000', '00000000-0000-4000-8000-0000000000000', 'g0000000-0000-4000-8000-000000000000', '%20', '..', 'x'.repeat(5000)])(
-    'malformed session id %#: 400 invalid_session_id',
-    async (id) => {
-      for (const res of [await client(api).get(`${PATH}/${id}`), await client(api).delete(`${PATH}/${id}`), await client(api).get(`${PATH}/${id}/events`)]) {
-        expectErrorShape(res, 400, 'invalid_session_id');
-      }
-    },
-  );
+  it.each([
+    'not-a-uuid',
+    '123',
+    '00000000-0000-4000-8000-00000000000',
+    '00000000-0000-4000-8000-0000000000000',
+    'g0000000-0000-4000-8000-000000000000',
+    '%20',
+    '..',
+    'x'.repeat(5000),
+  ])('malformed session id %#: 400 invalid_session_id', async (id) => {
+    for (const res of [
+      await client(api).get(`${PATH}/${id}`),
+      await client(api).delete(`${PATH}/${id}`),
+      await client(api).get(`${PATH}/${id}/events`),
+    ]) {
+      expectErrorShape(res, 400, 'invalid_session_id');
+    }
+  });
 
   it('a broken percent-encoding in the id is a 400, not a 500', async () => {
     expectErrorShape(await client(api).get(`${PATH}/%E0%A4%A`), 400);
@@ -146,7 +171,9 @@ describe('HTTP API: demo sessions', () => {
       const c = await postSession(capped, { demo_account_type: 'professional', email });
       expectErrorShape(c, 429, 'too_many_sessions');
       // Another email is not affected.
-      expect((await postSession(capped, { demo_account_type: 'professional', email: freshEmail('cap') })).status).toBe(202);
+      expect((await postSession(capped, { demo_account_type: 'professional', email: freshEmail('cap') })).status).toBe(
+        202,
+      );
       // A destroyed session no longer counts.
       const id = (a.body as { session_id: string }).session_id;
       expect((await client(capped).delete(`${PATH}/${id}`)).status).toBe(202);
@@ -155,7 +182,9 @@ describe('HTTP API: demo sessions', () => {
 
     it('holds under concurrent requests: exactly 2 of 6 are accepted', async () => {
       const email = freshEmail('race');
-      const answers = await Promise.all(Array.from({ length: 6 }, () => postSession(capped, { demo_account_type: 'professional', email })));
+      const answers = await Promise.all(
+        Array.from({ length: 6 }, () => postSession(capped, { demo_account_type: 'professional', email })),
+      );
       const statuses = answers.map((r) => r.status).sort();
       expect(statuses).toEqual([202, 202, 429, 429, 429, 429]);
     });

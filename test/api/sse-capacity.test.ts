@@ -23,13 +23,26 @@ interface Answer {
 }
 
 /** One request on its own socket from `localAddress`; a 200 stream stays open until close(). */
-function request(api: RunningApi, path: string, opts: { localAddress?: string; method?: string; headers?: Record<string, string> } = {}): Promise<Answer> {
+function request(
+  api: RunningApi,
+  path: string,
+  opts: { localAddress?: string; method?: string; headers?: Record<string, string> } = {},
+): Promise<Answer> {
   const { port } = new URL(api.url);
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: '127.0.0.1', port, path, method: opts.method ?? 'GET', localAddress: opts.localAddress, agent: false, headers: { Accept: 'text/event-stream', ...opts.headers } },
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        method: opts.method ?? 'GET',
+        localAddress: opts.localAddress,
+        agent: false,
+        headers: { Accept: 'text/event-stream', ...opts.headers },
+      },
       (res) => {
-        const answer = (body: string) => resolve({ status: res.statusCode ?? 0, headers: res.headers, body, close: () => req.destroy() });
+        const answer = (body: string) =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body, close: () => req.destroy() });
         if (res.statusCode === 200 && opts.method !== 'HEAD') {
           res.resume();
           answer('');
@@ -49,8 +62,18 @@ function request(api: RunningApi, path: string, opts: { localAddress?: string; m
 const openFiles = () => fs.readdirSync('/proc/self/fd').length;
 
 /** `n` requests at once, request i from 127.0.0.(2 + client(i)). */
-function burst(api: RunningApi, path: string, n: number, client: (i: number) => number, headers?: (i: number) => Record<string, string>): Promise<Answer[]> {
-  return Promise.all(Array.from({ length: n }, (_, i) => request(api, path, { localAddress: `127.0.0.${2 + client(i)}`, headers: headers?.(i) })));
+function burst(
+  api: RunningApi,
+  path: string,
+  n: number,
+  client: (i: number) => number,
+  headers?: (i: number) => Record<string, string>,
+): Promise<Answer[]> {
+  return Promise.all(
+    Array.from({ length: n }, (_, i) =>
+      request(api, path, { localAddress: `127.0.0.${2 + client(i)}`, headers: headers?.(i) }),
+    ),
+  );
 }
 
 function expectRefusal(a: Answer, status: number, code: string): void {
@@ -77,13 +100,25 @@ describe('HTTP API: event-stream capacity', () => {
   /** Closes every answer, then waits until the server holds no slot and the process' file count is back near `baseline`. */
   async function closeAll(api: RunningApi, answers: Answer[], baseline: number): Promise<void> {
     for (const a of answers) a.close();
-    await eventually(async () => (api.streams.size === 0 && api.streams.open === 0 ? true : undefined), 5_000, 'every slot to be given back');
+    await eventually(
+      async () => (api.streams.size === 0 && api.streams.open === 0 ? true : undefined),
+      5_000,
+      'every slot to be given back',
+    );
     // The server's sockets close as it sees the clients go: the count comes back to where it was.
-    await eventually(async () => (openFiles() <= baseline + 5 ? true : undefined), 5_000, `open files back to ${baseline} (now ${openFiles()})`);
+    await eventually(
+      async () => (openFiles() <= baseline + 5 ? true : undefined),
+      5_000,
+      `open files back to ${baseline} (now ${openFiles()})`,
+    );
   }
 
   it('a burst of 130 from 7 clients against a total of 100 (20 each): 100 streams, the rest 503 with Retry-After', async () => {
-    const api = await startTestApi(h, { RATE_LIMIT_PER_MINUTE: 0 }, { sse: { maxStreams: 100, maxPerClient: 20, heartbeatMs: 600_000, pollMs: 600_000 } });
+    const api = await startTestApi(
+      h,
+      { RATE_LIMIT_PER_MINUTE: 0 },
+      { sse: { maxStreams: 100, maxPerClient: 20, heartbeatMs: 600_000, pollMs: 600_000 } },
+    );
     try {
       const baseline = openFiles();
       // 6 clients × 20 and one × 10: nobody above its share, 130 above the total.
@@ -106,7 +141,11 @@ describe('HTTP API: event-stream capacity', () => {
   });
 
   it('one client cannot take more than its share: 30 at once from one address, 20 streams and 10 × 429; another client still gets one', async () => {
-    const api = await startTestApi(h, { RATE_LIMIT_PER_MINUTE: 0 }, { sse: { maxStreams: 100, maxPerClient: 20, heartbeatMs: 600_000, pollMs: 600_000 } });
+    const api = await startTestApi(
+      h,
+      { RATE_LIMIT_PER_MINUTE: 0 },
+      { sse: { maxStreams: 100, maxPerClient: 20, heartbeatMs: 600_000, pollMs: 600_000 } },
+    );
     try {
       const baseline = openFiles();
       const answers = await burst(api, events, 30, () => 10);
@@ -166,7 +205,11 @@ describe('HTTP API: event-stream capacity', () => {
   });
 
   it('the slot comes back on an error answer and on the server closing', async () => {
-    const api = await startTestApi(h, { RATE_LIMIT_PER_MINUTE: 0 }, { sse: { maxStreams: 3, maxPerClient: 3, heartbeatMs: 600_000, pollMs: 600_000 } });
+    const api = await startTestApi(
+      h,
+      { RATE_LIMIT_PER_MINUTE: 0 },
+      { sse: { maxStreams: 3, maxPerClient: 3, heartbeatMs: 600_000, pollMs: 600_000 } },
+    );
     let closed = false;
     try {
       // Unknown and malformed sessions: 404/400, and no slot kept (more of them than the cap).
@@ -188,7 +231,11 @@ describe('HTTP API: event-stream capacity', () => {
   });
 
   it('HEAD answers what GET would, without a stream or a slot, even with every slot taken', async () => {
-    const api = await startTestApi(h, { RATE_LIMIT_PER_MINUTE: 0 }, { sse: { maxStreams: 2, maxPerClient: 2, heartbeatMs: 600_000, pollMs: 600_000 } });
+    const api = await startTestApi(
+      h,
+      { RATE_LIMIT_PER_MINUTE: 0 },
+      { sse: { maxStreams: 2, maxPerClient: 2, heartbeatMs: 600_000, pollMs: 600_000 } },
+    );
     try {
       const baseline = openFiles();
       const head = await request(api, events, { method: 'HEAD' });

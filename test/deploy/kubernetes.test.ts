@@ -25,7 +25,17 @@ import { SERVICES } from '../../src/catalog/services.ts';
 import { CONFIG_VARIABLES, loadConfig, type Config } from '../../src/config/env.ts';
 import { SESSION_QUEUE } from '../../src/flows/jobs.ts';
 import { QUEUE_NAMES } from '../../src/flows/queues.ts';
-import { checkValues, loadCli, ROOT, SEED_DATA, seedDataFiles, seedProfiles, typeCheckManifests, type Cli, type ParsedCommand } from './support.ts';
+import {
+  checkValues,
+  loadCli,
+  ROOT,
+  SEED_DATA,
+  seedDataFiles,
+  seedProfiles,
+  typeCheckManifests,
+  type Cli,
+  type ParsedCommand,
+} from './support.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Types of the rendered objects (checked against the real schemas first)
@@ -141,11 +151,16 @@ function kustomizeVersion(): string | null {
 const KUSTOMIZE = kustomizeVersion();
 const HAVE_KUSTOMIZE = KUSTOMIZE !== null && /^v?5\./.test(KUSTOMIZE);
 if (!HAVE_KUSTOMIZE) {
-  console.warn(`test/deploy: kubectl with kustomize v5 not found (${KUSTOMIZE ?? 'no kubectl'}): the rendering checks are skipped`);
+  console.warn(
+    `test/deploy: kubectl with kustomize v5 not found (${KUSTOMIZE ?? 'no kubectl'}): the rendering checks are skipped`,
+  );
 }
 
 function render(target: Target): K8s[] {
-  const yaml = execFileSync('kubectl', ['kustomize', path.join(ROOT, target)], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  const yaml = execFileSync('kubectl', ['kustomize', path.join(ROOT, target)], {
+    encoding: 'utf8',
+    maxBuffer: 256 * 1024 * 1024,
+  });
   return parseAllDocuments(yaml)
     .map((d) => {
       if (d.errors.length > 0) throw new Error(`${target}: ${d.errors.map((e) => e.message).join('; ')}`);
@@ -252,13 +267,27 @@ function quantity(q: string | undefined): number {
   if (!m) return NaN;
   const n = Number(m[1]);
   const unit = m[2] ?? '';
-  const f: Record<string, number> = { '': 1, m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, Ti: 1024 ** 4 };
+  const f: Record<string, number> = {
+    '': 1,
+    m: 1e-3,
+    k: 1e3,
+    M: 1e6,
+    G: 1e9,
+    T: 1e12,
+    Ki: 1024,
+    Mi: 1024 ** 2,
+    Gi: 1024 ** 3,
+    Ti: 1024 ** 4,
+  };
   return n * f[unit]!;
 }
 
 const parsedArgs = new Map<string, ParsedCommand>();
 async function parseArgs(cli: Cli, c: Container, who: string): Promise<ParsedCommand> {
-  if (c.command !== undefined) throw new Error(`${who}: sets command ${JSON.stringify(c.command)}; use args so the image's entrypoint (demo-seed) runs`);
+  if (c.command !== undefined)
+    throw new Error(
+      `${who}: sets command ${JSON.stringify(c.command)}; use args so the image's entrypoint (demo-seed) runs`,
+    );
   const key = JSON.stringify(c.args ?? []);
   let p = parsedArgs.get(key);
   if (!p) {
@@ -276,7 +305,11 @@ function queuesOf(cmd: ParsedCommand): string[] {
 }
 
 /** The files a container sees through its ConfigMap volumes: absolute path -> content. */
-function visibleConfigMapFiles(w: Workload, c: Container, objs: readonly K8s[]): { files: Map<string, Buffer>; dirMounts: string[] } {
+function visibleConfigMapFiles(
+  w: Workload,
+  c: Container,
+  objs: readonly K8s[],
+): { files: Map<string, Buffer>; dirMounts: string[] } {
   const files = new Map<string, Buffer>();
   const dirMounts: string[] = [];
   const volumes = new Map((w.spec.template.spec.volumes ?? []).map((v) => [v.name, v]));
@@ -295,7 +328,8 @@ function visibleConfigMapFiles(w: Workload, c: Container, objs: readonly K8s[]):
     if (!v) throw new Error(`${label(w)}/${c.name}: mounts unknown volume ${m.name}`);
     let list: [string, Buffer][] | undefined;
     if (v.configMap) list = entries(v.configMap.name, v.configMap.items);
-    else if (v.projected) list = v.projected.sources.flatMap((s) => (s.configMap ? entries(s.configMap.name, s.configMap.items) : []));
+    else if (v.projected)
+      list = v.projected.sources.flatMap((s) => (s.configMap ? entries(s.configMap.name, s.configMap.items) : []));
     if (!list) continue;
     if (m.subPath !== undefined) {
       const hit = list.find(([p]) => p === m.subPath);
@@ -328,7 +362,7 @@ const SEED_FILES = seedDataFiles();
 const PROFILES = seedProfiles();
 
 describe('service defaults the manifests rely on', () => {
-  it('serves the API on 8000 and a worker\'s health on 8001, and bounds worker shutdown at 10 s', () => {
+  it("serves the API on 8000 and a worker's health on 8001, and bounds worker shutdown at 10 s", () => {
     expect(DEFAULTS.PORT).toBe(8000);
     expect(DEFAULTS.WORKER_HEALTH_PORT).toBe(8001);
     expect(DEFAULTS.WORKER_CLOSE_TIMEOUT_MS).toBe(10_000);
@@ -338,8 +372,12 @@ describe('service defaults the manifests rely on', () => {
 
 describe('k8s/base/seed-data (generated from seed-data/)', () => {
   it('is in sync with seed-data/: node k8s/sync-seed-data.mjs --check', () => {
-    const r = spawnSync(process.execPath, [path.join(ROOT, 'k8s', 'sync-seed-data.mjs'), '--check'], { encoding: 'utf8' });
-    expect(r.stderr + r.stdout, 'run `node k8s/sync-seed-data.mjs` after changing seed-data/').toMatch(/matches seed-data/);
+    const r = spawnSync(process.execPath, [path.join(ROOT, 'k8s', 'sync-seed-data.mjs'), '--check'], {
+      encoding: 'utf8',
+    });
+    expect(r.stderr + r.stdout, 'run `node k8s/sync-seed-data.mjs` after changing seed-data/').toMatch(
+      /matches seed-data/,
+    );
     expect(r.status).toBe(0);
   });
 
@@ -391,7 +429,9 @@ describe.skipIf(!HAVE_KUSTOMIZE)('kubectl kustomize', () => {
     });
 
     it('generates one ConfigMap per seed-data folder holding exactly its files, byte for byte', () => {
-      const cms = of<DataObject>(objs(target), 'ConfigMap').filter((c) => baseName(c.metadata.name).startsWith('seed-data-') && baseName(c.metadata.name) !== 'seed-data-config');
+      const cms = of<DataObject>(objs(target), 'ConfigMap').filter(
+        (c) => baseName(c.metadata.name).startsWith('seed-data-') && baseName(c.metadata.name) !== 'seed-data-config',
+      );
       const expected = new Map<string, Map<string, string>>();
       for (const f of SEED_FILES) {
         const name = f.folder === null ? `seed-data-${f.profile}` : `seed-data-${f.profile}-${f.folder}`;
@@ -406,7 +446,10 @@ describe.skipIf(!HAVE_KUSTOMIZE)('kubectl kustomize', () => {
         let size = 0;
         for (const [key, rel] of files) {
           const want = readFileSync(path.join(SEED_DATA, rel));
-          const got = cm.data?.[key] !== undefined ? Buffer.from(cm.data[key]!, 'utf8') : Buffer.from(cm.binaryData![key]!, 'base64');
+          const got =
+            cm.data?.[key] !== undefined
+              ? Buffer.from(cm.data[key]!, 'utf8')
+              : Buffer.from(cm.binaryData![key]!, 'base64');
           expect(got.equals(want), `${label(cm)} ${key} differs from seed-data/${rel}`).toBe(true);
           size += got.length;
         }
@@ -431,14 +474,22 @@ describe.skipIf(!HAVE_KUSTOMIZE)('kubectl kustomize', () => {
         for (const f of SEED_FILES) {
           const at = `${dataDir}/${f.rel}`;
           expect(files.has(at), `${label(w)} does not see ${at}`).toBe(true);
-          expect(files.get(at)!.equals(readFileSync(path.join(SEED_DATA, f.rel))), `${label(w)}: ${at} differs from seed-data/${f.rel}`).toBe(true);
+          expect(
+            files.get(at)!.equals(readFileSync(path.join(SEED_DATA, f.rel))),
+            `${label(w)}: ${at} differs from seed-data/${f.rel}`,
+          ).toBe(true);
         }
-        const extra = [...files.keys()].filter((p) => p.startsWith(`${dataDir}/`) && !SEED_FILES.some((f) => `${dataDir}/${f.rel}` === p));
+        const extra = [...files.keys()].filter(
+          (p) => p.startsWith(`${dataDir}/`) && !SEED_FILES.some((f) => `${dataDir}/${f.rel}` === p),
+        );
         expect(extra, `${label(w)} sees files that are not in seed-data/`).toEqual([]);
         // A mount point inside a ConfigMap volume cannot be created (read-only volume).
         for (const d of dirMounts) {
           const nested = (c.volumeMounts ?? []).filter((m) => m.mountPath !== d && m.mountPath.startsWith(`${d}/`));
-          expect(nested.map((m) => m.mountPath), `${label(w)}: mounts inside the ConfigMap volume at ${d}`).toEqual([]);
+          expect(
+            nested.map((m) => m.mountPath),
+            `${label(w)}: mounts inside the ConfigMap volume at ${d}`,
+          ).toEqual([]);
         }
       }
     });
@@ -465,7 +516,13 @@ describe.skipIf(!HAVE_KUSTOMIZE)('kubectl kustomize', () => {
       const problems: string[] = [];
       const scaledBy = new Map<string, Set<string>>();
       for (const so of of<K8s & { spec: ScaledObjectSpec }>(all, 'ScaledObject')) {
-        const names = new Set(so.spec.triggers.flatMap((t) => Object.entries(t.metadata).filter(([k]) => k.endsWith('FromEnv')).map(([, v]) => v)));
+        const names = new Set(
+          so.spec.triggers.flatMap((t) =>
+            Object.entries(t.metadata)
+              .filter(([k]) => k.endsWith('FromEnv'))
+              .map(([, v]) => v),
+          ),
+        );
         scaledBy.set(so.spec.scaleTargetRef.name, names);
       }
       for (const w of ownWorkloads(all)) {
@@ -474,8 +531,14 @@ describe.skipIf(!HAVE_KUSTOMIZE)('kubectl kustomize', () => {
         const s = w.spec.template.spec;
         for (const c of [...(s.initContainers ?? []), ...s.containers]) {
           const env = containerEnv(c, all);
-          for (const n of env.names) if (!known.has(n) && !kedaOnly.has(n)) problems.push(`${label(w)}/${c.name}: ${n} is not a variable of src/config/env.ts`);
-          for (const ext of env.external) if (ext !== SECRET) problems.push(`${label(w)}/${c.name}: references Secret ${ext}, which is neither rendered nor the documented ${SECRET}`);
+          for (const n of env.names)
+            if (!known.has(n) && !kedaOnly.has(n))
+              problems.push(`${label(w)}/${c.name}: ${n} is not a variable of src/config/env.ts`);
+          for (const ext of env.external)
+            if (ext !== SECRET)
+              problems.push(
+                `${label(w)}/${c.name}: references Secret ${ext}, which is neither rendered nor the documented ${SECRET}`,
+              );
           if (isAppImage(c.image)) {
             try {
               loadConfig(env.values);
@@ -487,12 +550,20 @@ describe.skipIf(!HAVE_KUSTOMIZE)('kubectl kustomize', () => {
       }
       const config = of<DataObject>(all, 'ConfigMap').find((c) => baseName(c.metadata.name) === 'seed-data-config');
       expect(config, 'ConfigMap seed-data-config').toBeDefined();
-      for (const k of Object.keys(config!.data ?? {})) if (!known.has(k)) problems.push(`seed-data-config: ${k} is not a variable of src/config/env.ts`);
-      for (const k of ['WORKER_CONCURRENCY', 'JOB_ATTEMPTS', 'JOB_BACKOFF_MS', 'DEMO_SESSION_TTL_SECONDS', 'LOG_LEVEL']) {
+      for (const k of Object.keys(config!.data ?? {}))
+        if (!known.has(k)) problems.push(`seed-data-config: ${k} is not a variable of src/config/env.ts`);
+      for (const k of [
+        'WORKER_CONCURRENCY',
+        'JOB_ATTEMPTS',
+        'JOB_BACKOFF_MS',
+        'DEMO_SESSION_TTL_SECONDS',
+        'LOG_LEVEL',
+      ]) {
         if (config!.data?.[k] === undefined) problems.push(`seed-data-config lacks ${k}`);
       }
       for (const s of of<DataObject>(all, 'Secret')) {
-        for (const k of Object.keys(s.data ?? {})) if (!known.has(k)) problems.push(`${label(s)}: ${k} is not a variable of src/config/env.ts`);
+        for (const k of Object.keys(s.data ?? {}))
+          if (!known.has(k)) problems.push(`${label(s)}: ${k} is not a variable of src/config/env.ts`);
       }
       expect(problems).toEqual([]);
     });
@@ -514,7 +585,10 @@ describe.skipIf(!HAVE_KUSTOMIZE)('kubectl kustomize', () => {
           expect(portNumber(c, probe.httpGet.port), `${label(w)} probe port`).toBe(port);
           expect([HEALTHZ, READYZ]).toContain(probe.httpGet.path);
         }
-        expect(c.ports?.map((p) => p.containerPort), `${label(w)} ports`).toContain(port);
+        expect(
+          c.ports?.map((p) => p.containerPort),
+          `${label(w)} ports`,
+        ).toContain(port);
       }
       expect([...roles].sort()).toEqual(['api', 'worker']);
     });
@@ -554,20 +628,36 @@ describe.skipIf(!HAVE_KUSTOMIZE)('kubectl kustomize', () => {
 
     it('has a PodDisruptionBudget per Deployment and one autoscaler per worker Deployment', async () => {
       const all = objs(target);
-      const pdbs = of<K8s & { spec: { selector: { matchLabels: Record<string, string> } } }>(all, 'PodDisruptionBudget');
-      const hpas = of<K8s & { spec: { scaleTargetRef: { kind: string; name: string }; minReplicas?: number; maxReplicas: number } }>(all, 'HorizontalPodAutoscaler');
+      const pdbs = of<K8s & { spec: { selector: { matchLabels: Record<string, string> } } }>(
+        all,
+        'PodDisruptionBudget',
+      );
+      const hpas = of<
+        K8s & { spec: { scaleTargetRef: { kind: string; name: string }; minReplicas?: number; maxReplicas: number } }
+      >(all, 'HorizontalPodAutoscaler');
       const sos = of<K8s & { spec: ScaledObjectSpec }>(all, 'ScaledObject');
       const deployments = ownWorkloads(all).filter((w) => w.kind === 'Deployment');
       for (const d of deployments) {
         const podLabels = d.spec.template.metadata?.labels ?? {};
         const selected = Object.entries(d.spec.selector?.matchLabels ?? {});
-        expect(selected.every(([k, v]) => podLabels[k] === v), `${label(d)} selector matches its pods`).toBe(true);
-        const mine = pdbs.filter((p) => Object.entries(p.spec.selector.matchLabels).every(([k, v]) => podLabels[k] === v));
+        expect(
+          selected.every(([k, v]) => podLabels[k] === v),
+          `${label(d)} selector matches its pods`,
+        ).toBe(true);
+        const mine = pdbs.filter((p) =>
+          Object.entries(p.spec.selector.matchLabels).every(([k, v]) => podLabels[k] === v),
+        );
         expect(mine.map(label), `${label(d)} PodDisruptionBudget`).toHaveLength(1);
         const cmd = await parseArgs(cli, mainContainer(d), label(d));
         const scalers = [
-          ...hpas.filter((h) => h.spec.scaleTargetRef.kind === 'Deployment' && h.spec.scaleTargetRef.name === d.metadata.name),
-          ...sos.filter((s) => (s.spec.scaleTargetRef.kind ?? 'Deployment') === 'Deployment' && s.spec.scaleTargetRef.name === d.metadata.name),
+          ...hpas.filter(
+            (h) => h.spec.scaleTargetRef.kind === 'Deployment' && h.spec.scaleTargetRef.name === d.metadata.name,
+          ),
+          ...sos.filter(
+            (s) =>
+              (s.spec.scaleTargetRef.kind ?? 'Deployment') === 'Deployment' &&
+              s.spec.scaleTargetRef.name === d.metadata.name,
+          ),
         ];
         expect(scalers.map(label), `${label(d)} autoscalers`).toHaveLength(cmd.command === 'worker' ? 1 : 0);
       }
@@ -575,28 +665,56 @@ describe.skipIf(!HAVE_KUSTOMIZE)('kubectl kustomize', () => {
         expect(find(all, 'Deployment', h.spec.scaleTargetRef.name), `${label(h)} target`).toBeDefined();
         expect(h.spec.minReplicas ?? 1).toBeLessThanOrEqual(h.spec.maxReplicas);
       }
-      for (const p of pdbs) expect(deployments.some((d) => Object.entries(p.spec.selector.matchLabels).every(([k, v]) => d.spec.template.metadata?.labels?.[k] === v)), `${label(p)} selects pods`).toBe(true);
+      for (const p of pdbs)
+        expect(
+          deployments.some((d) =>
+            Object.entries(p.spec.selector.matchLabels).every(([k, v]) => d.spec.template.metadata?.labels?.[k] === v),
+          ),
+          `${label(p)} selects pods`,
+        ).toBe(true);
     });
 
     it('routes the Service and the Ingress to the API port', async () => {
       const all = objs(target);
-      const services = of<K8s & { spec: { selector: Record<string, string>; ports: { name?: string; port: number; targetPort: number | string }[] } }>(all, 'Service');
+      const services = of<
+        K8s & {
+          spec: {
+            selector: Record<string, string>;
+            ports: { name?: string; port: number; targetPort: number | string }[];
+          };
+        }
+      >(all, 'Service');
       const api = ownWorkloads(all).filter((w) => w.kind === 'Deployment' && mainContainer(w).args?.[0] === 'api');
       expect(api).toHaveLength(1);
       const apiPod = api[0]!;
       const svc = services.find((s) => s.metadata.name === 'demo-session-api');
       expect(svc, 'Service demo-session-api').toBeDefined();
-      expect(Object.entries(svc!.spec.selector).every(([k, v]) => apiPod.spec.template.metadata?.labels?.[k] === v)).toBe(true);
+      expect(
+        Object.entries(svc!.spec.selector).every(([k, v]) => apiPod.spec.template.metadata?.labels?.[k] === v),
+      ).toBe(true);
       const c = mainContainer(apiPod);
       const cfg = containerConfig(c, all);
       for (const p of svc!.spec.ports) expect(portNumber(c, p.targetPort)).toBe(cfg.PORT);
-      for (const ing of of<K8s & { spec: { rules: { http: { paths: { backend: { service: { name: string; port: { name?: string; number?: number } } } }[] } }[] } }>(all, 'Ingress')) {
+      for (const ing of of<
+        K8s & {
+          spec: {
+            rules: {
+              http: { paths: { backend: { service: { name: string; port: { name?: string; number?: number } } } }[] };
+            }[];
+          };
+        }
+      >(all, 'Ingress')) {
         for (const r of ing.spec.rules) {
           for (const p of r.http.paths) {
             const target = services.find((s) => s.metadata.name === p.backend.service.name);
             expect(target, `${label(ing)} backend`).toBeDefined();
             const port = p.backend.service.port;
-            expect(target!.spec.ports.some((sp) => (port.name !== undefined ? sp.name === port.name : sp.port === port.number)), `${label(ing)} backend port`).toBe(true);
+            expect(
+              target!.spec.ports.some((sp) =>
+                port.name !== undefined ? sp.name === port.name : sp.port === port.number,
+              ),
+              `${label(ing)} backend port`,
+            ).toBe(true);
           }
         }
       }
@@ -612,8 +730,10 @@ describe.skipIf(!HAVE_KUSTOMIZE)('kubectl kustomize', () => {
         const s = w.spec.template.spec;
         for (const c of [...(s.initContainers ?? []), ...s.containers]) {
           for (const f of c.envFrom ?? []) {
-            if (f.configMapRef && !cms.has(f.configMapRef.name)) missing.push(`${label(w)}: ConfigMap ${f.configMapRef.name}`);
-            if (f.secretRef && !secrets.has(f.secretRef.name) && f.secretRef.name !== SECRET) missing.push(`${label(w)}: Secret ${f.secretRef.name}`);
+            if (f.configMapRef && !cms.has(f.configMapRef.name))
+              missing.push(`${label(w)}: ConfigMap ${f.configMapRef.name}`);
+            if (f.secretRef && !secrets.has(f.secretRef.name) && f.secretRef.name !== SECRET)
+              missing.push(`${label(w)}: Secret ${f.secretRef.name}`);
           }
           for (const e of c.env ?? []) {
             const ref = e.valueFrom?.secretKeyRef;
@@ -622,7 +742,9 @@ describe.skipIf(!HAVE_KUSTOMIZE)('kubectl kustomize', () => {
         }
         for (const v of s.volumes ?? []) {
           if (v.configMap && !cms.has(v.configMap.name)) missing.push(`${label(w)}: ConfigMap ${v.configMap.name}`);
-          for (const src of v.projected?.sources ?? []) if (src.configMap && !cms.has(src.configMap.name)) missing.push(`${label(w)}: ConfigMap ${src.configMap.name}`);
+          for (const src of v.projected?.sources ?? [])
+            if (src.configMap && !cms.has(src.configMap.name))
+              missing.push(`${label(w)}: ConfigMap ${src.configMap.name}`);
         }
       }
       expect(missing).toEqual([]);
@@ -699,9 +821,15 @@ describe.skipIf(!HAVE_KUSTOMIZE)('kubectl kustomize', () => {
     const prod = () => objs('k8s/overlays/prod');
 
     it('runs more replicas than dev', () => {
-      const replicas = (t: Target) => Object.fromEntries(ownWorkloads(objs(t)).filter((w) => w.kind === 'Deployment').map((w) => [w.metadata.name, w.spec.replicas ?? 1]));
+      const replicas = (t: Target) =>
+        Object.fromEntries(
+          ownWorkloads(objs(t))
+            .filter((w) => w.kind === 'Deployment')
+            .map((w) => [w.metadata.name, w.spec.replicas ?? 1]),
+        );
       const dev = replicas('k8s/overlays/dev');
-      for (const [name, n] of Object.entries(replicas('k8s/overlays/prod'))) expect(n, name).toBeGreaterThan(dev[name] ?? 0);
+      for (const [name, n] of Object.entries(replicas('k8s/overlays/prod')))
+        expect(n, name).toBeGreaterThan(dev[name] ?? 0);
     });
 
     it('expects the Secret to exist and does not create the shared namespace', () => {
@@ -709,14 +837,16 @@ describe.skipIf(!HAVE_KUSTOMIZE)('kubectl kustomize', () => {
       expect(of(prod(), 'Namespace')).toEqual([]);
       const docs = readFileSync(path.join(ROOT, 'docs', 'deployment.md'), 'utf8');
       expect(docs).toContain(SECRET);
-      for (const k of ['DATABASE_URL', 'REDIS_URL', 'ADMIN_USER', 'ADMIN_PASSWORD', 'REDIS_ADDRESS']) expect(docs).toContain(k);
+      for (const k of ['DATABASE_URL', 'REDIS_URL', 'ADMIN_USER', 'ADMIN_PASSWORD', 'REDIS_ADDRESS'])
+        expect(docs).toContain(k);
     });
 
     it('scales each worker Deployment with a KEDA ScaledObject on the wait lists of exactly its queues', async () => {
       const all = prod();
       const sos = of<K8s & { spec: ScaledObjectSpec }>(all, 'ScaledObject');
       const workers: Workload[] = [];
-      for (const w of ownWorkloads(all).filter((x) => x.kind === 'Deployment')) if ((await parseArgs(cli, mainContainer(w), label(w))).command === 'worker') workers.push(w);
+      for (const w of ownWorkloads(all).filter((x) => x.kind === 'Deployment'))
+        if ((await parseArgs(cli, mainContainer(w), label(w))).command === 'worker') workers.push(w);
       expect(sos.map((s) => s.spec.scaleTargetRef.name).sort()).toEqual(workers.map((w) => w.metadata.name).sort());
       for (const so of sos) {
         const w = workers.find((x) => x.metadata.name === so.spec.scaleTargetRef.name)!;
@@ -731,7 +861,11 @@ describe.skipIf(!HAVE_KUSTOMIZE)('kubectl kustomize', () => {
           const addr = t.metadata.addressFromEnv;
           expect(addr ?? t.metadata.address ?? t.metadata.host, `${label(so)} needs the Redis address`).toBeDefined();
           // KEDA resolves *FromEnv from the env of the scaled container
-          if (addr) expect(c.env?.map((e) => e.name), `${label(so)}: ${addr} on ${label(w)}`).toContain(addr);
+          if (addr)
+            expect(
+              c.env?.map((e) => e.name),
+              `${label(so)}: ${addr} on ${label(w)}`,
+            ).toContain(addr);
         }
         expect(so.spec.minReplicaCount ?? 0).toBeGreaterThanOrEqual(1);
         expect(so.spec.minReplicaCount ?? 0).toBeLessThanOrEqual(so.spec.maxReplicaCount ?? 100);

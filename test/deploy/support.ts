@@ -56,7 +56,16 @@ export function seedProfiles(root = SEED_DATA): string[] {
 // The CLI
 
 /** The commands the contract names (../shared/contract.md): the program must register each. */
-const CONTRACT_COMMANDS: readonly string[] = ['migrate', 'start', 'worker', 'api', 'create', 'destroy', 'validate', 'generate'];
+const CONTRACT_COMMANDS: readonly string[] = [
+  'migrate',
+  'start',
+  'worker',
+  'api',
+  'create',
+  'destroy',
+  'validate',
+  'generate',
+];
 
 export interface ParsedCommand {
   readonly command: string;
@@ -79,9 +88,12 @@ export interface Cli {
  */
 export async function loadCli(): Promise<Cli> {
   const { buildProgram } = (await import('../../src/cli/main.ts')) as { buildProgram: () => Command };
-  const registered = buildProgram().commands.map((c) => c.name()).filter((n) => n !== 'help');
+  const registered = buildProgram()
+    .commands.map((c) => c.name())
+    .filter((n) => n !== 'help');
   const missing = CONTRACT_COMMANDS.filter((n) => !registered.includes(n));
-  if (missing.length > 0) throw new Error(`demo-seed does not register ${missing.join(', ')}, which the contract names`);
+  if (missing.length > 0)
+    throw new Error(`demo-seed does not register ${missing.join(', ')}, which the contract names`);
   return {
     commands: registered,
     parse: async (argv) => {
@@ -127,7 +139,11 @@ export function checkValues(cmd: ParsedCommand, profiles: readonly string[]): st
     if (bad.length > 0 || names.length === 0) problems.push(`--services names unknown services: ${bad.join(', ')}`);
   }
   const profile = cmd.options.get('profile');
-  if (typeof profile === 'string' && (cmd.command === 'create' || cmd.command === 'validate') && !profiles.includes(profile)) {
+  if (
+    typeof profile === 'string' &&
+    (cmd.command === 'create' || cmd.command === 'validate') &&
+    !profiles.includes(profile)
+  ) {
     problems.push(`--profile ${profile} is not a profile in seed-data/ (${profiles.join(', ')})`);
   }
   return problems;
@@ -149,7 +165,10 @@ export const MODEL_TYPES: Readonly<Record<string, readonly [string, string]>> = 
   'apps/v1/Deployment': ['kubernetes-models/apps/v1/Deployment', 'IDeployment'],
   'batch/v1/Job': ['kubernetes-models/batch/v1/Job', 'IJob'],
   'policy/v1/PodDisruptionBudget': ['kubernetes-models/policy/v1/PodDisruptionBudget', 'IPodDisruptionBudget'],
-  'autoscaling/v2/HorizontalPodAutoscaler': ['kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler', 'IHorizontalPodAutoscaler'],
+  'autoscaling/v2/HorizontalPodAutoscaler': [
+    'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler',
+    'IHorizontalPodAutoscaler',
+  ],
   'networking.k8s.io/v1/Ingress': ['kubernetes-models/networking.k8s.io/v1/Ingress', 'IIngress'],
   'keda.sh/v1alpha1/ScaledObject': ['@kubernetes-models/keda/keda.sh/v1alpha1/ScaledObject', 'IScaledObject'],
 };
@@ -158,7 +177,9 @@ export const MODEL_TYPES: Readonly<Record<string, readonly [string, string]>> = 
  * Type-checks each object as a literal of its model interface; returns one message per
  * problem, prefixed with the object's label. Objects of kinds without a model are reported.
  */
-export function typeCheckManifests(objects: readonly { label: string; obj: { apiVersion?: unknown; kind?: unknown } }[]): string[] {
+export function typeCheckManifests(
+  objects: readonly { label: string; obj: { apiVersion?: unknown; kind?: unknown } }[],
+): string[] {
   const problems: string[] = [];
   const imports = new Map<string, string>();
   const decls: string[] = [];
@@ -194,7 +215,9 @@ export function typeCheckManifests(objects: readonly { label: string; obj: { api
   const host = ts.createCompilerHost(options);
   const getSourceFile = host.getSourceFile.bind(host);
   host.getSourceFile = (name, lang, onError, create) =>
-    path.resolve(name) === file ? ts.createSourceFile(name, text, lang, true) : getSourceFile(name, lang, onError, create);
+    path.resolve(name) === file
+      ? ts.createSourceFile(name, text, lang, true)
+      : getSourceFile(name, lang, onError, create);
   const fileExists = host.fileExists.bind(host);
   host.fileExists = (name) => path.resolve(name) === file || fileExists(name);
   const readFile = host.readFile.bind(host);

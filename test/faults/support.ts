@@ -120,7 +120,12 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs: number, everyMs = 25): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined> | T | undefined,
+  timeoutMs: number,
+  everyMs = 25,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -130,7 +135,10 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined> 
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`,
+      );
     await sleep(everyMs);
   }
 }
@@ -150,7 +158,11 @@ export function recordRecovery(scenario: string, ms: number, detail?: Record<str
   const r: RecoveryRecord = { scenario, ms: Math.round(ms), ...(detail ? { detail } : {}) };
   recoveries.push(r);
   console.log(`recovery ${scenario}: ${r.ms} ms${detail ? ` ${JSON.stringify(detail)}` : ''}`);
-  if (process.env.FAULTS_REPORT) appendFileSync(process.env.FAULTS_REPORT, `${JSON.stringify({ ...r, quick: QUICK, at: new Date().toISOString() })}\n`);
+  if (process.env.FAULTS_REPORT)
+    appendFileSync(
+      process.env.FAULTS_REPORT,
+      `${JSON.stringify({ ...r, quick: QUICK, at: new Date().toISOString() })}\n`,
+    );
 }
 
 export function stats(ms: number[]): { n: number; min: number; median: number; max: number } {
@@ -192,7 +204,10 @@ export class Fleet {
   readonly crashes: Crash[] = [];
   private closed = false;
   /** While this file exists, workers hold a COPY into the table it names (test/faults/pause-copy.mjs). */
-  private readonly pauseCopyFile = path.join(tmpdir(), `demo-seed-fault-pause-copy-${process.pid}-${Math.random().toString(36).slice(2)}`);
+  private readonly pauseCopyFile = path.join(
+    tmpdir(),
+    `demo-seed-fault-pause-copy-${process.pid}-${Math.random().toString(36).slice(2)}`,
+  );
 
   constructor(
     private readonly env: NodeJS.ProcessEnv,
@@ -278,13 +293,17 @@ export class Fleet {
    * logLines once every process has written what it logged so far: servers buffer
    * their log lines for up to 200 ms (src/shared/logger.ts).
    */
-  async settledLogLines(pred: (line: Record<string, unknown>) => boolean = () => true): Promise<Array<Record<string, unknown> & { proc: string }>> {
+  async settledLogLines(
+    pred: (line: Record<string, unknown>) => boolean = () => true,
+  ): Promise<Array<Record<string, unknown> & { proc: string }>> {
     await sleep(LOG_SETTLE_MS);
     return this.logLines(pred);
   }
 
   /** JSON log lines of every process (all incarnations) that match `pred`. */
-  logLines(pred: (line: Record<string, unknown>) => boolean = () => true): Array<Record<string, unknown> & { proc: string }> {
+  logLines(
+    pred: (line: Record<string, unknown>) => boolean = () => true,
+  ): Array<Record<string, unknown> & { proc: string }> {
     const out: Array<Record<string, unknown> & { proc: string }> = [];
     for (const name of this.procs.keys()) {
       for (const l of this.output(name).split('\n')) {
@@ -302,7 +321,9 @@ export class Fleet {
 
   /** The last `n` lines of every process' output, for a failure report. */
   tails(n = 30): string {
-    return [...this.procs.keys()].map((name) => `--- ${name}\n${this.output(name).split('\n').slice(-n).join('\n')}`).join('\n');
+    return [...this.procs.keys()]
+      .map((name) => `--- ${name}\n${this.output(name).split('\n').slice(-n).join('\n')}`)
+      .join('\n');
   }
 
   async stopAll(): Promise<void> {
@@ -320,7 +341,11 @@ export class Fleet {
       MAX_SESSIONS_PER_EMAIL: '0',
       ...this.extraEnv,
       ...(kind === 'worker'
-        ? { WORKER_HEALTH_PORT: String(port), FAULT_PAUSE_COPY_FILE: this.pauseCopyFile, NODE_OPTIONS: `${this.env.NODE_OPTIONS ?? ''} --import ${PAUSE_COPY_PRELOAD}`.trim() }
+        ? {
+            WORKER_HEALTH_PORT: String(port),
+            FAULT_PAUSE_COPY_FILE: this.pauseCopyFile,
+            NODE_OPTIONS: `${this.env.NODE_OPTIONS ?? ''} --import ${PAUSE_COPY_PRELOAD}`.trim(),
+          }
         : { PORT: String(port) }),
     };
     const t0 = Date.now();
@@ -341,8 +366,14 @@ export class Fleet {
     this.procs.set(name, fp);
     void proc.exited.then((exit) => {
       if (fp.stopping || this.closed || this.procs.get(name) !== fp) return;
-      const text = proc.output().split('\n').filter((l) => l.trim() && !l.startsWith('{'));
-      const reason = text.filter((l) => !/^\s+at /.test(l)).slice(0, 4).join(' | ');
+      const text = proc
+        .output()
+        .split('\n')
+        .filter((l) => l.trim() && !l.startsWith('{'));
+      const reason = text
+        .filter((l) => !/^\s+at /.test(l))
+        .slice(0, 4)
+        .join(' | ');
       this.crashes.push({ name, at: Date.now(), exit, reason, detail: text.slice(0, 40).join('\n') });
       // Started again, as its supervisor would; a start that fails is a crash too.
       setTimeout(() => {
@@ -358,7 +389,8 @@ export class Fleet {
     const marker = kind === 'worker' ? 'worker health endpoint listening' : 'HTTP API listening';
     const deadline = Date.now() + pick(45_000, 90_000);
     while (!proc.output().includes(marker)) {
-      if (proc.child.exitCode !== null || proc.child.signalCode !== null) throw new Error(`${name} exited early:\n${proc.output()}`);
+      if (proc.child.exitCode !== null || proc.child.signalCode !== null)
+        throw new Error(`${name} exited early:\n${proc.output()}`);
       if (Date.now() > deadline) {
         await proc.stop('SIGKILL');
         throw new Error(`${name} did not start in time:\n${proc.output()}`);
@@ -377,7 +409,12 @@ export class Fleet {
 // ---------------------------------------------------------------------------
 // The HTTP API, as a client sees it
 
-export async function httpJson(method: string, url: string, body?: unknown, timeoutMs = 10_000): Promise<{ status: number; body: unknown }> {
+export async function httpJson(
+  method: string,
+  url: string,
+  body?: unknown,
+  timeoutMs = 10_000,
+): Promise<{ status: number; body: unknown }> {
   const res = await fetch(url, {
     method,
     headers: body === undefined ? {} : { 'content-type': 'application/json' },
@@ -415,7 +452,9 @@ export async function postSession(apiUrl: string, profile = 'professional', retr
 
 /** Every session recorded in this harness' demo_sessions, oldest first. */
 export async function allSessionIds(h: Harness): Promise<string[]> {
-  const { rows } = await h.rt.dbs.pool('demo_session').query<{ session_id: string }>('SELECT session_id FROM demo_sessions ORDER BY created_at');
+  const { rows } = await h.rt.dbs
+    .pool('demo_session')
+    .query<{ session_id: string }>('SELECT session_id FROM demo_sessions ORDER BY created_at');
   return rows.map((r) => r.session_id);
 }
 
@@ -440,21 +479,35 @@ export interface Backend {
 }
 
 /** Backends of this harness' databases only (datname starts with DB_NAME_PREFIX), so other tests are never touched. */
-export async function backends(h: Harness, where: { queryLike?: string; state?: string; datname?: string } = {}): Promise<Backend[]> {
+export async function backends(
+  h: Harness,
+  where: { queryLike?: string; state?: string; datname?: string } = {},
+): Promise<Backend[]> {
   const { rows } = await h.rt.dbs.pool('demo_session').query<Backend>(
     `SELECT pid, datname, client_port, state, query, wait_event, wait_event_type, application_name FROM pg_stat_activity
      WHERE datname LIKE $1 AND pid <> pg_backend_pid() AND application_name LIKE 'demo-seed:%'
        AND ($2::text IS NULL OR query LIKE $2) AND ($3::text IS NULL OR state = $3) AND ($4::text IS NULL OR datname = $4)`,
-    [`${h.cfg.DB_NAME_PREFIX.replace(/_/g, '\\_')}%`, where.queryLike ?? null, where.state ?? null, where.datname ?? null],
+    [
+      `${h.cfg.DB_NAME_PREFIX.replace(/_/g, '\\_')}%`,
+      where.queryLike ?? null,
+      where.state ?? null,
+      where.datname ?? null,
+    ],
   );
   return rows;
 }
 
-export async function terminateBackend(h: Harness, pid: number, opts: { waitForExit?: boolean } = {}): Promise<boolean> {
+export async function terminateBackend(
+  h: Harness,
+  pid: number,
+  opts: { waitForExit?: boolean } = {},
+): Promise<boolean> {
   // waitForExit: PostgreSQL waits until the backend has exited. Until then a transaction it
   // committed but was still waiting in (a COMMIT held for a standby) counts as running, and
   // its rows are not yet visible to the caller's next query.
-  const sql = opts.waitForExit ? 'SELECT pg_terminate_backend($1, 10000) AS ok' : 'SELECT pg_terminate_backend($1) AS ok';
+  const sql = opts.waitForExit
+    ? 'SELECT pg_terminate_backend($1, 10000) AS ok'
+    : 'SELECT pg_terminate_backend($1) AS ok';
   const { rows } = await h.rt.dbs.pool('demo_session').query<{ ok: boolean }>(sql, [pid]);
   return rows[0]?.ok === true;
 }
@@ -489,11 +542,25 @@ export async function installCommitFaults(h: Harness, services: readonly string[
   }
 }
 
-export async function armCommitFault(h: Harness, service: (typeof SERVICES)[number], sessionId: string, kind: 'slow' | 'ack'): Promise<void> {
-  await h.rt.dbs.pool(service).query('INSERT INTO demo_seed.fault_flags (session_id, kind) VALUES ($1, $2) ON CONFLICT DO NOTHING', [sessionId, kind]);
+export async function armCommitFault(
+  h: Harness,
+  service: (typeof SERVICES)[number],
+  sessionId: string,
+  kind: 'slow' | 'ack',
+): Promise<void> {
+  await h.rt.dbs
+    .pool(service)
+    .query('INSERT INTO demo_seed.fault_flags (session_id, kind) VALUES ($1, $2) ON CONFLICT DO NOTHING', [
+      sessionId,
+      kind,
+    ]);
 }
 
-export async function disarmCommitFault(h: Harness, service: (typeof SERVICES)[number], sessionId: string): Promise<void> {
+export async function disarmCommitFault(
+  h: Harness,
+  service: (typeof SERVICES)[number],
+  sessionId: string,
+): Promise<void> {
   await h.rt.dbs.pool(service).query('DELETE FROM demo_seed.fault_flags WHERE session_id = $1', [sessionId]);
 }
 
@@ -505,23 +572,47 @@ export async function disarmCommitFault(h: Harness, service: (typeof SERVICES)[n
  */
 export async function stallParentUntilFailed(h: Harness, jobId: string, updateLike: string): Promise<string> {
   const jobKey = `${h.cfg.QUEUE_PREFIX}:demo-session:${jobId}`;
-  const blocked = async () => (await backends(h, { datname: `${h.cfg.DB_NAME_PREFIX}demo_session`, queryLike: updateLike })).filter((b) => b.wait_event_type === 'Lock');
+  const blocked = async () =>
+    (await backends(h, { datname: `${h.cfg.DB_NAME_PREFIX}demo_session`, queryLike: updateLike })).filter(
+      (b) => b.wait_event_type === 'Lock',
+    );
   const stalls = h.cfg.MAX_STALLED_COUNT + 1;
   for (let stall = 1; stall <= stalls; stall++) {
-    await waitFor(`run ${stall} of ${jobId} to block on the session row`, async () => ((await blocked()).length >= stall ? true : undefined), 60_000, 20);
+    await waitFor(
+      `run ${stall} of ${jobId} to block on the session row`,
+      async () => ((await blocked()).length >= stall ? true : undefined),
+      60_000,
+      20,
+    );
     await h.rt.redis.del(`${jobKey}:lock`);
-    await waitFor(`stall ${stall} of ${jobId} to be detected`, async () => (Number(await h.rt.redis.hget(jobKey, 'stc')) >= stall ? true : undefined), 30_000, 20);
+    await waitFor(
+      `stall ${stall} of ${jobId} to be detected`,
+      async () => (Number(await h.rt.redis.hget(jobKey, 'stc')) >= stall ? true : undefined),
+      30_000,
+      20,
+    );
   }
   // The stale runs still blocked hold slots of the session queue: cut them off, so that a
   // worker is free to pick the job up again and fail it.
   for (const b of await blocked()) await terminateBackend(h, b.pid);
   try {
-    return await waitFor(`${jobId} to fail for good`, async () => (await h.rt.redis.hget(jobKey, 'failedReason')) ?? undefined, 30_000, 20);
+    return await waitFor(
+      `${jobId} to fail for good`,
+      async () => (await h.rt.redis.hget(jobKey, 'failedReason')) ?? undefined,
+      30_000,
+      20,
+    );
   } catch (err) {
     const fields = await h.rt.redis.hgetall(jobKey);
     delete fields.data;
     delete fields.opts;
-    const lists = Object.fromEntries(await Promise.all(['wait', 'active'].map(async (l) => [l, await h.rt.redis.lrange(`${h.cfg.QUEUE_PREFIX}:demo-session:${l}`, 0, -1)] as const)));
+    const lists = Object.fromEntries(
+      await Promise.all(
+        ['wait', 'active'].map(
+          async (l) => [l, await h.rt.redis.lrange(`${h.cfg.QUEUE_PREFIX}:demo-session:${l}`, 0, -1)] as const,
+        ),
+      ),
+    );
     throw new Error(`${(err as Error).message}; job ${JSON.stringify(fields)}; queue ${JSON.stringify(lists)}`);
   }
 }
@@ -583,12 +674,29 @@ export class OwnRedis {
 
   /** Writes a key no process of the fleet ever writes, to see whether a restart keeps it. */
   plantSentinel(): void {
-    execFileSync('redis-cli', ['-h', '127.0.0.1', '-p', String(this.port), 'SET', SENTINEL_KEY, '1'], { encoding: 'utf8', timeout: 2000, stdio: ['ignore', 'pipe', 'pipe'] });
+    execFileSync('redis-cli', ['-h', '127.0.0.1', '-p', String(this.port), 'SET', SENTINEL_KEY, '1'], {
+      encoding: 'utf8',
+      timeout: 2000,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
   }
 
   async start(): Promise<number> {
     const t0 = Date.now();
-    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--dir', this.tmp.dir, '--daemonize', 'no', '--loglevel', 'warning'];
+    const args = [
+      '--port',
+      String(this.port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--dir',
+      this.tmp.dir,
+      '--daemonize',
+      'no',
+      '--loglevel',
+      'warning',
+    ];
     args.push(...(this.aof ? ['--appendonly', 'yes', '--appendfsync', 'everysec'] : ['--appendonly', 'no']));
     const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout?.on('data', (b: Buffer) => (this.output += b.toString()));
@@ -597,13 +705,23 @@ export class OwnRedis {
     this.child = child;
     await waitFor(`redis-server on ${this.port}`, () => (this.ping() ? true : undefined), 10_000, 20);
     this.sentinelAtStart =
-      execFileSync('redis-cli', ['-h', '127.0.0.1', '-p', String(this.port), 'EXISTS', SENTINEL_KEY], { encoding: 'utf8', timeout: 2000, stdio: ['ignore', 'pipe', 'pipe'] }).trim() === '1';
+      execFileSync('redis-cli', ['-h', '127.0.0.1', '-p', String(this.port), 'EXISTS', SENTINEL_KEY], {
+        encoding: 'utf8',
+        timeout: 2000,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }).trim() === '1';
     return Date.now() - t0;
   }
 
   private ping(): boolean {
     try {
-      return execFileSync('redis-cli', ['-h', '127.0.0.1', '-p', String(this.port), 'PING'], { encoding: 'utf8', timeout: 2000, stdio: ['ignore', 'pipe', 'pipe'] }).trim() === 'PONG';
+      return (
+        execFileSync('redis-cli', ['-h', '127.0.0.1', '-p', String(this.port), 'PING'], {
+          encoding: 'utf8',
+          timeout: 2000,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        }).trim() === 'PONG'
+      );
     } catch {
       return false;
     }
@@ -611,7 +729,13 @@ export class OwnRedis {
 
   dbsize(): number {
     try {
-      return Number(execFileSync('redis-cli', ['-h', '127.0.0.1', '-p', String(this.port), 'DBSIZE'], { encoding: 'utf8', timeout: 2000, stdio: ['ignore', 'pipe', 'pipe'] }).trim());
+      return Number(
+        execFileSync('redis-cli', ['-h', '127.0.0.1', '-p', String(this.port), 'DBSIZE'], {
+          encoding: 'utf8',
+          timeout: 2000,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        }).trim(),
+      );
     } catch {
       return -1;
     }
@@ -659,8 +783,14 @@ const PG_BIN = '/usr/lib/postgresql/15/bin';
 /** Runs a PostgreSQL binary as the postgres user (initdb refuses root). */
 function asPostgres(bin: string, args: string[]): string {
   const isRoot = process.getuid?.() === 0;
-  const [cmd, argv] = isRoot ? ['runuser', ['-u', 'postgres', '--', path.join(PG_BIN, bin), ...args]] : [path.join(PG_BIN, bin), args];
-  return execFileSync(cmd as string, argv as string[], { encoding: 'utf8', timeout: 60_000, stdio: ['ignore', 'pipe', 'pipe'] });
+  const [cmd, argv] = isRoot
+    ? ['runuser', ['-u', 'postgres', '--', path.join(PG_BIN, bin), ...args]]
+    : [path.join(PG_BIN, bin), args];
+  return execFileSync(cmd as string, argv as string[], {
+    encoding: 'utf8',
+    timeout: 60_000,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
 
 /** A throw-away PostgreSQL cluster (initdb) on a free port, that may be stopped and started. */
@@ -679,7 +809,19 @@ export class OwnPostgres {
   /** `settings`: extra `name=value` server settings (`-c`). */
   static async create(settings: readonly string[] = []): Promise<OwnPostgres> {
     const pgs = new OwnPostgres(await freePort(), settings);
-    asPostgres('initdb', ['-D', pgs.dataDir, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8', '--locale', 'C']);
+    asPostgres('initdb', [
+      '-D',
+      pgs.dataDir,
+      '-A',
+      'trust',
+      '-U',
+      'postgres',
+      '--no-sync',
+      '-E',
+      'UTF8',
+      '--locale',
+      'C',
+    ]);
     await pgs.start();
     return pgs;
   }
@@ -695,8 +837,22 @@ export class OwnPostgres {
   /** pg_ctl start -w; returns ms until it accepts connections. */
   async start(): Promise<number> {
     const t0 = Date.now();
-    const opts = [`-p ${this.port} -k ${this.tmp.dir} -c listen_addresses=127.0.0.1 -c max_connections=400 -c fsync=off`, ...this.settings.map((x) => `-c ${x}`)].join(' ');
-    asPostgres('pg_ctl', ['-D', this.dataDir, '-o', opts, '-l', path.join(this.tmp.dir, 'log'), '-w', '-t', '60', 'start']);
+    const opts = [
+      `-p ${this.port} -k ${this.tmp.dir} -c listen_addresses=127.0.0.1 -c max_connections=400 -c fsync=off`,
+      ...this.settings.map((x) => `-c ${x}`),
+    ].join(' ');
+    asPostgres('pg_ctl', [
+      '-D',
+      this.dataDir,
+      '-o',
+      opts,
+      '-l',
+      path.join(this.tmp.dir, 'log'),
+      '-w',
+      '-t',
+      '60',
+      'start',
+    ]);
     this.offExit ??= onExit(() => {
       try {
         asPostgres('pg_ctl', ['-D', this.dataDir, '-m', 'immediate', '-w', 'stop']);
@@ -714,7 +870,11 @@ export class OwnPostgres {
 
   /** Runs SQL on its postgres database as superuser (ALTER SYSTEM and the like). */
   psql(sql: string): string {
-    return execFileSync('psql', ['-h', '127.0.0.1', '-p', String(this.port), '-U', 'postgres', '-d', 'postgres', '-Atqc', sql], { encoding: 'utf8', timeout: 30_000 });
+    return execFileSync(
+      'psql',
+      ['-h', '127.0.0.1', '-p', String(this.port), '-U', 'postgres', '-d', 'postgres', '-Atqc', sql],
+      { encoding: 'utf8', timeout: 30_000 },
+    );
   }
 
   async destroy(): Promise<void> {
@@ -752,8 +912,13 @@ export interface World {
  * hundreds of connections (3 worker processes hold up to 11 x WORKER_CONCURRENCY of
  * them while loading; the shared cluster allows 100 for every test running).
  */
-export async function createWorld(opts: { aof?: boolean; pgSettings?: string[]; overrides?: Record<string, string> } = {}): Promise<World> {
-  const [pgs, redis] = await Promise.all([OwnPostgres.create(opts.pgSettings), OwnRedis.start({ aof: opts.aof ?? false })]);
+export async function createWorld(
+  opts: { aof?: boolean; pgSettings?: string[]; overrides?: Record<string, string> } = {},
+): Promise<World> {
+  const [pgs, redis] = await Promise.all([
+    OwnPostgres.create(opts.pgSettings),
+    OwnRedis.start({ aof: opts.aof ?? false }),
+  ]);
   let h: Harness;
   try {
     h = await createHarness({ ...FAST_RECOVERY, DATABASE_URL: pgs.url, REDIS_URL: redis.url, ...opts.overrides });
@@ -780,7 +945,9 @@ export function dumpLogsOnFailure(world: () => World | undefined, lines = 40): v
   afterEach((ctx) => {
     const w = world();
     if (ctx.task.result?.state !== 'fail' || !w) return;
-    const crashes = w.fleet.crashes.map((c) => `--- ${c.name} crashed at ${new Date(c.at).toISOString()}\n${c.detail}`).join('\n');
+    const crashes = w.fleet.crashes
+      .map((c) => `--- ${c.name} crashed at ${new Date(c.at).toISOString()}\n${c.detail}`)
+      .join('\n');
     console.log(`process output after the failure:\n${w.fleet.tails(lines)}\n${crashes}`);
   });
 }
@@ -806,7 +973,12 @@ export function scenarioWorld(o: {
   const data = tempDir(o.tag);
   const s = {} as { w: World; facts: ProfileFacts };
   beforeAll(async () => {
-    await generateProfile({ profile: 'professional', seed: o.seed, scale: o.scale, out: path.join(data.dir, 'professional') });
+    await generateProfile({
+      profile: 'professional',
+      seed: o.seed,
+      scale: o.scale,
+      out: path.join(data.dir, 'professional'),
+    });
     s.w = await createWorld({ ...o.world, overrides: { SEED_DATA_DIR: data.dir, ...o.overrides } });
     await o.prepare?.(s.w);
     await Promise.all([s.w.fleet.api(), ...Array.from({ length: o.workers }, (_, i) => s.w.fleet.worker(`w${i + 1}`))]);
@@ -837,7 +1009,9 @@ export interface ProfileFacts {
 export async function profileFacts(profile: string, dataDir?: string): Promise<ProfileFacts> {
   const manifest = await readManifest(profile, dataDir);
   const seedIds = allUuidsIn(await profileRecords(profile, dataDir));
-  const serviceRows = Object.fromEntries(SERVICES.map((s) => [s, Object.values(manifest.counts[s] ?? {}).reduce((a, b) => a + b, 0)]));
+  const serviceRows = Object.fromEntries(
+    SERVICES.map((s) => [s, Object.values(manifest.counts[s] ?? {}).reduce((a, b) => a + b, 0)]),
+  );
   return { profile, dataDir, manifest, seedIds, serviceRows };
 }
 
@@ -856,7 +1030,12 @@ export interface CheckOptions {
  * recording those counts in each database; or `failed`/`destroyed`/`expired`, with no row
  * left in any database, no `loaded` marker and no ID map in Redis.
  */
-export async function checkSession(h: Harness, id: string, facts: ProfileFacts, opts: CheckOptions = {}): Promise<SessionView> {
+export async function checkSession(
+  h: Harness,
+  id: string,
+  facts: ProfileFacts,
+  opts: CheckOptions = {},
+): Promise<SessionView> {
   const v = await h.rt.producer.view(id);
   expect(v, `session ${id} exists`).toBeDefined();
   const view = v as SessionView;
@@ -919,14 +1098,19 @@ export async function checkSession(h: Harness, id: string, facts: ProfileFacts, 
 }
 
 /** The load marker of a session in each service database. */
-export async function loadMarkers(h: Harness, id: string): Promise<Map<string, { state: string; rows: Record<string, { rows: number }> }>> {
+export async function loadMarkers(
+  h: Harness,
+  id: string,
+): Promise<Map<string, { state: string; rows: Record<string, { rows: number }> }>> {
   const out = new Map<string, { state: string; rows: Record<string, { rows: number }> }>();
   await Promise.all(
     SERVICES.map(async (s) => {
-      const { rows } = await h.rt.dbs.pool(s).query<{ state: string; rows: Record<string, { rows: number }> }>(
-        'SELECT state, rows FROM demo_seed.session_loads WHERE session_id = $1',
-        [id],
-      );
+      const { rows } = await h.rt.dbs
+        .pool(s)
+        .query<{ state: string; rows: Record<string, { rows: number }> }>(
+          'SELECT state, rows FROM demo_seed.session_loads WHERE session_id = $1',
+          [id],
+        );
       if (rows[0]) out.set(s, rows[0]);
     }),
   );
@@ -934,7 +1118,12 @@ export async function loadMarkers(h: Harness, id: string): Promise<Map<string, {
 }
 
 /** Checks every session; returns how many ended in each state, and why those that failed did. */
-export async function checkSessions(h: Harness, ids: readonly string[], facts: ProfileFacts, opts: CheckOptions = {}): Promise<Record<string, number>> {
+export async function checkSessions(
+  h: Harness,
+  ids: readonly string[],
+  facts: ProfileFacts,
+  opts: CheckOptions = {},
+): Promise<Record<string, number>> {
   const tally: Record<string, number> = {};
   const errors = new Map<string, number>();
   for (const id of ids) {
@@ -958,7 +1147,12 @@ export interface Ended {
  * Waits until every session is in one of `statuses` (default: an end state); fails
  * naming each one still unfinished after `boundMs` (the scenario's stated bound).
  */
-export async function waitForAll(h: Harness, ids: readonly string[], boundMs: number, statuses: readonly string[] = FINAL): Promise<Map<string, Ended>> {
+export async function waitForAll(
+  h: Harness,
+  ids: readonly string[],
+  boundMs: number,
+  statuses: readonly string[] = FINAL,
+): Promise<Map<string, Ended>> {
   const deadline = Date.now() + boundMs;
   const ended = new Map<string, Ended>();
   for (;;) {
@@ -983,7 +1177,9 @@ export async function waitForAll(h: Harness, ids: readonly string[], boundMs: nu
           .join(',');
         stuck.push(`${id} ${v.status} [${svc}]`);
       }
-      throw new Error(`${stuck.length} of ${ids.length} sessions not ${statuses.join('/')} within ${boundMs} ms:\n${stuck.join('\n')}`);
+      throw new Error(
+        `${stuck.length} of ${ids.length} sessions not ${statuses.join('/')} within ${boundMs} ms:\n${stuck.join('\n')}`,
+      );
     }
     await sleep(100);
   }
@@ -1044,7 +1240,10 @@ export async function activeJobs(h: Harness): Promise<ActiveJob[]> {
  * lock is renewed (a live worker holds it) or that finished is not one of them.
  * Waits at most until the checker must have seen every expired lock.
  */
-export async function orphanedJobs(h: Harness, before: readonly ActiveJob[]): Promise<ActiveJob[] & { lastSeenAt?: number }> {
+export async function orphanedJobs(
+  h: Harness,
+  before: readonly ActiveJob[],
+): Promise<ActiveJob[] & { lastSeenAt?: number }> {
   const p = h.cfg.QUEUE_PREFIX;
   const open = new Set(before);
   const firstTtl = new Map<ActiveJob, number>();
@@ -1059,7 +1258,11 @@ export async function orphanedJobs(h: Harness, before: readonly ActiveJob[]): Pr
     }
     const res = ((await pipe.exec()) ?? []).map(([, v]) => v);
     list.forEach((j, i) => {
-      const [token, ttl, [stc, finished]] = [res[3 * i] as string | null, res[3 * i + 1] as number, res[3 * i + 2] as [string | null, string | null]];
+      const [token, ttl, [stc, finished]] = [
+        res[3 * i] as string | null,
+        res[3 * i + 1] as number,
+        res[3 * i + 2] as [string | null, string | null],
+      ];
       if (Number(stc ?? 0) > j.stalls) {
         open.delete(j);
         orphans.push(j);
@@ -1078,7 +1281,12 @@ export async function orphanedJobs(h: Harness, before: readonly ActiveJob[]): Pr
 }
 
 /** Resolves with the ms from `since` until every job is finished (completed or failed for good), removed, or its session ended. */
-export async function jobsDone(h: Harness, jobs: readonly ActiveJob[], since: number, timeoutMs: number): Promise<number> {
+export async function jobsDone(
+  h: Harness,
+  jobs: readonly ActiveJob[],
+  since: number,
+  timeoutMs: number,
+): Promise<number> {
   const p = h.cfg.QUEUE_PREFIX;
   let last = since;
   for (const j of jobs) {
@@ -1112,8 +1320,12 @@ export async function jobsDone(h: Harness, jobs: readonly ActiveJob[], since: nu
 /** Jobs whose attempt failed (worker log `job attempt failed`) with an error matching `pattern`, logged at or after `since`. */
 export async function failedAttempts(fleet: Fleet, pattern: RegExp, since = 0): Promise<ActiveJob[]> {
   const seen = new Map<string, ActiveJob>();
-  for (const l of await fleet.settledLogLines((x) => x.msg === 'job attempt failed' && pattern.test(String(x.err)) && Date.parse(String(x.time)) >= since)) {
-    const queue = String(l.queue).replace(/^demo-seed-/, '').replace(/^session$/, 'demo-session');
+  for (const l of await fleet.settledLogLines(
+    (x) => x.msg === 'job attempt failed' && pattern.test(String(x.err)) && Date.parse(String(x.time)) >= since,
+  )) {
+    const queue = String(l.queue)
+      .replace(/^demo-seed-/, '')
+      .replace(/^session$/, 'demo-session');
     const id = String(l.job_id);
     seen.set(`${queue}:${id}`, { queue, id, token: '', stalls: 0 });
   }
@@ -1122,8 +1334,11 @@ export async function failedAttempts(fleet: Fleet, pattern: RegExp, since = 0): 
 
 /** A Redis client of its own (for a private server, or to delete keys behind the workers' back). */
 export function redisClient(url: string): Redis {
-  const r = new Redis(url, { maxRetriesPerRequest: 1, lazyConnect: false, retryStrategy: (n) => Math.min(n * 100, 1000) });
+  const r = new Redis(url, {
+    maxRetriesPerRequest: 1,
+    lazyConnect: false,
+    retryStrategy: (n) => Math.min(n * 100, 1000),
+  });
   r.on('error', () => undefined);
   return r;
 }
-

@@ -34,7 +34,11 @@ describe('cleanups are bound to the demo tenants of a session', () => {
   /** Every column of every row of the customers, in a stable order. */
   const customerRows = async (): Promise<string> => {
     const rows = await sessionRows(h.rt.dbs, customers);
-    return JSON.stringify([...rows].sort(([a], [b]) => a.localeCompare(b)).map(([t, list]) => [t, [...list].sort((x, y) => String(x.id).localeCompare(String(y.id)))]));
+    return JSON.stringify(
+      [...rows]
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([t, list]) => [t, [...list].sort((x, y) => String(x.id).localeCompare(String(y.id)))]),
+    );
   };
   const failedFor = async (job: Job): Promise<Job> =>
     eventually(
@@ -66,7 +70,8 @@ describe('cleanups are bound to the demo tenants of a session', () => {
   it('has the customers rows in every table of the 11 databases to begin with', async () => {
     const rows = await sessionRows(h.rt.dbs, customers);
     for (const s of SERVICES) {
-      for (const t of TABLES[s]) expect(rows.get(`${s}.${t.name}`)?.length, `${s}.${t.name}`).toBe(t.name === 'tenants' ? 1 : 2);
+      for (const t of TABLES[s])
+        expect(rows.get(`${s}.${t.name}`)?.length, `${s}.${t.name}`).toBe(t.name === 'tenants' ? 1 : 2);
     }
     const tenantRow = rows.get('tenant.tenants')?.[0];
     expect(tenantRow).toMatchObject({ id: customer, is_demo: false });
@@ -75,9 +80,19 @@ describe('cleanups are bound to the demo tenants of a session', () => {
   it('refuses a cleanup of an unknown session that names the customers, and its per-service jobs, deleting nothing', async () => {
     const sessionId = randomUUID();
     const opts = { attempts: 5, backoff: { type: 'fixed', delay: 10 } };
-    const parent = await queue(SESSION_QUEUE).add('cleanup', { sessionId, tenantIds: customers, end: 'destroyed' }, opts);
+    const parent = await queue(SESSION_QUEUE).add(
+      'cleanup',
+      { sessionId, tenantIds: customers, end: 'destroyed' },
+      opts,
+    );
     const services = await Promise.all(
-      SERVICES.map((service) => queue(service).add('cleanup-service', { sessionId, tenantIds: customers, end: 'destroyed', service, wave: 1 }, opts)),
+      SERVICES.map((service) =>
+        queue(service).add(
+          'cleanup-service',
+          { sessionId, tenantIds: customers, end: 'destroyed', service, wave: 1 },
+          opts,
+        ),
+      ),
     );
     // A whole cleanup flow, as FlowProducer adds one: the children run first.
     const flow = await flows.add({
@@ -85,12 +100,19 @@ describe('cleanups are bound to the demo tenants of a session', () => {
       queueName: SESSION_QUEUE,
       data: { sessionId, tenantIds: customers, end: 'expired' },
       opts,
-      children: WAVES.at(-1)!.map((service) => ({ name: 'cleanup-service', queueName: service, data: { sessionId, tenantIds: customers, end: 'expired', service, wave: 1 }, opts })),
+      children: WAVES.at(-1)!.map((service) => ({
+        name: 'cleanup-service',
+        queueName: service,
+        data: { sessionId, tenantIds: customers, end: 'expired', service, wave: 1 },
+        opts,
+      })),
     });
     for (const job of [parent, ...services, ...(flow.children ?? []).map((c) => c.job)]) {
       const failed = await failedFor(job);
       expect(failed.attemptsMade, `${job.name} on ${job.queueName} ran once`).toBe(1);
-      expect(failed.failedReason).toBe(`${job.name} of session ${sessionId} refused: the session has no record in bakery_demo_session; nothing deleted`);
+      expect(failed.failedReason).toBe(
+        `${job.name} of session ${sessionId} refused: the session has no record in bakery_demo_session; nothing deleted`,
+      );
     }
     expect(await customerRows()).toBe(before);
   });
@@ -98,17 +120,29 @@ describe('cleanups are bound to the demo tenants of a session', () => {
   it('refuses a cleanup of the real session that names the customers besides its own tenants', async () => {
     const opts = { attempts: 5 };
     const jobs = [
-      await queue(SESSION_QUEUE).add('cleanup', { sessionId: real.session_id, tenantIds: [...real.tenant_ids, ...customers], end: 'destroyed' }, opts),
+      await queue(SESSION_QUEUE).add(
+        'cleanup',
+        { sessionId: real.session_id, tenantIds: [...real.tenant_ids, ...customers], end: 'destroyed' },
+        opts,
+      ),
       ...(await Promise.all(
         SERVICES.map((service) =>
-          queue(service).add('cleanup-service', { sessionId: real.session_id, tenantIds: [customer], end: 'destroyed', service, wave: 1 }, opts),
+          queue(service).add(
+            'cleanup-service',
+            { sessionId: real.session_id, tenantIds: [customer], end: 'destroyed', service, wave: 1 },
+            opts,
+          ),
         ),
       )),
     ];
     for (const job of jobs) {
       const failed = await failedFor(job);
       expect(failed.attemptsMade).toBe(1);
-      expect(failed.failedReason).toMatch(new RegExp(`^${job.name} of session ${real.session_id} refused: its data names \\d tenant\\(s\\) that are not the session's; nothing deleted$`));
+      expect(failed.failedReason).toMatch(
+        new RegExp(
+          `^${job.name} of session ${real.session_id} refused: its data names \\d tenant\\(s\\) that are not the session's; nothing deleted$`,
+        ),
+      );
     }
     expect(await customerRows()).toBe(before);
     // Nothing of the session went either: it is still ready, its rows all there.
@@ -117,20 +151,41 @@ describe('cleanups are bound to the demo tenants of a session', () => {
   });
 
   it('refuses a per-service cleanup of a live session, which only its cleanup flow may run', async () => {
-    const job = await queue('sales').add('cleanup-service', { sessionId: real.session_id, end: 'destroyed', service: 'sales', wave: 1 }, { attempts: 3 });
+    const job = await queue('sales').add(
+      'cleanup-service',
+      { sessionId: real.session_id, end: 'destroyed', service: 'sales', wave: 1 },
+      { attempts: 3 },
+    );
     const failed = await failedFor(job);
     expect(failed.attemptsMade).toBe(1);
-    expect(failed.failedReason).toBe(`cleanup-service of session ${real.session_id} refused: the session is ready, not being destroyed; nothing deleted`);
+    expect(failed.failedReason).toBe(
+      `cleanup-service of session ${real.session_id} refused: the session is ready, not being destroyed; nothing deleted`,
+    );
     expect((await h.rt.producer.view(real.session_id))?.status).toBe('ready');
   });
 
   it('fails jobs with bad data at once, naming the job, queue and field', async () => {
     const cases: [string, string, unknown, string][] = [
       [SESSION_QUEUE, 'cleanup', { sessionId: 42, end: 'destroyed' }, 'sessionId: must be a uuid'],
-      [SESSION_QUEUE, 'cleanup', { sessionId: real.session_id, end: 'destroyed', where: 'true' }, 'where: is not a field of this job'],
+      [
+        SESSION_QUEUE,
+        'cleanup',
+        { sessionId: real.session_id, end: 'destroyed', where: 'true' },
+        'where: is not a field of this job',
+      ],
       [SESSION_QUEUE, 'expire', { sessionId: "'; DROP TABLE demo_sessions; --" }, 'sessionId: must be a uuid'],
-      ['inventory', 'cleanup-service', { sessionId: real.session_id, end: 'destroyed', service: 'sales', wave: 1 }, "service: must be the queue's service (inventory)"],
-      ['orders', 'load-service', { sessionId: real.session_id, service: 'orders', phase: 3, wave: 2 }, 'profile: is required'],
+      [
+        'inventory',
+        'cleanup-service',
+        { sessionId: real.session_id, end: 'destroyed', service: 'sales', wave: 1 },
+        "service: must be the queue's service (inventory)",
+      ],
+      [
+        'orders',
+        'load-service',
+        { sessionId: real.session_id, service: 'orders', phase: 3, wave: 2 },
+        'profile: is required',
+      ],
       ['tenant', 'load-service', 'load everything', 'data: must be an object'],
     ];
     for (const [queueName, name, data, problem] of cases) {
@@ -148,8 +203,17 @@ describe('cleanups are bound to the demo tenants of a session', () => {
     // Past every check in the workers: the delete statements themselves match only
     // the tenants this database's marker of the session records.
     for (const service of SERVICES) {
-      expect(await removeFromService(h.rt.worker, service, { session_id: real.session_id, tenant_ids: customers }), service).toBe(0);
-      expect(await removeFromService(h.rt.worker, service, { session_id: randomUUID(), tenant_ids: [...customers, ...real.tenant_ids] }), service).toBe(0);
+      expect(
+        await removeFromService(h.rt.worker, service, { session_id: real.session_id, tenant_ids: customers }),
+        service,
+      ).toBe(0);
+      expect(
+        await removeFromService(h.rt.worker, service, {
+          session_id: randomUUID(),
+          tenant_ids: [...customers, ...real.tenant_ids],
+        }),
+        service,
+      ).toBe(0);
     }
     expect(await customerRows()).toBe(before);
     expect(await leftoverCount(h.rt.dbs, real.tenant_ids)).toBeGreaterThan(0);
@@ -162,7 +226,9 @@ describe('cleanups are bound to the demo tenants of a session', () => {
     expect(await leftoverCount(h.rt.dbs, real.tenant_ids)).toBe(0);
     expect(await customerRows()).toBe(before);
     for (const service of SERVICES) {
-      const { rows } = await h.rt.dbs.pool(service).query('SELECT state, tenant_ids FROM demo_seed.session_loads WHERE session_id = $1', [real.session_id]);
+      const { rows } = await h.rt.dbs
+        .pool(service)
+        .query('SELECT state, tenant_ids FROM demo_seed.session_loads WHERE session_id = $1', [real.session_id]);
       expect(rows, service).toEqual([{ state: 'destroyed', tenant_ids: real.tenant_ids }]);
     }
   });
@@ -184,7 +250,10 @@ async function insertCustomerRows(h: Harness, demo: SessionView, customer: strin
         await client.query('SET LOCAL session_replication_role = replica');
         for (const table of TABLES[service]) {
           if (table.name === 'tenants' && tenant === orphan) continue;
-          const { rows } = await client.query(`SELECT * FROM "${table.name}" WHERE tenant_id = ANY($1::uuid[]) LIMIT 1`, [demo.tenant_ids]);
+          const { rows } = await client.query(
+            `SELECT * FROM "${table.name}" WHERE tenant_id = ANY($1::uuid[]) LIMIT 1`,
+            [demo.tenant_ids],
+          );
           const row = rows[0] as Record<string, unknown> | undefined;
           if (!row) throw new Error(`the demo session has no row in ${service}.${table.name}`);
           const id = table.name === 'tenants' ? tenant : randomUUID();
@@ -198,7 +267,10 @@ async function insertCustomerRows(h: Harness, demo: SessionView, customer: strin
             return row[name];
           });
           const names = Object.keys(table.columns);
-          await client.query(`INSERT INTO "${table.name}" (${names.map((n) => `"${n}"`).join(', ')}) VALUES (${names.map((_, i) => `$${i + 1}`).join(', ')})`, values);
+          await client.query(
+            `INSERT INTO "${table.name}" (${names.map((n) => `"${n}"`).join(', ')}) VALUES (${names.map((_, i) => `$${i + 1}`).join(', ')})`,
+            values,
+          );
         }
         await client.query('COMMIT');
       } catch (err) {

@@ -106,7 +106,9 @@ describe('demo-seed create / destroy (the Kubernetes Job)', () => {
     expect(Number(m?.[1])).toBe(before);
     for (const s of SERVICES) expect(run.stdout).toMatch(new RegExp(`^  ${s}\\s+\\d+$`, 'm'));
     expect(await leftoverCount(h.rt.dbs, tenantIds)).toBe(0);
-    const { rows } = await h.rt.dbs.pool('demo_session').query('SELECT status FROM demo_sessions WHERE session_id = $1', [sessionId]);
+    const { rows } = await h.rt.dbs
+      .pool('demo_session')
+      .query('SELECT status FROM demo_sessions WHERE session_id = $1', [sessionId]);
     expect(rows[0]?.status).toBe('destroyed');
   });
 
@@ -124,7 +126,9 @@ describe('demo-seed create / destroy (the Kubernetes Job)', () => {
     expect(missing.code).not.toBe(0);
     expect(missing.stderr).toMatch(/no session/);
 
-    const { rows } = await h.rt.dbs.pool('demo_session').query<{ n: string }>('SELECT count(*) AS n FROM demo_sessions');
+    const { rows } = await h.rt.dbs
+      .pool('demo_session')
+      .query<{ n: string }>('SELECT count(*) AS n FROM demo_sessions');
     expect(Number(rows[0]?.n)).toBe(1); // the professional session above, destroyed
   });
 });

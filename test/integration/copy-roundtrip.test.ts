@@ -32,12 +32,26 @@ describe('COPY text encoding through PostgreSQL', () => {
       await client.query('CREATE TEMP TABLE copy_rt (n int, a text, b text, c jsonb)');
       await fc.assert(
         fc.asyncProperty(
-          fc.array(fc.tuple(fc.option(pgText(), { nil: null }), fc.option(pgText(), { nil: null }), fc.option(fc.dictionary(pgText(), pgText(), { maxKeys: 3 }), { nil: null })), { minLength: 1, maxLength: 20 }),
+          fc.array(
+            fc.tuple(
+              fc.option(pgText(), { nil: null }),
+              fc.option(pgText(), { nil: null }),
+              fc.option(fc.dictionary(pgText(), pgText(), { maxKeys: 3 }), { nil: null }),
+            ),
+            { minLength: 1, maxLength: 20 },
+          ),
           async (rows) => {
             await client.query('TRUNCATE copy_rt');
-            const n = await copyRows(client, 'copy_rt', ['n', 'a', 'b', 'c'], rows.map((r, i) => encodeCopyRow([i, ...r])));
+            const n = await copyRows(
+              client,
+              'copy_rt',
+              ['n', 'a', 'b', 'c'],
+              rows.map((r, i) => encodeCopyRow([i, ...r])),
+            );
             expect(n).toBe(rows.length);
-            const back = await client.query<{ a: string | null; b: string | null; c: unknown }>('SELECT a, b, c FROM copy_rt ORDER BY n');
+            const back = await client.query<{ a: string | null; b: string | null; c: unknown }>(
+              'SELECT a, b, c FROM copy_rt ORDER BY n',
+            );
             expect(back.rows.map((r) => [r.a, r.b, r.c])).toEqual(rows);
           },
         ),
@@ -80,32 +94,37 @@ describe('COPY text encoding through PostgreSQL', () => {
 
   it('copies several tables in one socket write, any text as a string or bytes, each its own rows, counted in order', () =>
     withClient(async (client) => {
-      await client.query('CREATE TEMP TABLE copy_t1 (n int, a text); CREATE TEMP TABLE copy_t2 (n int, a text); CREATE TEMP TABLE copy_t3 (n int, a text)');
+      await client.query(
+        'CREATE TEMP TABLE copy_t1 (n int, a text); CREATE TEMP TABLE copy_t2 (n int, a text); CREATE TEMP TABLE copy_t3 (n int, a text)',
+      );
       const names = ['copy_t1', 'copy_t2', 'copy_t3'];
       await fc.assert(
-        fc.asyncProperty(fc.tuple(...names.map(() => fc.array(fc.option(pgText(), { nil: null }), { maxLength: 8 }))), async (perTable) => {
-          await client.query(`TRUNCATE ${names.join(', ')}`);
-          const writes = recordWrites(client);
-          let counts;
-          try {
-            counts = await copyTables(
-              client,
-              names.map((table, t) => {
-                const text = (perTable[t] ?? []).map((a, i) => encodeCopyRow([i, a])).join('');
-                // The middle table's text goes as UTF-8 bytes (a filled template), the others as strings.
-                return { table, columns: ['n', 'a'], text: t === 1 ? Buffer.from(text) : text };
-              }),
-            );
-          } finally {
-            writes.restore();
-          }
-          expect(writes.calls).toEqual(['_writev']);
-          expect(counts.map((c) => c.rows)).toEqual(perTable.map((rows) => rows.length));
-          for (const [t, table] of names.entries()) {
-            const back = await client.query<{ a: string | null }>(`SELECT a FROM ${table} ORDER BY n`);
-            expect(back.rows.map((r) => r.a)).toEqual(perTable[t]);
-          }
-        }),
+        fc.asyncProperty(
+          fc.tuple(...names.map(() => fc.array(fc.option(pgText(), { nil: null }), { maxLength: 8 }))),
+          async (perTable) => {
+            await client.query(`TRUNCATE ${names.join(', ')}`);
+            const writes = recordWrites(client);
+            let counts;
+            try {
+              counts = await copyTables(
+                client,
+                names.map((table, t) => {
+                  const text = (perTable[t] ?? []).map((a, i) => encodeCopyRow([i, a])).join('');
+                  // The middle table's text goes as UTF-8 bytes (a filled template), the others as strings.
+                  return { table, columns: ['n', 'a'], text: t === 1 ? Buffer.from(text) : text };
+                }),
+              );
+            } finally {
+              writes.restore();
+            }
+            expect(writes.calls).toEqual(['_writev']);
+            expect(counts.map((c) => c.rows)).toEqual(perTable.map((rows) => rows.length));
+            for (const [t, table] of names.entries()) {
+              const back = await client.query<{ a: string | null }>(`SELECT a FROM ${table} ORDER BY n`);
+              expect(back.rows.map((r) => r.a)).toEqual(perTable[t]);
+            }
+          },
+        ),
         { numRuns: 60 },
       );
     }));
@@ -130,9 +149,13 @@ describe('COPY text encoding through PostgreSQL', () => {
           { table: 'copy_absent', columns: ['n'], text: '6\n' },
         ]),
       ).rejects.toThrow(/relation "copy_absent" does not exist/);
-      const { rows } = await client.query<{ ok: number; strict: number }>('SELECT (SELECT count(*) FROM copy_ok)::int AS ok, (SELECT count(*) FROM copy_strict)::int AS strict');
+      const { rows } = await client.query<{ ok: number; strict: number }>(
+        'SELECT (SELECT count(*) FROM copy_ok)::int AS ok, (SELECT count(*) FROM copy_strict)::int AS strict',
+      );
       expect(rows[0]).toEqual({ ok: 0, strict: 0 });
-      expect((await copyTables(client, [{ table: 'copy_ok', columns: ['n'], text: '7\n' }])).map((c) => c.rows)).toEqual([1]);
+      expect(
+        (await copyTables(client, [{ table: 'copy_ok', columns: ['n'], text: '7\n' }])).map((c) => c.rows),
+      ).toEqual([1]);
     }));
 
   it('runs sql.first and sql.last in the same Query around the COPYs: one write, and a failing COPY skips what follows it', () =>
@@ -141,24 +164,34 @@ describe('COPY text encoding through PostgreSQL', () => {
       const tx = { first: 'BEGIN', last: 'INSERT INTO copy_mark VALUES (true); COMMIT' };
       const writes = recordWrites(client);
       try {
-        expect((await copyTables(client, [{ table: 'copy_tx', columns: ['n'], text: '1\n2\n' }], tx)).map((c) => c.rows)).toEqual([2]);
+        expect(
+          (await copyTables(client, [{ table: 'copy_tx', columns: ['n'], text: '1\n2\n' }], tx)).map((c) => c.rows),
+        ).toEqual([2]);
       } finally {
         writes.restore();
       }
       expect(writes.calls).toEqual(['_writev']);
-      await expect(copyTables(client, [{ table: 'copy_tx', columns: ['n'], text: '3\n\\N\n' }], tx)).rejects.toThrow(/null value in column "n"/);
+      await expect(copyTables(client, [{ table: 'copy_tx', columns: ['n'], text: '3\n\\N\n' }], tx)).rejects.toThrow(
+        /null value in column "n"/,
+      );
       // The COMMIT was skipped with the rest of the Query: the transaction is still open, and aborted.
       await expect(client.query('SELECT 1')).rejects.toThrow(/current transaction is aborted/);
       await client.query('ROLLBACK');
-      const { rows } = await client.query<{ ns: number[]; marks: number }>('SELECT (SELECT array_agg(n ORDER BY n) FROM copy_tx)::int[] AS ns, (SELECT count(*) FROM copy_mark)::int AS marks');
+      const { rows } = await client.query<{ ns: number[]; marks: number }>(
+        'SELECT (SELECT array_agg(n ORDER BY n) FROM copy_tx)::int[] AS ns, (SELECT count(*) FROM copy_mark)::int AS marks',
+      );
       expect(rows[0]).toEqual({ ns: [1, 2], marks: 1 });
     }));
 
   it('a COPY statement that fails is rejected with its error, the rows sent with it are skipped and the client stays usable', () =>
     withClient(async (client) => {
       await client.query('CREATE TEMP TABLE copy_cols (n int)');
-      await expect(copyRows(client, 'copy_cols', ['missing'], ['1\n', '2\n'])).rejects.toThrow(/column "missing" of relation "copy_cols" does not exist/);
-      await expect(copyRows(client, 'copy_absent', ['n'], ['1\n'])).rejects.toThrow(/relation "copy_absent" does not exist/);
+      await expect(copyRows(client, 'copy_cols', ['missing'], ['1\n', '2\n'])).rejects.toThrow(
+        /column "missing" of relation "copy_cols" does not exist/,
+      );
+      await expect(copyRows(client, 'copy_absent', ['n'], ['1\n'])).rejects.toThrow(
+        /relation "copy_absent" does not exist/,
+      );
       expect(await copyRows(client, 'copy_cols', ['n'], ['7\n'])).toBe(1);
       expect((await client.query('SELECT array_agg(n)::int[] AS ns FROM copy_cols')).rows[0].ns).toEqual([7]);
     }));

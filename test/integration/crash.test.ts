@@ -37,7 +37,9 @@ describe('a worker killed during COPY', () => {
     const copying = async () => {
       const { rows } = await h.rt.dbs
         .pool('sales')
-        .query(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'COPY "sales_daily"%' AND state = 'active'`);
+        .query(
+          `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'COPY "sales_daily"%' AND state = 'active'`,
+        );
       return rows.length > 0 ? true : undefined;
     };
     await eventually(copying, 30_000, 'the sales COPY to start');

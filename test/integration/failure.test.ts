@@ -41,7 +41,9 @@ describe('a failing service fails the session and removes everything', () => {
       expect(v.error).toMatch(/^forecasting: .*forecast store is read-only/);
       expect(v.services.forecasting.status).toBe('failed');
       expect(v.services.sales.status).toBe('removed'); // it had loaded, and was removed
-      const job = await new Queue('forecasting', { connection: h.rt.redis, prefix: h.cfg.QUEUE_PREFIX }).getJob(`${v.session_id}-forecasting`);
+      const job = await new Queue('forecasting', { connection: h.rt.redis, prefix: h.cfg.QUEUE_PREFIX }).getJob(
+        `${v.session_id}-forecasting`,
+      );
       expect(job?.attemptsMade).toBe(3);
       expect(await leftoverCount(h.rt.dbs, v.tenant_ids)).toBe(0);
       expect(await h.rt.redis.exists(...sessionKeys(h.cfg.QUEUE_PREFIX, v.session_id))).toBe(0);
@@ -62,14 +64,21 @@ describe('a failing service fails the session and removes everything', () => {
     // when it gets one anyway (a profile changed on disk after its session was created).
     const sessionId = randomUUID();
     const tenantIds = sessionTenantIds(await loadProfile(dataDir, 'professional'), sessionId);
-    const record = await recordSession(h, { session_id: sessionId, tenant_id: tenantIds[0]!, tenant_ids: tenantIds, data_dir: dataDir });
+    const record = await recordSession(h, {
+      session_id: sessionId,
+      tenant_id: tenantIds[0]!,
+      tenant_ids: tenantIds,
+      data_dir: dataDir,
+    });
     await enqueueSession(h.cfg, createFlowProducer(h.cfg, h.rt.redis), record);
     const v = await waitForEnd(h, sessionId, 30_000);
     expect(v.status).toBe('failed');
     expect(v.error).toContain('recipes: 04-recipes.json');
     expect(v.error).toContain(`record ${line.id}`);
     expect(v.error).toContain('field ingredient_id');
-    const job = await new Queue('recipes', { connection: h.rt.redis, prefix: h.cfg.QUEUE_PREFIX }).getJob(`${v.session_id}-recipes`);
+    const job = await new Queue('recipes', { connection: h.rt.redis, prefix: h.cfg.QUEUE_PREFIX }).getJob(
+      `${v.session_id}-recipes`,
+    );
     expect(job?.attemptsMade).toBe(1); // bad data is not retried
     expect(await leftoverCount(h.rt.dbs, v.tenant_ids)).toBe(0);
   });

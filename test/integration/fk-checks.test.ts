@@ -86,11 +86,14 @@ describe('who may skip the checks', () => {
   const admin = new pg.Pool({ connectionString: loadConfig().DATABASE_URL, max: 1 });
   let superuser = false;
   beforeAll(async () => {
-    superuser = (await admin.query<{ s: boolean }>('SELECT rolsuper AS s FROM pg_roles WHERE rolname = current_user')).rows[0]?.s === true;
+    superuser =
+      (await admin.query<{ s: boolean }>('SELECT rolsuper AS s FROM pg_roles WHERE rolname = current_user')).rows[0]
+        ?.s === true;
     if (superuser) await admin.query(`CREATE ROLE ${role} LOGIN`);
   });
   afterAll(async () => {
-    if (superuser) await admin.query(`REVOKE SET ON PARAMETER session_replication_role FROM ${role}; DROP ROLE IF EXISTS ${role}`);
+    if (superuser)
+      await admin.query(`REVOKE SET ON PARAMETER session_replication_role FROM ${role}; DROP ROLE IF EXISTS ${role}`);
     await admin.end();
   });
 
@@ -101,7 +104,9 @@ describe('who may skip the checks', () => {
       url.username = role;
       url.password = '';
       // The cluster's postgres database: the check needs no table, only a connection.
-      return new Databases(loadConfig({ ...process.env, DATABASE_URL: url.toString(), TENANT_DATABASE_URL: url.toString() }));
+      return new Databases(
+        loadConfig({ ...process.env, DATABASE_URL: url.toString(), TENANT_DATABASE_URL: url.toString() }),
+      );
     };
     const before = asRole();
     try {

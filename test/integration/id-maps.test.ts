@@ -22,10 +22,18 @@ describe('ID maps in Redis', () => {
     const maps = new IdMaps(redis, h.cfg.QUEUE_PREFIX);
     const session = randomUUID();
     const products = new Map(Array.from({ length: 300 }, () => [randomUUID(), randomUUID()] as const));
-    const published = await maps.publish(session, new Map([['inventory.products', products]]), 60, { service: 'inventory', value: { status: 'ready' }, ttlSeconds: 60 });
+    const published = await maps.publish(session, new Map([['inventory.products', products]]), 60, {
+      service: 'inventory',
+      value: { status: 'ready' },
+      ttlSeconds: 60,
+    });
     expect(published.first).toBe(true);
 
-    const read = await maps.read(session, ['inventory.products', 'inventory.locations'], { service: 'recipes', value: { status: 'loading', attempt: 1 }, ttlSeconds: 60 });
+    const read = await maps.read(session, ['inventory.products', 'inventory.locations'], {
+      service: 'recipes',
+      value: { status: 'loading', attempt: 1 },
+      ttlSeconds: 60,
+    });
     expect([...read.keys()]).toEqual(['inventory.products', 'inventory.locations']);
     expect(read.get('inventory.products')).toEqual(products);
     expect(read.get('inventory.locations')?.size).toBe(0);
@@ -34,7 +42,10 @@ describe('ID maps in Redis', () => {
     expect(await redis.ttl(key)).toBeGreaterThan(0);
 
     // Without progress nothing else is written; a second IdMaps on the connection shares its script.
-    expect((await new IdMaps(redis, h.cfg.QUEUE_PREFIX).read(session, ['inventory.products'])).get('inventory.products')?.size).toBe(300);
+    expect(
+      (await new IdMaps(redis, h.cfg.QUEUE_PREFIX).read(session, ['inventory.products'])).get('inventory.products')
+        ?.size,
+    ).toBe(300);
     expect(Object.keys(await redis.hgetall(key)).sort()).toEqual(['inventory', 'recipes']);
   });
 });

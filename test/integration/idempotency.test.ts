@@ -48,7 +48,14 @@ describe('service jobs are exactly-once in effect', () => {
   }
 
   function sessionData(v: SessionView): SessionJobData {
-    return { sessionId: v.session_id, profile: 'professional', dataDir: path.resolve(SEED_DATA), createdAt: v.created_at, ttlSeconds: 3600, tenantIds: v.tenant_ids };
+    return {
+      sessionId: v.session_id,
+      profile: 'professional',
+      dataDir: path.resolve(SEED_DATA),
+      createdAt: v.created_at,
+      ttlSeconds: 3600,
+      tenantIds: v.tenant_ids,
+    };
   }
 
   it('a job retried after its commit loads nothing more and publishes the same ID maps again', async () => {
@@ -69,14 +76,27 @@ describe('service jobs are exactly-once in effect', () => {
     const manifest = await readManifest('professional');
     // A fresh session whose first service job is held mid-transaction by a first run…
     const sessionId = randomUUID();
-    const data: SessionJobData = { ...sessionData(ready), sessionId, createdAt: new Date().toISOString(), tenantIds: [] };
+    const data: SessionJobData = {
+      ...sessionData(ready),
+      sessionId,
+      createdAt: new Date().toISOString(),
+      tenantIds: [],
+    };
     const blocker = await h.rt.dbs.pool('inventory').connect();
     await blocker.query('BEGIN');
     await blocker.query(`INSERT INTO demo_seed.session_loads (session_id, state) VALUES ($1, 'loaded')`, [sessionId]);
     // …while two more deliveries of the same job start side by side and queue up behind it.
     const runs = [runJob(data, 'inventory', `${sessionId}-a`), runJob(data, 'inventory', `${sessionId}-b`)];
     const waiting = async () =>
-      Number((await h.rt.dbs.pool('inventory').query(`SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()`)).rows[0].n);
+      Number(
+        (
+          await h.rt.dbs
+            .pool('inventory')
+            .query(
+              `SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()`,
+            )
+        ).rows[0].n,
+      );
     const deadline = Date.now() + 10_000;
     while ((await waiting()) < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     expect(await waiting()).toBe(2);

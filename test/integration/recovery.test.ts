@@ -30,7 +30,11 @@ describe('recovery of lost jobs', () => {
     // Only the first wave can run: the session stops half-loaded…
     const first = await h.startWorkers(['tenant', 'inventory', 'suppliers']);
     const s = await h.rt.producer.create({ profile: 'professional' });
-    await eventually(async () => ((await h.rt.producer.view(s.session_id))?.services.inventory.status === 'ready' ? true : undefined), 20_000, 'wave 1');
+    await eventually(
+      async () => ((await h.rt.producer.view(s.session_id))?.services.inventory.status === 'ready' ? true : undefined),
+      20_000,
+      'wave 1',
+    );
     await first.close();
     // …then Redis loses everything of this deployment (as a restart without persistence would).
     expect(await flushPrefix()).toBeGreaterThan(0);
@@ -45,10 +49,14 @@ describe('recovery of lost jobs', () => {
     const v = await waitForEnd(h, s.session_id);
     expect(v.status).toBe('ready');
     await h.rt.redis.del(`${h.cfg.QUEUE_PREFIX}:demo-session:${s.session_id}-expire`);
-    await eventually(async () => {
-      const x = await h.rt.producer.view(s.session_id);
-      return x?.status === 'expired' ? x : undefined;
-    }, 30_000, 'expiry');
+    await eventually(
+      async () => {
+        const x = await h.rt.producer.view(s.session_id);
+        return x?.status === 'expired' ? x : undefined;
+      },
+      30_000,
+      'expiry',
+    );
     expect(await leftoverCount(h.rt.dbs, v.tenant_ids)).toBe(0);
   });
 });
@@ -94,18 +102,43 @@ describe('the reconciler with more live sessions than it checks in one run', () 
     const w = workerContext(h.cfg, h.rt.dbs, h.rt.redis, h.rt.log);
     // Five ready sessions whose expiry jobs were lost, all changed long ago…
     const live: string[] = [];
-    for (let i = 0; i < 5; i++) live.push((await recordSession(h, { expires_at: new Date(Date.now() + 600_000) })).session_id);
+    for (let i = 0; i < 5; i++)
+      live.push((await recordSession(h, { expires_at: new Date(Date.now() + 600_000) })).session_id);
     // …one overdue, last in id order (so never on the first page)…
-    const overdue = (await recordSession(h, { session_id: `ffffffff-ffff-4fff-bfff-${randomUUID().slice(-12)}`, expires_at: new Date(Date.now() - 60_000) })).session_id;
-    await db.query(`UPDATE demo_sessions SET status = 'ready', updated_at = now() - interval '1 hour' WHERE session_id = ANY($1)`, [[...live, overdue]]);
+    const overdue = (
+      await recordSession(h, {
+        session_id: `ffffffff-ffff-4fff-bfff-${randomUUID().slice(-12)}`,
+        expires_at: new Date(Date.now() - 60_000),
+      })
+    ).session_id;
+    await db.query(
+      `UPDATE demo_sessions SET status = 'ready', updated_at = now() - interval '1 hour' WHERE session_id = ANY($1)`,
+      [[...live, overdue]],
+    );
     // …and one stuck loading past the timeout, changed after all of them.
     const stuck = (await recordSession(h, { created_at: new Date(Date.now() - 3_600_000) })).session_id;
     await db.query(`UPDATE demo_sessions SET status = 'loading' WHERE session_id = $1`, [stuck]);
 
     // What it reads of each: not the services and phases a ready record carries.
-    const { sessions } = await sessionsToReconcile(db, h.cfg.QUEUE_PREFIX, { limit: 10, page: 2, after: null, overdueMs: 0 });
+    const { sessions } = await sessionsToReconcile(db, h.cfg.QUEUE_PREFIX, {
+      limit: 10,
+      page: 2,
+      after: null,
+      overdueMs: 0,
+    });
     expect(sessions.map((s) => s.session_id)).toContain(stuck);
-    for (const s of sessions) expect(Object.keys(s).sort()).toEqual(['created_at', 'data_dir', 'demo_account_type', 'ending', 'expires_at', 'session_id', 'status', 'tenant_ids', 'updated_at']);
+    for (const s of sessions)
+      expect(Object.keys(s).sort()).toEqual([
+        'created_at',
+        'data_dir',
+        'demo_account_type',
+        'ending',
+        'expires_at',
+        'session_id',
+        'status',
+        'tenant_ids',
+        'updated_at',
+      ]);
 
     const opts = { intervalMs: 1_000, loadTimeoutMs: 60_000, graceMs: 0, page: 2, limit: 10 };
     const run = async (cursor: string | null) => {

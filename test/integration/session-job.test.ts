@@ -27,10 +27,14 @@ describe('the session job, once every service has loaded', () => {
 
   const sessionJob = (id: string) => h.rt.redis.hgetall(`${h.cfg.QUEUE_PREFIX}:${SESSION_QUEUE}:${id}`);
   const allLoaded = (id: string) =>
-    eventually(async () => {
-      const v = await h.rt.producer.view(id);
-      return v && SERVICES.every((s) => v.services[s].status === 'ready') ? v : undefined;
-    }, 30_000, `the 11 services of ${id} loaded`);
+    eventually(
+      async () => {
+        const v = await h.rt.producer.view(id);
+        return v && SERVICES.every((s) => v.services[s].status === 'ready') ? v : undefined;
+      },
+      30_000,
+      `the 11 services of ${id} loaded`,
+    );
 
   it('leaves a session destroyed meanwhile as it is, and ends its flow as destroyed', async () => {
     const live = await h.rt.producer.create({ profile: 'professional' });
@@ -38,14 +42,22 @@ describe('the session job, once every service has loaded', () => {
     await Promise.all([allLoaded(live.session_id), allLoaded(gone.session_id)]);
     expect((await sessionJob(gone.session_id)).finishedOn).toBeUndefined();
     // What a DELETE does to the record first (its cleanup flow is not needed here).
-    await h.rt.dbs.pool('demo_session').query(`UPDATE demo_sessions SET status = 'destroyed', updated_at = now() WHERE session_id = $1`, [gone.session_id]);
+    await h.rt.dbs
+      .pool('demo_session')
+      .query(`UPDATE demo_sessions SET status = 'destroyed', updated_at = now() WHERE session_id = $1`, [
+        gone.session_id,
+      ]);
 
     await h.startWorkers([]);
     expect((await waitForEnd(h, live.session_id)).status).toBe('ready');
-    const job = await eventually(async () => {
-      const j = await sessionJob(gone.session_id);
-      return j.finishedOn ? j : undefined;
-    }, 30_000, 'the destroyed session job to finish');
+    const job = await eventually(
+      async () => {
+        const j = await sessionJob(gone.session_id);
+        return j.finishedOn ? j : undefined;
+      },
+      30_000,
+      'the destroyed session job to finish',
+    );
     const result = JSON.parse(job.returnvalue as string) as SessionJobResult;
     expect(result.status).toBe('destroyed');
     expect(Object.keys(result.services ?? {}).sort()).toEqual([...SERVICES].sort());

@@ -5,7 +5,14 @@ import { sessionKeys } from '../../src/redis/keys.ts';
 import { formatDay, parseDay, utcDay } from '../../src/seed/dates.ts';
 import type { SessionView } from '../../src/sessions/session-view.ts';
 import { destroySession } from '../../src/sessions/destroy-session.ts';
-import { allUuidsIn, countsOf, leftoverCount, sessionRows, uuidColumns, type RowsByTable } from '../support/data-rules.ts';
+import {
+  allUuidsIn,
+  countsOf,
+  leftoverCount,
+  sessionRows,
+  uuidColumns,
+  type RowsByTable,
+} from '../support/data-rules.ts';
 import { createHarness, type Harness } from '../support/harness.ts';
 import { createAndWait, profileRecords, readManifest } from '../support/sessions.ts';
 
@@ -38,7 +45,14 @@ describe.each(['professional', 'enterprise'])('a %s demo session', (profile) => 
 
   it('starts each service only once every service it depends on has published its ID maps, each service once', async () => {
     for (const v of [first, second]) {
-      const { rows: [rec] } = await h.rt.dbs.pool('demo_session').query<{ services: Record<string, ServiceJobResult> }>('SELECT services FROM demo_sessions WHERE session_id = $1', [v.session_id]);
+      const {
+        rows: [rec],
+      } = await h.rt.dbs
+        .pool('demo_session')
+        .query<{ services: Record<string, ServiceJobResult> }>(
+          'SELECT services FROM demo_sessions WHERE session_id = $1',
+          [v.session_id],
+        );
       const jobs = rec?.services ?? {};
       expect(Object.keys(jobs).sort()).toEqual([...SERVICES].sort());
       for (const s of SERVICES) {
@@ -48,7 +62,9 @@ describe.each(['professional', 'enterprise'])('a %s demo session', (profile) => 
         // dependent may start from then: it needs the maps, not the other database's rows.
         expect(job.published_at, `${s} published before it finished`).toBeLessThanOrEqual(job.finished_at);
         for (const dep of SERVICE_SPECS[s].dependsOn) {
-          expect(job.queued_at, `${s} queued after ${dep} published`).toBeGreaterThanOrEqual((jobs[dep] as ServiceJobResult).published_at);
+          expect(job.queued_at, `${s} queued after ${dep} published`).toBeGreaterThanOrEqual(
+            (jobs[dep] as ServiceJobResult).published_at,
+          );
         }
       }
     }
@@ -108,7 +124,10 @@ describe.each(['professional', 'enterprise'])('a %s demo session', (profile) => 
     expect(sales.at(-1)).toBe(today);
     expect(sales[0]).toBe(formatDay(parseDay(today) - 89));
     const batches = rows.get('production.production_batches') ?? [];
-    const done = batches.filter((b) => b.status === 'completed').map((b) => utcDay(b.planned_start as Date)).sort();
+    const done = batches
+      .filter((b) => b.status === 'completed')
+      .map((b) => utcDay(b.planned_start as Date))
+      .sort();
     expect(done.at(-1)! <= today).toBe(true);
     const forecasts = (rows.get('forecasting.forecasts') ?? []).map((r) => r.forecast_date as string);
     expect(forecasts.length).toBeGreaterThan(0);

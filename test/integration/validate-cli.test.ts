@@ -45,7 +45,9 @@ describe('demo-seed validate', () => {
     const { code, output } = await cli(['validate', '--profile', 'professional', '--data', broken.root], env);
     expect(code, output).toBe(1);
     const lines = output.trimEnd().split('\n');
-    expect(lines).toContain(`ERROR 04-recipes.json record ${broken.line} field ingredient_id: references inventory.ingredients ${broken.missing}, which is not in the profile`);
+    expect(lines).toContain(
+      `ERROR 04-recipes.json record ${broken.line} field ingredient_id: references inventory.ingredients ${broken.missing}, which is not in the profile`,
+    );
     expect(lines.slice(-3)).toEqual(['Status: FAILED', 'Errors: 1', 'Warnings: 0']);
   });
 
@@ -59,18 +61,33 @@ describe('demo-seed validate', () => {
       status: 'FAILED',
       errors: [{ file: '04-recipes.json', record: broken.line, field: 'ingredient_id' }],
       warnings: [],
-      stats: { files: manifest.files.length, records: Object.values(manifest.counts).flatMap((t) => Object.values(t)).reduce((a, b) => a + b, 0), errors: 1, warnings: 0 },
+      stats: {
+        files: manifest.files.length,
+        records: Object.values(manifest.counts)
+          .flatMap((t) => Object.values(t))
+          .reduce((a, b) => a + b, 0),
+        errors: 1,
+        warnings: 0,
+      },
     });
 
     const ok = await cli(['validate', '--profile', 'enterprise', '--json'], env);
     expect(ok.code, ok.output).toBe(0);
-    expect(JSON.parse(ok.output.trimEnd().split('\n').at(-1) as string)).toMatchObject({ profile: 'enterprise', status: 'PASSED', errors: [], warnings: [] });
+    expect(JSON.parse(ok.output.trimEnd().split('\n').at(-1) as string)).toMatchObject({
+      profile: 'enterprise',
+      status: 'PASSED',
+      errors: [],
+      warnings: [],
+    });
   });
 
   it('an extra unlisted file is a warning: exit 0, but exit 1 with --strict', async () => {
     const root = path.join(tmp, 'extra');
     await cp(path.join(SEED_DATA, 'enterprise'), path.join(root, 'enterprise'), { recursive: true });
-    await writeFile(path.join(root, 'enterprise', 'distribution', 'routes-draft.json'), '{"description": "draft", "tables": {}}');
+    await writeFile(
+      path.join(root, 'enterprise', 'distribution', 'routes-draft.json'),
+      '{"description": "draft", "tables": {}}',
+    );
     const lax = await cli(['validate', '--profile', 'enterprise', '--data', root], env);
     expect(lax.code, lax.output).toBe(0);
     expect(lax.output).toContain('WARNING distribution/routes-draft.json: ');
@@ -105,7 +122,9 @@ describe('create with a profile that fails validation', () => {
   });
 
   const sessionsRows = async (): Promise<number> => {
-    const { rows } = await h.rt.dbs.pool('demo_session').query<{ n: string }>('SELECT count(*) AS n FROM demo_sessions');
+    const { rows } = await h.rt.dbs
+      .pool('demo_session')
+      .query<{ n: string }>('SELECT count(*) AS n FROM demo_sessions');
     return Number(rows[0]?.n);
   };
   /** Rows of every seeded table of the 11 databases (the harness's databases are this file's own). */
@@ -124,30 +143,49 @@ describe('create with a profile that fails validation', () => {
     const err = await h.rt.producer.create({ profile: 'professional', dataDir: broken.root }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SeedDataError);
     expect((err as SeedDataError).findings).toEqual([
-      { file: '04-recipes.json', record: broken.line, field: 'ingredient_id', message: `references inventory.ingredients ${broken.missing}, which is not in the profile` },
+      {
+        file: '04-recipes.json',
+        record: broken.line,
+        field: 'ingredient_id',
+        message: `references inventory.ingredients ${broken.missing}, which is not in the profile`,
+      },
     ]);
     expect((err as Error).message).toContain(`04-recipes.json, record ${broken.line}, field ingredient_id`);
     expect(await sessionsRows()).toBe(0);
     expect(await serviceRows()).toBe(0);
 
     // The same profile version is refused again from the cached report.
-    await expect(h.rt.producer.create({ profile: 'professional', dataDir: broken.root })).rejects.toBeInstanceOf(SeedDataError);
+    await expect(h.rt.producer.create({ profile: 'professional', dataDir: broken.root })).rejects.toBeInstanceOf(
+      SeedDataError,
+    );
     expect(await sessionsRows()).toBe(0);
   });
 
   it('accepts the profile once it is fixed and its manifest changes (a new profile version)', async () => {
     const root = path.join(tmp, 'fixed');
     await cp(broken.root, root, { recursive: true });
-    await cp(path.join(SEED_DATA, 'professional', '04-recipes.json'), path.join(root, 'professional', '04-recipes.json'));
-    await expect(h.rt.producer.create({ profile: 'professional', dataDir: root })).resolves.toMatchObject({ status: 'pending' });
+    await cp(
+      path.join(SEED_DATA, 'professional', '04-recipes.json'),
+      path.join(root, 'professional', '04-recipes.json'),
+    );
+    await expect(h.rt.producer.create({ profile: 'professional', dataDir: root })).resolves.toMatchObject({
+      status: 'pending',
+    });
     // Broken again, without touching the manifest: the cached report (same version) still passes it...
-    await cp(path.join(broken.root, 'professional', '04-recipes.json'), path.join(root, 'professional', '04-recipes.json'));
-    await expect(h.rt.producer.create({ profile: 'professional', dataDir: root })).resolves.toMatchObject({ status: 'pending' });
+    await cp(
+      path.join(broken.root, 'professional', '04-recipes.json'),
+      path.join(root, 'professional', '04-recipes.json'),
+    );
+    await expect(h.rt.producer.create({ profile: 'professional', dataDir: root })).resolves.toMatchObject({
+      status: 'pending',
+    });
     // ...and a new manifest version is validated again (the manifest is looked at once a second at most).
     const later = new Date(Date.now() + 60_000);
     await utimes(path.join(root, 'professional', 'manifest.json'), later, later);
     await new Promise((r) => setTimeout(r, 1100));
-    await expect(h.rt.producer.create({ profile: 'professional', dataDir: root })).rejects.toBeInstanceOf(SeedDataError);
+    await expect(h.rt.producer.create({ profile: 'professional', dataDir: root })).rejects.toBeInstanceOf(
+      SeedDataError,
+    );
     expect(await sessionsRows()).toBe(2);
   });
 

@@ -20,12 +20,16 @@ describe('worker /readyz', () => {
     h = await createHarness();
     const sink = new Writable({
       write(chunk: Buffer, _enc, cb) {
-        for (const l of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(l) as Record<string, unknown>);
+        for (const l of chunk.toString().split('\n').filter(Boolean))
+          lines.push(JSON.parse(l) as Record<string, unknown>);
         cb();
       },
     });
     const workers = { workers: [{ isRunning: () => true }] } as unknown as RunningWorkers;
-    server = await startWorkerHealth({ port: 0, host: '127.0.0.1', workers, redis, dbs: h.rt.dbs, databases: ['inventory'] }, pino(sink));
+    server = await startWorkerHealth(
+      { port: 0, host: '127.0.0.1', workers, redis, dbs: h.rt.dbs, databases: ['inventory'] },
+      pino(sink),
+    );
   });
   afterAll(async () => {
     server?.close();

@@ -14,7 +14,9 @@ export async function sessionRows(dbs: Databases, tenantIds: readonly string[]):
   await Promise.all(
     SERVICES.map(async (service) => {
       for (const table of TABLES[service]) {
-        const { rows } = await dbs.pool(service).query(`SELECT * FROM "${table.name}" WHERE tenant_id = ANY($1::uuid[])`, [tenantIds]);
+        const { rows } = await dbs
+          .pool(service)
+          .query(`SELECT * FROM "${table.name}" WHERE tenant_id = ANY($1::uuid[])`, [tenantIds]);
         out.set(`${service}.${table.name}`, rows);
       }
     }),
@@ -27,9 +29,11 @@ export async function uuidColumns(dbs: Databases): Promise<Map<string, string[]>
   const out = new Map<string, string[]>();
   await Promise.all(
     SERVICES.map(async (service) => {
-      const { rows } = await dbs.pool(service).query<{ table_name: string; column_name: string }>(
-        `SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'public' AND data_type = 'uuid'`,
-      );
+      const { rows } = await dbs
+        .pool(service)
+        .query<{ table_name: string; column_name: string }>(
+          `SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'public' AND data_type = 'uuid'`,
+        );
       for (const r of rows) {
         const key = `${service}.${r.table_name}`;
         out.set(key, [...(out.get(key) ?? []), r.column_name]);

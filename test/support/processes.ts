@@ -18,7 +18,9 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv): ServiceProcess {
   let out = '';
   child.stdout?.on('data', (b: Buffer) => (out += b.toString()));
   child.stderr?.on('data', (b: Buffer) => (out += b.toString()));
-  const exited = new Promise<number | NodeJS.Signals>((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal as NodeJS.Signals))));
+  const exited = new Promise<number | NodeJS.Signals>((resolve) =>
+    child.once('exit', (code, signal) => resolve(code ?? (signal as NodeJS.Signals))),
+  );
   return {
     child,
     output: () => out,
@@ -31,7 +33,11 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv): ServiceProcess {
 }
 
 /** Starts `demo-seed worker` and waits until its workers are listening. */
-export async function startWorkerProcess(env: NodeJS.ProcessEnv, args: string[] = [], timeoutMs = 20_000): Promise<ServiceProcess> {
+export async function startWorkerProcess(
+  env: NodeJS.ProcessEnv,
+  args: string[] = [],
+  timeoutMs = 20_000,
+): Promise<ServiceProcess> {
   const p = runCli(['worker', ...args], { ...env, LOG_LEVEL: 'info' });
   const deadline = Date.now() + timeoutMs;
   while (!p.output().includes('workers started')) {
@@ -46,7 +52,10 @@ export async function startWorkerProcess(env: NodeJS.ProcessEnv, args: string[] 
 }
 
 /** Runs `demo-seed <args>` to completion. */
-export async function cli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | NodeJS.Signals; output: string }> {
+export async function cli(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number | NodeJS.Signals; output: string }> {
   const p = runCli(args, env);
   const code = await p.exited;
   return { code, output: p.output() };

@@ -19,7 +19,14 @@ export async function profileRecords(profile: string, dataDir = SEED_DATA): Prom
   const out: unknown[] = [];
   for (const file of manifest.files) {
     const text = await readFile(path.join(dataDir, profile, file), 'utf8');
-    if (file.endsWith('.ndjson')) out.push(...text.split('\n').filter(Boolean).slice(1).map((l) => JSON.parse(l)));
+    if (file.endsWith('.ndjson'))
+      out.push(
+        ...text
+          .split('\n')
+          .filter(Boolean)
+          .slice(1)
+          .map((l) => JSON.parse(l)),
+      );
     else out.push(JSON.parse(text));
   }
   return out;
@@ -28,7 +35,11 @@ export async function profileRecords(profile: string, dataDir = SEED_DATA): Prom
 const FINAL = ['ready', 'failed', 'destroyed', 'expired'];
 
 /** Creates a session through the producer and waits for it to end loading. */
-export async function createAndWait(h: Harness, profile: string, opts: { dataDir?: string; timeoutMs?: number } = {}): Promise<SessionView> {
+export async function createAndWait(
+  h: Harness,
+  profile: string,
+  opts: { dataDir?: string; timeoutMs?: number } = {},
+): Promise<SessionView> {
   const s = await h.rt.producer.create({ profile, dataDir: opts.dataDir });
   return waitForEnd(h, s.session_id, opts.timeoutMs);
 }

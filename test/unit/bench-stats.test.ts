@@ -16,8 +16,18 @@ describe('percentile (linear between closest ranks, as numpy)', () => {
     expect(percentile([15, 20, 35, 40, 50], 40)).toBeCloseTo(29, 10);
     expect(percentile([10], 99)).toBe(10);
     // numpy.percentile(range(1, 51), 99) == 49.51
-    expect(percentile(Array.from({ length: 50 }, (_, i) => i + 1), 99)).toBeCloseTo(49.51, 10);
-    expect(percentile(Array.from({ length: 50 }, (_, i) => i + 1), 95)).toBeCloseTo(47.55, 10);
+    expect(
+      percentile(
+        Array.from({ length: 50 }, (_, i) => i + 1),
+        99,
+      ),
+    ).toBeCloseTo(49.51, 10);
+    expect(
+      percentile(
+        Array.from({ length: 50 }, (_, i) => i + 1),
+        95,
+      ),
+    ).toBeCloseTo(47.55, 10);
   });
 
   it('does not depend on the order of the values', () => {
@@ -33,14 +43,19 @@ describe('percentile (linear between closest ranks, as numpy)', () => {
 
   it('lies between min and max and grows with p', () => {
     fc.assert(
-      fc.property(fc.array(fc.double({ min: -1e6, max: 1e6, noNaN: true }), { minLength: 1, maxLength: 60 }), fc.double({ min: 0, max: 100, noNaN: true }), fc.double({ min: 0, max: 100, noNaN: true }), (xs, p, q) => {
-        const [lo, hi] = p <= q ? [p, q] : [q, p];
-        const a = percentile(xs, lo);
-        const b = percentile(xs, hi);
-        expect(a).toBeGreaterThanOrEqual(Math.min(...xs));
-        expect(b).toBeLessThanOrEqual(Math.max(...xs));
-        expect(a).toBeLessThanOrEqual(b + 1e-9 * Math.max(1, Math.abs(b)));
-      }),
+      fc.property(
+        fc.array(fc.double({ min: -1e6, max: 1e6, noNaN: true }), { minLength: 1, maxLength: 60 }),
+        fc.double({ min: 0, max: 100, noNaN: true }),
+        fc.double({ min: 0, max: 100, noNaN: true }),
+        (xs, p, q) => {
+          const [lo, hi] = p <= q ? [p, q] : [q, p];
+          const a = percentile(xs, lo);
+          const b = percentile(xs, hi);
+          expect(a).toBeGreaterThanOrEqual(Math.min(...xs));
+          expect(b).toBeLessThanOrEqual(Math.max(...xs));
+          expect(a).toBeLessThanOrEqual(b + 1e-9 * Math.max(1, Math.abs(b)));
+        },
+      ),
     );
   });
 });
@@ -112,13 +127,22 @@ describe('chart ticks', () => {
 
 describe('bench levels', () => {
   it('picks the level with the most sessions per second, the first of equals', () => {
-    const levels = [{ c: 1, per_second: 3 }, { c: 4, per_second: 9 }, { c: 16, per_second: 9 }, { c: 32, per_second: 7 }];
+    const levels = [
+      { c: 1, per_second: 3 },
+      { c: 4, per_second: 9 },
+      { c: 16, per_second: 9 },
+      { c: 32, per_second: 7 },
+    ];
     expect(fastest(levels).c).toBe(4);
     expect(() => fastest([])).toThrow('no level measured');
   });
 
   it('maxBy picks the highest value, the first of equals, and names what is missing', () => {
-    const rounds = [{ r: 1, rows_per_second: 90 }, { r: 2, rows_per_second: 120 }, { r: 3, rows_per_second: 120 }];
+    const rounds = [
+      { r: 1, rows_per_second: 90 },
+      { r: 2, rows_per_second: 120 },
+      { r: 3, rows_per_second: 120 },
+    ];
     expect(maxBy(rounds, (x) => x.rows_per_second, 'bulk round').r).toBe(2);
     expect(maxBy(rounds, (x) => -x.rows_per_second, 'bulk round').r).toBe(1);
     expect(() => maxBy([], () => 0, 'bulk round')).toThrow('no bulk round measured');
@@ -130,8 +154,18 @@ describe('bench report: what PostgreSQL and Redis allow', () => {
   const run = (perSecond: number) =>
     ({
       machine: { cores: 2 },
-      latency: { summary: { professional: { client: s(90), server: s(80) }, enterprise: { client: s(100), server: s(90) } }, destroy: s(50) },
-      throughput: { best: { concurrency: 16, workers: 1, per_second: perSecond, cpu_ms_per_session: { workers: 50, api: 20, redis: 10, postgres: 45 } } },
+      latency: {
+        summary: { professional: { client: s(90), server: s(80) }, enterprise: { client: s(100), server: s(90) } },
+        destroy: s(50),
+      },
+      throughput: {
+        best: {
+          concurrency: 16,
+          workers: 1,
+          per_second: perSecond,
+          cpu_ms_per_session: { workers: 50, api: 20, redis: 10, postgres: 45 },
+        },
+      },
       bulk: {
         ratio_vs_copy: 0.9,
         ratio_vs_insert: 1.35,
@@ -160,7 +194,9 @@ describe('bench report: what PostgreSQL and Redis allow', () => {
     // 89.35 is stored as 89.3499…: toFixed(1) gives 89.3, the tables (toLocaleString) 89.4.
     const r = run(14) as unknown as { latency: { summary: { professional: { client: ReturnType<typeof s> } } } };
     r.latency.summary.professional.client = s(89.35);
-    const c = checks(r as unknown as Parameters<typeof checks>[0]).find((x) => x.figure === 'professional latency p50, client');
+    const c = checks(r as unknown as Parameters<typeof checks>[0]).find(
+      (x) => x.figure === 'professional latency p50, client',
+    );
     expect(c?.value).toBe(89.4);
     expect(c?.pass).toBe(true);
   });
@@ -192,16 +228,35 @@ describe('bench breakdown: the critical path of a session', () => {
       api: fc.integer({ min: 0, max: 50 }),
       markReady: fc.integer({ min: 0, max: 50 }),
       seen: fc.integer({ min: 0, max: 50 }),
-      steps: fc.array(fc.tuple(fc.integer({ min: 0, max: 30 }), fc.integer({ min: 0, max: 30 }), fc.integer({ min: 1, max: 60 })), { minLength: SERVICES.length, maxLength: SERVICES.length }),
+      steps: fc.array(
+        fc.tuple(fc.integer({ min: 0, max: 30 }), fc.integer({ min: 0, max: 30 }), fc.integer({ min: 1, max: 60 })),
+        { minLength: SERVICES.length, maxLength: SERVICES.length },
+      ),
     })
     .map(({ created, api, markReady, seen, steps }) => {
       const services: Record<string, ServiceJobResult> = {};
       // WAVES order: every dependency is placed before its dependents.
       WAVES.flat().forEach((name) => {
         const [handoff, wait, work] = steps[SERVICES.indexOf(name)] as [number, number, number];
-        const after = Math.max(created, ...SERVICE_SPECS[name].dependsOn.map((d) => (services[d] as ServiceJobResult).finished_at));
+        const after = Math.max(
+          created,
+          ...SERVICE_SPECS[name].dependsOn.map((d) => (services[d] as ServiceJobResult).finished_at),
+        );
         const queued = after + handoff;
-        services[name] = { service: name, phase: SERVICE_SPECS[name].phase, wave: waveOf(name), rows: 1, tables: {}, duration_ms: work, queued_at: queued, started_at: queued + wait, finished_at: queued + wait + work, published_at: queued + wait + work, attempts: 1, already_loaded: false };
+        services[name] = {
+          service: name,
+          phase: SERVICE_SPECS[name].phase,
+          wave: waveOf(name),
+          rows: 1,
+          tables: {},
+          duration_ms: work,
+          queued_at: queued,
+          started_at: queued + wait,
+          finished_at: queued + wait + work,
+          published_at: queued + wait + work,
+          attempts: 1,
+          already_loaded: false,
+        };
       });
       const readyAt = Math.max(...Object.values(services).map((s) => s.finished_at));
       const t: SessionTiming = {
@@ -228,7 +283,10 @@ describe('bench breakdown: the critical path of a session', () => {
           const s = path[i]!.service as ServiceName;
           expect(SERVICE_SPECS[s].dependsOn).toContain(path[i - 1]!.service);
           // The dependency on the path is the one that finished last.
-          for (const d of SERVICE_SPECS[s].dependsOn) expect((t.services[d] as ServiceJobResult).finished_at).toBeLessThanOrEqual(t.created_at + path[i - 1]!.finished_ms);
+          for (const d of SERVICE_SPECS[s].dependsOn)
+            expect((t.services[d] as ServiceJobResult).finished_at).toBeLessThanOrEqual(
+              t.created_at + path[i - 1]!.finished_ms,
+            );
         }
       }),
     );

@@ -22,13 +22,20 @@ describe('configuration', () => {
   it('reports every bad variable at once, by name', () => {
     let err: unknown;
     try {
-      loadConfig({ PORT: 'eighty', REDIS_URL: 'http://x', DEMO_SESSION_TTL_SECONDS: '-1', RATE_LIMIT_PER_MINUTE: '1.5', QUEUE_PREFIX: 'demo' });
+      loadConfig({
+        PORT: 'eighty',
+        REDIS_URL: 'http://x',
+        DEMO_SESSION_TTL_SECONDS: '-1',
+        RATE_LIMIT_PER_MINUTE: '1.5',
+        QUEUE_PREFIX: 'demo',
+      });
     } catch (e) {
       err = e;
     }
     expect(err).toBeInstanceOf(ConfigError);
     const problems = (err as ConfigError).problems.join('\n');
-    for (const name of ['PORT', 'REDIS_URL', 'DEMO_SESSION_TTL_SECONDS', 'RATE_LIMIT_PER_MINUTE', 'QUEUE_PREFIX']) expect(problems).toContain(name);
+    for (const name of ['PORT', 'REDIS_URL', 'DEMO_SESSION_TTL_SECONDS', 'RATE_LIMIT_PER_MINUTE', 'QUEUE_PREFIX'])
+      expect(problems).toContain(name);
   });
 
   it('wants both admin credentials or neither', () => {

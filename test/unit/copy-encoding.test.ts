@@ -4,7 +4,6 @@ import { pgText } from '../support/arbitraries.ts';
 import { encodeCopyValue, escapeCopyText } from '../../src/load/copy-encoding.ts';
 import { decodeCopyRow, encodeCopyRow } from '../support/copy-text.ts';
 
-
 describe('COPY text encoding', () => {
   it('escapes backslash, tab, newline and carriage return', () => {
     expect(escapeCopyText('a\\b\tc\nd\re')).toBe('a\\\\b\\tc\\nd\\re');

@@ -12,19 +12,30 @@ describe('date shifting', () => {
 
   it('preserves the distance between any two days', () => {
     fc.assert(
-      fc.property(fc.integer({ min: -3000, max: 3000 }), fc.integer({ min: 18000, max: 22000 }), fc.integer({ min: 18000, max: 22000 }), (shift, a, b) => {
-        const s = dateShifter(shift);
-        expect(daysBetween(s.date(formatDay(a)), s.date(formatDay(b)))).toBe(b - a);
-      }),
+      fc.property(
+        fc.integer({ min: -3000, max: 3000 }),
+        fc.integer({ min: 18000, max: 22000 }),
+        fc.integer({ min: 18000, max: 22000 }),
+        (shift, a, b) => {
+          const s = dateShifter(shift);
+          expect(daysBetween(s.date(formatDay(a)), s.date(formatDay(b)))).toBe(b - a);
+        },
+      ),
     );
   });
 
   it('is shared by the jobs that shift by the same days, and stays right as others come and go', () => {
     expect(dateShifter(42)).toBe(dateShifter(42));
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.integer({ min: -40, max: 40 }), fc.integer({ min: 18000, max: 22000 })), { minLength: 1, maxLength: 60 }), (uses) => {
-        for (const [shift, day] of uses) expect(dateShifter(shift).date(formatDay(day))).toBe(formatDay(day + shift));
-      }),
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: -40, max: 40 }), fc.integer({ min: 18000, max: 22000 })), {
+          minLength: 1,
+          maxLength: 60,
+        }),
+        (uses) => {
+          for (const [shift, day] of uses) expect(dateShifter(shift).date(formatDay(day))).toBe(formatDay(day + shift));
+        },
+      ),
     );
     const s = dateShifter(7);
     expect(s.date('2026-01-01')).toBe('2026-01-08');

@@ -19,7 +19,10 @@ describe('isDatabaseUnavailable', () => {
     ['ENOTFOUND', netError('ENOTFOUND')],
     ['EHOSTUNREACH', netError('EHOSTUNREACH')],
     ['pg: Connection terminated unexpectedly', new Error('Connection terminated unexpectedly')],
-    ['pg: Connection terminated due to connection timeout', new Error('Connection terminated due to connection timeout')],
+    [
+      'pg: Connection terminated due to connection timeout',
+      new Error('Connection terminated due to connection timeout'),
+    ],
     ['pg-pool: connect timeout', new Error('timeout exceeded when trying to connect')],
     ['pg: client not queryable', new Error('Client has encountered a connection error and is not queryable')],
     ['57P01 admin_shutdown', pgError('57P01', 'terminating connection due to administrator command')],
@@ -32,17 +35,32 @@ describe('isDatabaseUnavailable', () => {
     ['3D000 no such database', pgError('3D000', 'database "x" does not exist')],
     [
       '55000 not accepting connections (as PostgreSQL 15 sends it)',
-      pgError('55000', 'database "bakery_demo_session" is not currently accepting connections', { file: 'postinit.c', routine: 'CheckMyDatabase' }),
+      pgError('55000', 'database "bakery_demo_session" is not currently accepting connections', {
+        file: 'postinit.c',
+        routine: 'CheckMyDatabase',
+      }),
     ],
-    ['55000 from postinit.c, message in another language', pgError('55000', 'la base de données « x » n’accepte plus les connexions', { file: 'postinit.c' })],
-    ['an AggregateError of refused addresses (happy eyeballs)', Object.assign(new AggregateError([netError('ECONNREFUSED'), netError('ECONNREFUSED')], ''), {})],
+    [
+      '55000 from postinit.c, message in another language',
+      pgError('55000', 'la base de données « x » n’accepte plus les connexions', { file: 'postinit.c' }),
+    ],
+    [
+      'an AggregateError of refused addresses (happy eyeballs)',
+      Object.assign(new AggregateError([netError('ECONNREFUSED'), netError('ECONNREFUSED')], ''), {}),
+    ],
     ['a wrapped cause', new Error('could not read the session', { cause: pgError('57P01', 'terminating connection') })],
   ])('%s: yes', (_what, err) => {
     expect(isDatabaseUnavailable(err)).toBe(true);
   });
 
   it.each([
-    ['55000 that is a query error (currval)', pgError('55000', 'currval of sequence "s" is not yet defined in this session', { severity: 'ERROR', file: 'sequence.c' })],
+    [
+      '55000 that is a query error (currval)',
+      pgError('55000', 'currval of sequence "s" is not yet defined in this session', {
+        severity: 'ERROR',
+        file: 'sequence.c',
+      }),
+    ],
     ['23505 unique violation', pgError('23505', 'duplicate key value violates unique constraint "x"')],
     ['42P01 undefined table', pgError('42P01', 'relation "demo_sessions" does not exist')],
     ['22P02 invalid text', pgError('22P02', 'invalid input syntax for type uuid: "x"')],
@@ -59,7 +77,9 @@ describe('isDatabaseUnavailable', () => {
 
 describe('toApiError of a database outage', () => {
   it('is 503 database_unavailable, with a message that names no internals', () => {
-    const api = toApiError(pgError('55000', 'database "bakery_demo_session" is not currently accepting connections', { file: 'postinit.c' }));
+    const api = toApiError(
+      pgError('55000', 'database "bakery_demo_session" is not currently accepting connections', { file: 'postinit.c' }),
+    );
     expect(api.status).toBe(503);
     expect(api.code).toBe('database_unavailable');
     expect(api.message).toBe('the session database is not available; try again shortly');

@@ -6,7 +6,11 @@ import { encodeBatches, JSON_BATCH } from '../../src/load/segments.ts';
 // The COPY text of a table whose records are in memory (JSON profile files).
 describe('encodeBatches (JSON segments)', () => {
   const encode: RecordEncoder = (r, file, i) => `${file}\t${String(r.n)}\t${i}\n`;
-  const seg = (file: string, n: number, from = 0): Segment => ({ file, kind: 'json', records: Array.from({ length: n }, (_, i) => ({ n: from + i })) });
+  const seg = (file: string, n: number, from = 0): Segment => ({
+    file,
+    kind: 'json',
+    records: Array.from({ length: n }, (_, i) => ({ n: from + i })),
+  });
   const expected = (segs: Segment[]) =>
     segs.map((s) => (s.kind === 'json' ? s.records.map((r, i) => encode(r, s.file, i)).join('') : '')).join('');
 

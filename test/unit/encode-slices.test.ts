@@ -17,10 +17,18 @@ const slow =
     return `${file}\t${String(r.n)}\t${i}\n`;
   };
 
-const jsonSeg = (file: string, n: number, from = 0): Segment => ({ file, kind: 'json', records: Array.from({ length: n }, (_, i) => ({ n: from + i })) });
+const jsonSeg = (file: string, n: number, from = 0): Segment => ({
+  file,
+  kind: 'json',
+  records: Array.from({ length: n }, (_, i) => ({ n: from + i })),
+});
 
 /** The text as one plain loop makes it: what the sliced encoder must give, batch for batch. */
-function unsliced(segs: readonly Segment[], records: (s: Segment) => readonly Record<string, unknown>[], encode: RecordEncoder): string[] {
+function unsliced(
+  segs: readonly Segment[],
+  records: (s: Segment) => readonly Record<string, unknown>[],
+  encode: RecordEncoder,
+): string[] {
   const batches: string[] = [];
   for (const s of segs) {
     const all = records(s);
@@ -89,7 +97,11 @@ describe('encodeBatches in slices (a slow batch yields to the event loop)', () =
   });
 
   it('several JSON segments, slow and fast: batches and text unchanged by the slicing', async () => {
-    const segs = [jsonSeg('a.json', JSON_BATCH + 7), jsonSeg('b.json', 300, 50_000), jsonSeg('c.json', JSON_BATCH * 2, 9_000)];
+    const segs = [
+      jsonSeg('a.json', JSON_BATCH + 7),
+      jsonSeg('b.json', 300, 50_000),
+      jsonSeg('c.json', JSON_BATCH * 2, 9_000),
+    ];
     const plain: RecordEncoder = (r, f, i) => `${f}\t${String(r.n)}\t${i}\n`;
     const expected = unsliced(segs, (s) => (s.kind === 'json' ? s.records : []), plain);
     expect(await drain(encodeBatches(segs, plain))).toEqual(expected);

@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { dependenciesDone, dependentsOf, PHASES, SERVICES, SERVICE_SPECS, servicesOfPhase, transitiveDependencies, WAVES, waveOf } from '../../src/catalog/services.ts';
+import {
+  dependenciesDone,
+  dependentsOf,
+  PHASES,
+  SERVICES,
+  SERVICE_SPECS,
+  servicesOfPhase,
+  transitiveDependencies,
+  WAVES,
+  waveOf,
+} from '../../src/catalog/services.ts';
 import { consumedEntities, publishedEntities, splitEntity, TABLES } from '../../src/catalog/tables.ts';
 import { loadConfig } from '../../src/config/env.ts';
 import { buildSessionFlow, serviceJobs } from '../../src/flows/build-flow.ts';
@@ -18,7 +28,8 @@ const data: SessionJobData = {
 describe('service catalog', () => {
   it('never puts a service in an earlier phase than a service it depends on', () => {
     for (const s of SERVICES) {
-      for (const dep of SERVICE_SPECS[s].dependsOn) expect(SERVICE_SPECS[dep].phase).toBeLessThanOrEqual(SERVICE_SPECS[s].phase);
+      for (const dep of SERVICE_SPECS[s].dependsOn)
+        expect(SERVICE_SPECS[dep].phase).toBeLessThanOrEqual(SERVICE_SPECS[s].phase);
     }
     expect(PHASES.flatMap((p) => servicesOfPhase(p)).sort()).toEqual([...SERVICES].sort());
   });
@@ -39,15 +50,24 @@ describe('service catalog', () => {
     for (const s of SERVICES) {
       const deps = SERVICE_SPECS[s].dependsOn;
       expect(dependenciesDone(s, new Set(deps)), s).toBe(true);
-      for (const missing of deps) expect(dependenciesDone(s, new Set(deps.filter((d) => d !== missing))), `${s} without ${missing}`).toBe(false);
+      for (const missing of deps)
+        expect(dependenciesDone(s, new Set(deps.filter((d) => d !== missing))), `${s} without ${missing}`).toBe(false);
     }
   });
 
   it('names as dependents exactly the services that list a service among their dependencies', () => {
     for (const s of SERVICES) {
-      for (const t of SERVICES) expect(dependentsOf(s).includes(t), `${t} depends on ${s}`).toBe(SERVICE_SPECS[t].dependsOn.includes(s));
+      for (const t of SERVICES)
+        expect(dependentsOf(s).includes(t), `${t} depends on ${s}`).toBe(SERVICE_SPECS[t].dependsOn.includes(s));
     }
-    expect(dependentsOf('inventory').sort()).toEqual(['forecasting', 'orders', 'procurement', 'production', 'recipes', 'sales']);
+    expect(dependentsOf('inventory').sort()).toEqual([
+      'forecasting',
+      'orders',
+      'procurement',
+      'production',
+      'recipes',
+      'sales',
+    ]);
   });
 
   it('lets a service reference only its own tables and those of services it depends on', () => {
@@ -72,7 +92,9 @@ describe('session flow', () => {
 
   it('is a session job with the services that depend on nothing as children', () => {
     expect(flow.queueName).toBe('demo-session');
-    expect(flow.children?.map((c) => c.queueName).sort()).toEqual(SERVICES.filter((s) => SERVICE_SPECS[s].dependsOn.length === 0).sort());
+    expect(flow.children?.map((c) => c.queueName).sort()).toEqual(
+      SERVICES.filter((s) => SERVICE_SPECS[s].dependsOn.length === 0).sort(),
+    );
   });
 
   it('sets attempts and exponential backoff on every job, and ids without ":"', () => {
@@ -92,7 +114,12 @@ describe('session flow', () => {
   it('adds jobs to a running session job as its children, with their wave', () => {
     const parent = { id: data.sessionId, queue: '{p}:demo-session' };
     for (const j of serviceJobs(cfg, data, ['orchestrator', 'auth'], parent)) expect(j.opts?.parent).toEqual(parent);
-    expect(serviceJobs(cfg, data, ['orchestrator', 'auth']).map((j) => [(j.data as { wave: number }).wave, j.opts?.parent])).toEqual([[4, undefined], [2, undefined]]);
+    expect(
+      serviceJobs(cfg, data, ['orchestrator', 'auth']).map((j) => [(j.data as { wave: number }).wave, j.opts?.parent]),
+    ).toEqual([
+      [4, undefined],
+      [2, undefined],
+    ]);
   });
 
   it('gives each service of a session one fixed job id, so adding it again is a no-op', () => {

@@ -30,7 +30,10 @@ describe('the folder rule', () => {
       mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
       writeFileSync(path.join(dir, rel), text);
     };
-    file('tsconfig.json', JSON.stringify({ compilerOptions: { module: 'nodenext', allowImportingTsExtensions: true, noEmit: true } }));
+    file(
+      'tsconfig.json',
+      JSON.stringify({ compilerOptions: { module: 'nodenext', allowImportingTsExtensions: true, noEmit: true } }),
+    );
     file('src/api/app.ts', "import { handle } from '../workers/job.ts';\nexport const app = handle;\n");
     file('src/workers/job.ts', 'export const handle = 1;\n');
     file('src/db/pools.ts', "import { app } from '../api/app.ts';\nexport const pools = app;\n");

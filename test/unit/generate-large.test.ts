@@ -57,7 +57,9 @@ describe('generate --scale', () => {
     expect(await readdir(out)).not.toContain('10-sales-historical.json');
     expect(manifest.counts.sales?.sales_daily).toBe(1_080_000);
     expect(manifest.generator.args.scale).toBe(4000);
-    expect(manifest.generator.command).toBe('demo-seed generate --profile professional --seed 42 --scale 4000 --out seed-data/professional');
+    expect(manifest.generator.command).toBe(
+      'demo-seed generate --profile professional --seed 42 --scale 4000 --out seed-data/professional',
+    );
     const { lines, first } = await countLines(join(out, '10-sales-historical.ndjson'));
     expect(first).toBe('{"table":"sales.sales_daily"}');
     expect(lines).toBe(1_080_000 + 1);
@@ -76,7 +78,9 @@ describe('generate --scale', () => {
     }
     expect(total).toBe(90 * 3 * 3 * 300);
     expect(result.counts.sales?.sales_daily).toBe(total);
-    const outlet = JSON.parse(await readFile(join(out, 'children/outlet-1.json'), 'utf8')) as { tables: Record<string, unknown[]> };
+    const outlet = JSON.parse(await readFile(join(out, 'children/outlet-1.json'), 'utf8')) as {
+      tables: Record<string, unknown[]>;
+    };
     expect(Object.keys(outlet.tables)).not.toContain('sales.sales_daily');
   }, 120_000);
 });

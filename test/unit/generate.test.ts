@@ -156,10 +156,15 @@ function structureProblems(p: Loaded, scales: Map<string, { precision: number; s
             if (!byEntity.get(col.entity)?.has(v as string)) problems.push(`${where}: no ${col.entity} with that id`);
             break;
           case 'date':
-            if (typeof v !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(v) || addDays(v, 0) !== v) problems.push(`${where}: not a date`);
+            if (typeof v !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(v) || addDays(v, 0) !== v)
+              problems.push(`${where}: not a date`);
             break;
           case 'timestamp':
-            if (typeof v !== 'string' || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/.test(v) || new Date(v).toISOString() !== v.replace('Z', '.000Z')) {
+            if (
+              typeof v !== 'string' ||
+              !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/.test(v) ||
+              new Date(v).toISOString() !== v.replace('Z', '.000Z')
+            ) {
               problems.push(`${where}: not a UTC timestamp`);
             }
             break;
@@ -170,7 +175,8 @@ function structureProblems(p: Loaded, scales: Map<string, { precision: number; s
             const s = scales.get(`${spec.service}.${spec.name}.${column}`);
             if (typeof v !== 'number' || !Number.isFinite(v)) problems.push(`${where}: not a number`);
             else if (!s) problems.push(`${where}: no numeric(p, s) in the migration`);
-            else if (decimals(v) > s.scale || Math.abs(v) >= 10 ** (s.precision - s.scale)) problems.push(`${where}: does not fit numeric(${s.precision}, ${s.scale})`);
+            else if (decimals(v) > s.scale || Math.abs(v) >= 10 ** (s.precision - s.scale))
+              problems.push(`${where}: does not fit numeric(${s.precision}, ${s.scale})`);
             break;
           }
           case 'bool':
@@ -240,13 +246,15 @@ function totalsProblems(p: Loaded): string[] {
     for (const it of rows(p, items)) {
       const line = units(it.line_total as number, 2);
       const exact = exactLineTotal(it.quantity as number, it.unit_price as number);
-      if (line !== exact) problems.push(`${items} ${String(it.id)}: line_total ${String(it.line_total)} != round(q*p, 2) = ${exact}`);
+      if (line !== exact)
+        problems.push(`${items} ${String(it.id)}: line_total ${String(it.line_total)} != round(q*p, 2) = ${exact}`);
       sums.set(it[fk] as string, (sums.get(it[fk] as string) ?? 0n) + line);
     }
     for (const o of rows(p, orders)) {
       const sum = sums.get(o.id as string);
       if (sum === undefined) problems.push(`${orders} ${String(o.id)} has no lines`);
-      else if (units(o.total_amount as number, 2) !== sum) problems.push(`${orders} ${String(o.id)}: total ${String(o.total_amount)} != sum of lines ${sum}`);
+      else if (units(o.total_amount as number, 2) !== sum)
+        problems.push(`${orders} ${String(o.id)}: total ${String(o.total_amount)} != sum of lines ${sum}`);
     }
   }
   return problems;
@@ -274,24 +282,32 @@ function ruleProblems(p: Loaded): string[] {
   };
   for (const [entity, columns] of Object.entries(positive)) {
     for (const r of rows(p, entity)) {
-      for (const c of columns) if (r[c] !== null && !((r[c] as number) > 0)) problems.push(`${entity}.${c}=${String(r[c])} is not > 0`);
+      for (const c of columns)
+        if (r[c] !== null && !((r[c] as number) > 0)) problems.push(`${entity}.${c}=${String(r[c])} is not > 0`);
     }
   }
-  for (const s of rows(p, 'sales.sales_daily')) if (!((s.waste_quantity as number) >= 0)) problems.push(`negative waste ${String(s.id)}`);
+  for (const s of rows(p, 'sales.sales_daily'))
+    if (!((s.waste_quantity as number) >= 0)) problems.push(`negative waste ${String(s.id)}`);
   for (const f of rows(p, 'forecasting.forecasts')) {
-    if (!((f.lower_bound as number) <= (f.predicted_quantity as number) && (f.predicted_quantity as number) <= (f.upper_bound as number))) {
+    if (!(
+      (f.lower_bound as number) <= (f.predicted_quantity as number) &&
+      (f.predicted_quantity as number) <= (f.upper_bound as number)
+    )) {
       problems.push(`forecast ${String(f.id)} bounds`);
     }
   }
   for (const s of rows(p, 'inventory.stock')) {
-    if ((s.ingredient_id === null) === (s.product_id === null)) problems.push(`stock ${String(s.id)} must have exactly one of ingredient/product`);
+    if ((s.ingredient_id === null) === (s.product_id === null))
+      problems.push(`stock ${String(s.id)} must have exactly one of ingredient/product`);
   }
   const tenants = rows(p, 'tenant.tenants');
   for (const t of tenants) if (t.tenant_id !== t.id) problems.push(`tenant ${String(t.id)}: tenant_id != id`);
   tenants.forEach((t, i) => {
-    if (t.parent_tenant_id !== null && !tenants.slice(0, i).some((q) => q.id === t.parent_tenant_id)) problems.push(`tenant ${String(t.id)} comes before its parent`);
+    if (t.parent_tenant_id !== null && !tenants.slice(0, i).some((q) => q.id === t.parent_tenant_id))
+      problems.push(`tenant ${String(t.id)} comes before its parent`);
   });
-  if (p.manifest.tenants.map((t) => t.id).join() !== tenants.map((t) => t.id).join()) problems.push('manifest tenants differ from tenants rows');
+  if (p.manifest.tenants.map((t) => t.id).join() !== tenants.map((t) => t.id).join())
+    problems.push('manifest tenants differ from tenants rows');
   const emails = new Set<string>();
   for (const u of rows(p, 'auth.users')) {
     const key = `${String(u.tenant_id)}/${String(u.email)}`;
@@ -302,22 +318,30 @@ function ruleProblems(p: Loaded): string[] {
   const withRecipe = new Set(recipeOf.values());
   for (const b of rows(p, 'production.production_batches')) {
     if (!withRecipe.has(b.product_id as string)) problems.push(`batch ${String(b.id)}: produced product has no recipe`);
-    if (recipeOf.get(b.recipe_id as string) !== b.product_id) problems.push(`batch ${String(b.id)}: recipe of another product`);
-    if (!((b.planned_start as string) < (b.planned_end as string))) problems.push(`batch ${String(b.id)}: planned_start >= planned_end`);
-    if (b.actual_start !== null && !((b.actual_start as string) < (b.actual_end as string))) problems.push(`batch ${String(b.id)}: actual_start >= actual_end`);
+    if (recipeOf.get(b.recipe_id as string) !== b.product_id)
+      problems.push(`batch ${String(b.id)}: recipe of another product`);
+    if (!((b.planned_start as string) < (b.planned_end as string)))
+      problems.push(`batch ${String(b.id)}: planned_start >= planned_end`);
+    if (b.actual_start !== null && !((b.actual_start as string) < (b.actual_end as string)))
+      problems.push(`batch ${String(b.id)}: actual_start >= actual_end`);
   }
   for (const o of rows(p, 'procurement.purchase_orders')) {
-    if ((o.expected_delivery_date as string) < (o.order_date as string)) problems.push(`po ${String(o.id)} expected before ordered`);
-    if (o.received_date !== null && (o.received_date as string) < (o.order_date as string)) problems.push(`po ${String(o.id)} received before ordered`);
+    if ((o.expected_delivery_date as string) < (o.order_date as string))
+      problems.push(`po ${String(o.id)} expected before ordered`);
+    if (o.received_date !== null && (o.received_date as string) < (o.order_date as string))
+      problems.push(`po ${String(o.id)} received before ordered`);
   }
   for (const o of rows(p, 'orders.customer_orders')) {
-    if ((o.delivery_date as string) < (o.order_date as string)) problems.push(`order ${String(o.id)} delivered before ordered`);
+    if ((o.delivery_date as string) < (o.order_date as string))
+      problems.push(`order ${String(o.id)} delivered before ordered`);
   }
   const actions = rows(p, 'orchestrator.orchestration_actions');
   for (const run of rows(p, 'orchestrator.orchestration_runs')) {
     const mine = actions.filter((a) => a.run_id === run.id);
-    if (mine.filter((a) => a.production_batch_id !== null).length !== run.batches_planned) problems.push(`run ${String(run.id)}: batches_planned`);
-    if (mine.filter((a) => a.purchase_order_id !== null).length !== run.purchase_orders_created) problems.push(`run ${String(run.id)}: purchase_orders_created`);
+    if (mine.filter((a) => a.production_batch_id !== null).length !== run.batches_planned)
+      problems.push(`run ${String(run.id)}: batches_planned`);
+    if (mine.filter((a) => a.purchase_order_id !== null).length !== run.purchase_orders_created)
+      problems.push(`run ${String(run.id)}: purchase_orders_created`);
   }
   return problems;
 }
@@ -329,10 +353,12 @@ function countProblems(p: Loaded): string[] {
     if (n > 0) (expected[t.service] ??= {})[t.name] = n;
   }
   const problems: string[] = [];
-  if (JSON.stringify(p.manifest.counts) !== JSON.stringify(expected)) problems.push(`manifest counts ${JSON.stringify(p.manifest.counts)} != records ${JSON.stringify(expected)}`);
+  if (JSON.stringify(p.manifest.counts) !== JSON.stringify(expected))
+    problems.push(`manifest counts ${JSON.stringify(p.manifest.counts)} != records ${JSON.stringify(expected)}`);
   for (const file of p.files) {
     const order = file.tables.map(([e]) => CATALOG.findIndex((t) => entityOf(t) === e));
-    if (order.some((v, i) => i > 0 && v <= (order[i - 1] as number))) problems.push(`${file.path}: tables not in catalog order`);
+    if (order.some((v, i) => i > 0 && v <= (order[i - 1] as number)))
+      problems.push(`${file.path}: tables not in catalog order`);
   }
   return problems;
 }
@@ -340,7 +366,9 @@ function countProblems(p: Loaded): string[] {
 function haversine(a: Rec, b: Rec): number {
   const rad = Math.PI / 180;
   const [lat1, lon1, lat2, lon2] = [a.latitude, a.longitude, b.latitude, b.longitude] as number[];
-  const h = Math.sin(((lat2! - lat1!) * rad) / 2) ** 2 + Math.cos(lat1! * rad) * Math.cos(lat2! * rad) * Math.sin(((lon2! - lon1!) * rad) / 2) ** 2;
+  const h =
+    Math.sin(((lat2! - lat1!) * rad) / 2) ** 2 +
+    Math.cos(lat1! * rad) * Math.cos(lat2! * rad) * Math.sin(((lon2! - lon1!) * rad) / 2) ** 2;
   return 2 * 6371 * Math.asin(Math.sqrt(h));
 }
 
@@ -363,35 +391,47 @@ function routeProblems(p: Loaded): string[] {
   const byDate = new Map<string, Set<string>>();
   for (const route of rows(p, 'orders.delivery_routes')) {
     const origin = locations.get(route.origin_location_id as string) as Rec;
-    const mine = stops.filter((s) => s.route_id === route.id).sort((a, b) => (a.stop_sequence as number) - (b.stop_sequence as number));
-    if (mine.map((s) => s.stop_sequence).join() !== mine.map((_, i) => i + 1).join()) problems.push(`route ${String(route.route_code)}: stop_sequence not 1..n`);
+    const mine = stops
+      .filter((s) => s.route_id === route.id)
+      .sort((a, b) => (a.stop_sequence as number) - (b.stop_sequence as number));
+    if (mine.map((s) => s.stop_sequence).join() !== mine.map((_, i) => i + 1).join())
+      problems.push(`route ${String(route.route_code)}: stop_sequence not 1..n`);
     const points = mine.map((s) => locations.get(s.location_id as string) as Rec);
-    const length = (order: Rec[]) => order.reduce((acc, to, i) => acc + haversine(i === 0 ? origin : (order[i - 1] as Rec), to), 0);
+    const length = (order: Rec[]) =>
+      order.reduce((acc, to, i) => acc + haversine(i === 0 ? origin : (order[i - 1] as Rec), to), 0);
     let best = Infinity;
     for (const order of allOrders(points)) best = Math.min(best, length(order));
-    if (length(points) > best + 1e-9) problems.push(`route ${String(route.route_code)}: ${length(points)} km, shortest is ${best} km`);
+    if (length(points) > best + 1e-9)
+      problems.push(`route ${String(route.route_code)}: ${length(points)} km, shortest is ${best} km`);
     let cents = 0;
     mine.forEach((s, i) => {
       const leg = haversine(i === 0 ? origin : (points[i - 1] as Rec), points[i] as Rec);
-      if (Math.abs((s.distance_from_previous_km as number) - leg) > 0.005 + 1e-9) problems.push(`stop ${String(s.id)}: leg ${String(s.distance_from_previous_km)} != ${leg}`);
+      if (Math.abs((s.distance_from_previous_km as number) - leg) > 0.005 + 1e-9)
+        problems.push(`stop ${String(s.id)}: leg ${String(s.distance_from_previous_km)} != ${leg}`);
       cents += Math.round((s.distance_from_previous_km as number) * 100);
     });
-    if (Math.round((route.total_distance_km as number) * 100) !== cents) problems.push(`route ${String(route.route_code)}: total != sum of legs`);
-    if (Math.abs((route.total_distance_km as number) - best) > 0.005 * mine.length + 1e-9) problems.push(`route ${String(route.route_code)}: total far from shortest`);
+    if (Math.round((route.total_distance_km as number) * 100) !== cents)
+      problems.push(`route ${String(route.route_code)}: total != sum of legs`);
+    if (Math.abs((route.total_distance_km as number) - best) > 0.005 * mine.length + 1e-9)
+      problems.push(`route ${String(route.route_code)}: total far from shortest`);
     const seen = byDate.get(route.route_date as string) ?? new Set<string>();
     for (const s of mine) {
       if (seen.has(s.location_id as string)) problems.push(`${String(route.route_date)}: outlet visited twice`);
       seen.add(s.location_id as string);
       const loc = locations.get(s.location_id as string) as Rec;
-      if (loc.tenant_id !== s.outlet_tenant_id) problems.push(`stop ${String(s.id)}: outlet_tenant_id is not the location's tenant`);
+      if (loc.tenant_id !== s.outlet_tenant_id)
+        problems.push(`stop ${String(s.id)}: outlet_tenant_id is not the location's tenant`);
     }
     byDate.set(route.route_date as string, seen);
   }
   for (const [date, seen] of byDate) {
-    for (const l of retail) if (!seen.has(l.id as string)) problems.push(`${date}: outlet ${String(l.name)} is not a stop`);
+    for (const l of retail)
+      if (!seen.has(l.id as string)) problems.push(`${date}: outlet ${String(l.name)} is not a stop`);
   }
   const stopRoute = new Map(stops.map((s) => [s.id as string, s.route_id]));
-  for (const sh of rows(p, 'orders.shipments')) if (stopRoute.get(sh.stop_id as string) !== sh.route_id) problems.push(`shipment ${String(sh.id)}: stop of another route`);
+  for (const sh of rows(p, 'orders.shipments'))
+    if (stopRoute.get(sh.stop_id as string) !== sh.route_id)
+      problems.push(`shipment ${String(sh.id)}: stop of another route`);
   return problems;
 }
 
@@ -399,16 +439,26 @@ function salesProblems(p: Loaded, shops: number, products: number, scale: number
   const problems: string[] = [];
   const sales = rows(p, 'sales.sales_daily');
   const days = p.manifest.history_days;
-  if (sales.length !== days * shops * products * scale) problems.push(`${sales.length} sales rows, expected ${days * shops * products * scale}`);
+  if (sales.length !== days * shops * products * scale)
+    problems.push(`${sales.length} sales rows, expected ${days * shops * products * scale}`);
   const dates = sales.map((s) => s.sale_date as string).sort();
-  if (dates[0] !== addDays(REF, -(days - 1)) || dates[dates.length - 1] !== REF) problems.push(`sales span ${dates[0]}..${dates[dates.length - 1]}`);
-  const keys = new Set(sales.map((s) => `${String(s.sale_date)}/${String(s.location_id)}/${String(s.product_id)}/${String(s.channel)}`));
+  if (dates[0] !== addDays(REF, -(days - 1)) || dates[dates.length - 1] !== REF)
+    problems.push(`sales span ${dates[0]}..${dates[dates.length - 1]}`);
+  const keys = new Set(
+    sales.map((s) => `${String(s.sale_date)}/${String(s.location_id)}/${String(s.product_id)}/${String(s.channel)}`),
+  );
   if (keys.size !== sales.length) problems.push('sales rows repeat a (day, location, product, channel)');
   return problems;
 }
 
 async function checkAll(p: Loaded): Promise<string[]> {
-  return [...structureProblems(p, await numericScales()), ...dateProblems(p), ...totalsProblems(p), ...ruleProblems(p), ...countProblems(p)];
+  return [
+    ...structureProblems(p, await numericScales()),
+    ...dateProblems(p),
+    ...totalsProblems(p),
+    ...ruleProblems(p),
+    ...countProblems(p),
+  ];
 }
 
 // ---------------------------------------------------------------- the tests
@@ -445,9 +495,21 @@ describe.each(['professional', 'enterprise'] as const)('checked-in %s profile', 
 
   it('has a manifest in the agreed shape', () => {
     const m = p.manifest;
-    expect(Object.keys(m)).toEqual(['profile', 'format_version', 'description', 'reference_date', 'history_days', 'tenants', 'files', 'counts', 'generator']);
+    expect(Object.keys(m)).toEqual([
+      'profile',
+      'format_version',
+      'description',
+      'reference_date',
+      'history_days',
+      'tenants',
+      'files',
+      'counts',
+      'generator',
+    ]);
     expect(m).toMatchObject({ profile: name, format_version: 1, reference_date: REF, history_days: 90 });
-    expect(m.tenants.map((t) => t.role)).toEqual(name === 'professional' ? ['main'] : ['parent', 'child', 'child', 'child']);
+    expect(m.tenants.map((t) => t.role)).toEqual(
+      name === 'professional' ? ['main'] : ['parent', 'child', 'child', 'child'],
+    );
   });
 
   it('has records with exactly their columns, unique UUIDv4 ids and references that resolve', async () => {
@@ -460,10 +522,14 @@ describe.each(['professional', 'enterprise'] as const)('checked-in %s profile', 
 
   it('keeps history in the 90-day window and current rows after the reference day', () => {
     expect(dateProblems(p)).toEqual([]);
-    const dates = rows(p, 'sales.sales_daily').map((s) => s.sale_date as string).sort();
+    const dates = rows(p, 'sales.sales_daily')
+      .map((s) => s.sale_date as string)
+      .sort();
     expect(dates[0]).toBe(addDays(REF, -89));
     expect(dates[dates.length - 1]).toBe(REF);
-    const current = p.files.filter((f) => f.path.includes('current')).flatMap((f) => f.tables.flatMap(([, list]) => list));
+    const current = p.files
+      .filter((f) => f.path.includes('current'))
+      .flatMap((f) => f.tables.flatMap(([, list]) => list));
     expect(current.length).toBeGreaterThan(0);
     expect(rows(p, 'forecasting.forecasts').every((f) => (f.forecast_date as string) > REF)).toBe(true);
   });
@@ -479,12 +545,26 @@ describe.each(['professional', 'enterprise'] as const)('checked-in %s profile', 
   it('has the size of its profile', () => {
     const n = (e: string) => rows(p, e).length;
     if (name === 'professional') {
-      expect([n('tenant.tenants'), n('inventory.locations'), n('auth.users'), n('inventory.products'), n('recipes.recipes'), n('suppliers.suppliers')]).toEqual([1, 1, 4, 3, 3, 3]);
+      expect([
+        n('tenant.tenants'),
+        n('inventory.locations'),
+        n('auth.users'),
+        n('inventory.products'),
+        n('recipes.recipes'),
+        n('suppliers.suppliers'),
+      ]).toEqual([1, 1, 4, 3, 3, 3]);
       expect(n('inventory.ingredients')).toBeGreaterThanOrEqual(8);
       expect(n('production.production_batches')).toBe(90 * 3 + 9);
       expect(salesProblems(p, 1, 3, 1)).toEqual([]);
     } else {
-      expect([n('tenant.tenants'), n('inventory.locations'), n('auth.users'), n('inventory.products'), n('recipes.recipes'), n('suppliers.suppliers')]).toEqual([4, 4, 9, 3, 2, 3]);
+      expect([
+        n('tenant.tenants'),
+        n('inventory.locations'),
+        n('auth.users'),
+        n('inventory.products'),
+        n('recipes.recipes'),
+        n('suppliers.suppliers'),
+      ]).toEqual([4, 4, 9, 3, 2, 3]);
       const [parent, ...children] = rows(p, 'tenant.tenants');
       expect(parent).toMatchObject({ business_type: 'central_production', parent_tenant_id: null });
       for (const c of children) expect(c.parent_tenant_id).toBe(parent?.id);
@@ -495,7 +575,11 @@ describe.each(['professional', 'enterprise'] as const)('checked-in %s profile', 
       expect(produced.has(resale[0]?.id)).toBe(false);
       expect(n('production.production_batches')).toBe(90 * 2 + 6);
       expect(salesProblems(p, 3, 3, 1)).toEqual([]);
-      expect(p.manifest.files.filter((f) => f.startsWith('children/'))).toEqual(['children/outlet-1.json', 'children/outlet-2.json', 'children/outlet-3.json']);
+      expect(p.manifest.files.filter((f) => f.startsWith('children/'))).toEqual([
+        'children/outlet-1.json',
+        'children/outlet-2.json',
+        'children/outlet-3.json',
+      ]);
     }
   });
 
@@ -517,7 +601,7 @@ describe('checked-in enterprise distribution', () => {
 describe('generateProfile', () => {
   const digest = async (dir: string): Promise<string> => {
     const parts: string[] = [];
-    for (const f of await listFiles(dir)) parts.push(f, (await readFile(join(dir, f), 'utf8')));
+    for (const f of await listFiles(dir)) parts.push(f, await readFile(join(dir, f), 'utf8'));
     return parts.join('\0');
   };
 
@@ -532,9 +616,27 @@ describe('generateProfile', () => {
   });
 
   it.each([
-    ['enterprise with 8 outlets (two routes a day), 5 products, 30 days', { profile: 'enterprise', seed: 3, days: 30, products: 5, outlets: 8 }, 8, 5, 1],
-    ['enterprise with 1 outlet and 1 product, 7 days', { profile: 'enterprise', seed: 4, days: 7, products: 1, outlets: 1 }, 1, 1, 1],
-    ['professional with 11 products over 7 days on 3 channels', { profile: 'professional', seed: 5, days: 7, products: 11, scale: 3 }, 1, 11, 3],
+    [
+      'enterprise with 8 outlets (two routes a day), 5 products, 30 days',
+      { profile: 'enterprise', seed: 3, days: 30, products: 5, outlets: 8 },
+      8,
+      5,
+      1,
+    ],
+    [
+      'enterprise with 1 outlet and 1 product, 7 days',
+      { profile: 'enterprise', seed: 4, days: 7, products: 1, outlets: 1 },
+      1,
+      1,
+      1,
+    ],
+    [
+      'professional with 11 products over 7 days on 3 channels',
+      { profile: 'professional', seed: 5, days: 7, products: 11, scale: 3 },
+      1,
+      11,
+      3,
+    ],
   ] as const)('writes a valid profile for %s', async (_, args, shops, products, scale) => {
     const out = join(tmp, `variant-${args.seed}`);
     const result = await generateProfile({ ...args, out });
@@ -570,13 +672,16 @@ describe('generateProfile', () => {
     [{ profile: 'enterprise', outlets: 0 }, '--outlets'],
     [{ profile: 'bakery' }, '--profile'],
     [{ out: '' }, '--out'],
-  ] as Array<[Partial<GenerateOptions> | Record<string, unknown>, string]>)('rejects %o naming %s', async (bad, option) => {
-    const opts = { profile: 'professional', seed: 1, out: join(tmp, 'never'), ...bad } as GenerateOptions;
-    const err = await generateProfile(opts).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(GenerateOptionsError);
-    expect((err as GenerateOptionsError).option).toBe(option);
-    expect((err as Error).message).toContain(option);
-  });
+  ] as Array<[Partial<GenerateOptions> | Record<string, unknown>, string]>)(
+    'rejects %o naming %s',
+    async (bad, option) => {
+      const opts = { profile: 'professional', seed: 1, out: join(tmp, 'never'), ...bad } as GenerateOptions;
+      const err = await generateProfile(opts).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(GenerateOptionsError);
+      expect((err as GenerateOptionsError).option).toBe(option);
+      expect((err as Error).message).toContain(option);
+    },
+  );
 });
 
 describe('demo-seed generate', () => {
@@ -598,14 +703,29 @@ describe('demo-seed generate', () => {
 
   it('prints a line per file and the total', async () => {
     const out = join(tmp, 'cli');
-    const { error, lines } = await run(['--profile', 'professional', '--seed', '9', '--days', '7', '--products', '1', '--out', out]);
+    const { error, lines } = await run([
+      '--profile',
+      'professional',
+      '--seed',
+      '9',
+      '--days',
+      '7',
+      '--products',
+      '1',
+      '--out',
+      out,
+    ]);
     expect(error).toBeUndefined();
     const manifest = JSON.parse(await readFile(join(out, 'manifest.json'), 'utf8')) as Manifest;
     expect(lines).toHaveLength(manifest.files.length + 1);
     expect(lines[0]).toMatch(/^00-tenant\.json\s+2 rows$/);
-    const total = Object.values(manifest.counts).flatMap((t) => Object.values(t)).reduce((a, b) => a + b, 0);
+    const total = Object.values(manifest.counts)
+      .flatMap((t) => Object.values(t))
+      .reduce((a, b) => a + b, 0);
     expect(lines.at(-1)).toContain(`total: ${total} rows`);
-    expect(manifest.generator.command).toBe('demo-seed generate --profile professional --seed 9 --days 7 --products 1 --out seed-data/professional');
+    expect(manifest.generator.command).toBe(
+      'demo-seed generate --profile professional --seed 9 --days 7 --products 1 --out seed-data/professional',
+    );
   });
 
   it.each([

@@ -45,16 +45,25 @@ describe('session id mapping', () => {
   it('gives all ids of a session one prefix (the first 16 hex digits but the version), and keeps the rest apart by XOR', () => {
     const prefix = (id: string) => id.slice(0, 14) + id.slice(15, 18);
     fc.assert(
-      fc.property(fc.uuid({ version: 4 }), fc.uuid({ version: 4 }), fc.uuid({ version: 4 }), fc.uuid({ version: 4 }), (a, b, s1, s2) => {
-        fc.pre(s1 !== s2);
-        const m1 = idMapperFor(s1);
-        const m2 = idMapperFor(s2);
-        expect(prefix(m1(a))).toBe(prefix(m1(b)));
-        expect(prefix(m1(a))).not.toBe(prefix(m2(a)));
-        // The kept parts of two ids differ where the base ids' do: the same key is XOR-ed over both.
-        const xor = (x: string, y: string) => [...keptPart(x)].map((c, i) => (parseInt(c, 16) ^ parseInt(keptPart(y)[i] as string, 16)).toString(16)).join('');
-        expect(xor(m1(a), m1(b))).toBe(xor(a, b));
-      }),
+      fc.property(
+        fc.uuid({ version: 4 }),
+        fc.uuid({ version: 4 }),
+        fc.uuid({ version: 4 }),
+        fc.uuid({ version: 4 }),
+        (a, b, s1, s2) => {
+          fc.pre(s1 !== s2);
+          const m1 = idMapperFor(s1);
+          const m2 = idMapperFor(s2);
+          expect(prefix(m1(a))).toBe(prefix(m1(b)));
+          expect(prefix(m1(a))).not.toBe(prefix(m2(a)));
+          // The kept parts of two ids differ where the base ids' do: the same key is XOR-ed over both.
+          const xor = (x: string, y: string) =>
+            [...keptPart(x)]
+              .map((c, i) => (parseInt(c, 16) ^ parseInt(keptPart(y)[i] as string, 16)).toString(16))
+              .join('');
+          expect(xor(m1(a), m1(b))).toBe(xor(a, b));
+        },
+      ),
     );
   });
 
@@ -74,7 +83,13 @@ describe('session id mapping', () => {
     const map = idMapperFor(randomUUID());
     const base = randomUUID();
     expect(map(base.toUpperCase())).toBe(map(base));
-    for (const bad of ['', 'not-a-uuid', `${base}x`, base.replace(/-/g, '_'), base.replace('a', 'g').replace(/^./, 'z')]) {
+    for (const bad of [
+      '',
+      'not-a-uuid',
+      `${base}x`,
+      base.replace(/-/g, '_'),
+      base.replace('a', 'g').replace(/^./, 'z'),
+    ]) {
       expect(() => map(bad)).toThrow(InvalidIdError);
     }
   });

@@ -4,7 +4,13 @@ import { WAVES, type ServiceName } from '../../src/catalog/services.ts';
 import { loadConfig } from '../../src/config/env.ts';
 import { buildSessionFlow, serviceJobs } from '../../src/flows/build-flow.ts';
 import { buildCleanupFlow, cleanupServiceJobs, expireJob } from '../../src/flows/cleanup-flow.ts';
-import { jobDataProblems, parseJobData, SESSION_QUEUE, type JobName, type SessionJobData } from '../../src/flows/jobs.ts';
+import {
+  jobDataProblems,
+  parseJobData,
+  SESSION_QUEUE,
+  type JobName,
+  type SessionJobData,
+} from '../../src/flows/jobs.ts';
 import { sessionJobData } from '../../src/sessions/create-session.ts';
 
 const cfg = loadConfig({});
@@ -31,7 +37,9 @@ function enqueued(): { name: JobName; queue: string; data: unknown }[] {
     buildSessionFlow(cfg, session),
     ...serviceJobs(cfg, session, WAVES.flat(), parent),
     buildCleanupFlow(cfg, { sessionId, end: 'destroyed' }),
-    ...WAVES.flatMap((_, i) => cleanupServiceJobs(cfg, { sessionId, end: 'expired' }, [...WAVES].reverse()[i] as ServiceName[], i + 1)),
+    ...WAVES.flatMap((_, i) =>
+      cleanupServiceJobs(cfg, { sessionId, end: 'expired' }, [...WAVES].reverse()[i] as ServiceName[], i + 1),
+    ),
     expireJob(cfg, sessionId, 1000),
   ].flatMap((f) => flat(f as Flow));
 }
@@ -39,12 +47,15 @@ function enqueued(): { name: JobName; queue: string; data: unknown }[] {
 describe('job data schemas', () => {
   it('pass every job the flows enqueue, on the queue they enqueue it to', () => {
     const jobs = enqueued();
-    expect(new Set(jobs.map((j) => j.name))).toEqual(new Set(['session', 'load-service', 'cleanup', 'cleanup-service', 'expire']));
+    expect(new Set(jobs.map((j) => j.name))).toEqual(
+      new Set(['session', 'load-service', 'cleanup', 'cleanup-service', 'expire']),
+    );
     for (const j of jobs) expect(jobDataProblems(j.name, j.queue, j.data), `${j.name} on ${j.queue}`).toEqual([]);
   });
 
   it('name no tenant in the cleanup jobs the flows enqueue', () => {
-    for (const j of enqueued().filter((x) => x.name.startsWith('cleanup'))) expect(Object.keys(j.data as object)).not.toContain('tenantIds');
+    for (const j of enqueued().filter((x) => x.name.startsWith('cleanup')))
+      expect(Object.keys(j.data as object)).not.toContain('tenantIds');
   });
 
   const load = serviceJobs(cfg, session, ['inventory'])[0]?.data as Record<string, unknown>;
@@ -53,16 +64,41 @@ describe('job data schemas', () => {
     ['cleanup', SESSION_QUEUE, { sessionId: 'x; DROP TABLE t', end: 'destroyed' }, 'sessionId: must be a uuid'],
     ['cleanup', SESSION_QUEUE, { end: 'destroyed' }, 'sessionId: is required'],
     ['cleanup', SESSION_QUEUE, { sessionId, end: 'gone' }, 'end: must be destroyed or expired'],
-    ['cleanup', SESSION_QUEUE, { sessionId, end: 'destroyed', tenantIds: 'all' }, 'tenantIds: must be an array of uuids'],
+    [
+      'cleanup',
+      SESSION_QUEUE,
+      { sessionId, end: 'destroyed', tenantIds: 'all' },
+      'tenantIds: must be an array of uuids',
+    ],
     ['cleanup', SESSION_QUEUE, { sessionId, end: 'destroyed', tenantIds: ['nope'] }, 'tenantIds.0: must be a uuid'],
     ['cleanup', SESSION_QUEUE, { sessionId, end: 'destroyed', where: '1=1' }, 'where: is not a field of this job'],
     ['cleanup', SESSION_QUEUE, 'cleanup everything', 'data: must be an object'],
     ['cleanup', SESSION_QUEUE, null, 'data: must be an object'],
     ['cleanup', 'inventory', { sessionId, end: 'destroyed' }, `queue: this job runs on ${SESSION_QUEUE} only`],
-    ['cleanup-service', 'inventory', { sessionId, end: 'destroyed', service: 'inventory', wave: 0 }, 'wave: must be at least 1'],
-    ['cleanup-service', 'inventory', { sessionId, end: 'destroyed', service: 'inventory', wave: 1.5 }, 'wave: must be an integer'],
-    ['cleanup-service', 'inventory', { sessionId, end: 'destroyed', service: 'payroll', wave: 1 }, 'service: must be one of:'],
-    ['cleanup-service', 'inventory', { sessionId, end: 'destroyed', service: 'sales', wave: 1 }, "service: must be the queue's service (inventory)"],
+    [
+      'cleanup-service',
+      'inventory',
+      { sessionId, end: 'destroyed', service: 'inventory', wave: 0 },
+      'wave: must be at least 1',
+    ],
+    [
+      'cleanup-service',
+      'inventory',
+      { sessionId, end: 'destroyed', service: 'inventory', wave: 1.5 },
+      'wave: must be an integer',
+    ],
+    [
+      'cleanup-service',
+      'inventory',
+      { sessionId, end: 'destroyed', service: 'payroll', wave: 1 },
+      'service: must be one of:',
+    ],
+    [
+      'cleanup-service',
+      'inventory',
+      { sessionId, end: 'destroyed', service: 'sales', wave: 1 },
+      "service: must be the queue's service (inventory)",
+    ],
     ['cleanup-service', 'inventory', { sessionId, end: 'destroyed', wave: 1 }, 'service: is required'],
     ['expire', SESSION_QUEUE, { sessionId: [sessionId] }, 'sessionId: must be a uuid'],
     ['session', SESSION_QUEUE, { ...session, ttlSeconds: '3600' }, 'ttlSeconds: must be an integer'],
@@ -77,15 +113,16 @@ describe('job data schemas', () => {
   ];
   it.each(cases)('refuse %s on %s with %j: %s', (name, queue, data, problem) => {
     const problems = jobDataProblems(name, queue, data);
-    expect(problems.some((p) => p.startsWith(problem)), problems.join('; ')).toBe(true);
+    expect(
+      problems.some((p) => p.startsWith(problem)),
+      problems.join('; '),
+    ).toBe(true);
   });
 
   it('name every bad field of a job at once', () => {
-    expect(jobDataProblems('cleanup-service', 'inventory', { sessionId: 1, end: 2, service: 'inventory', wave: 'x' })).toEqual([
-      'sessionId: must be a uuid',
-      'end: must be destroyed or expired',
-      'wave: must be an integer',
-    ]);
+    expect(
+      jobDataProblems('cleanup-service', 'inventory', { sessionId: 1, end: 2, service: 'inventory', wave: 'x' }),
+    ).toEqual(['sessionId: must be a uuid', 'end: must be destroyed or expired', 'wave: must be an integer']);
   });
 
   it('accept an older cleanup that names its tenants (checked against the record by the worker)', () => {
@@ -93,9 +130,16 @@ describe('job data schemas', () => {
   });
 
   it('fail a job with bad data for good, naming the job, its queue and the field', () => {
-    const job = { name: 'cleanup' as const, queueName: SESSION_QUEUE, id: 'j1', data: { sessionId: 42, end: 'destroyed' } };
+    const job = {
+      name: 'cleanup' as const,
+      queueName: SESSION_QUEUE,
+      id: 'j1',
+      data: { sessionId: 42, end: 'destroyed' },
+    };
     expect(() => parseJobData(job)).toThrow(UnrecoverableError);
-    expect(() => parseJobData(job)).toThrow(`job "cleanup" j1 on queue ${SESSION_QUEUE} refused: bad data: sessionId: must be a uuid`);
+    expect(() => parseJobData(job)).toThrow(
+      `job "cleanup" j1 on queue ${SESSION_QUEUE} refused: bad data: sessionId: must be a uuid`,
+    );
     const good = { ...job, data: { sessionId, end: 'destroyed' } };
     expect(parseJobData(good)).toEqual({ sessionId, end: 'destroyed' });
   });

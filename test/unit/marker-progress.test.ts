@@ -15,7 +15,16 @@ describe('progress from the load markers (Redis not answering)', () => {
   });
 
   it('makes a pending record with loaded services show as loading, the others pending', () => {
-    const s = { session_id: '0b6f2c1e-8a7d-4c3b-9e1f-2d3c4b5a6978', status: 'pending', services: {}, error: null, created_at: new Date(), expires_at: new Date(), ready_at: null, phases: {} } as unknown as SessionRecord;
+    const s = {
+      session_id: '0b6f2c1e-8a7d-4c3b-9e1f-2d3c4b5a6978',
+      status: 'pending',
+      services: {},
+      error: null,
+      created_at: new Date(),
+      expires_at: new Date(),
+      ready_at: null,
+      phases: {},
+    } as unknown as SessionRecord;
     const v = sessionView(s, progressFromMarkers({ tenant: { state: 'loaded', rows: { tenants: 2 } } }));
     expect(v.status).toBe('loading');
     expect(v.services.tenant).toEqual({ status: 'ready', rows: 2, duration_ms: null });

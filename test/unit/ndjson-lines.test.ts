@@ -16,7 +16,8 @@ describe('lineBatches', () => {
 
   const collect = async (file: string, chunk: number) => {
     const out: { n: number; line: string }[] = [];
-    for await (const { first, lines } of lineBatches(file, chunk)) lines.forEach((line, i) => out.push({ n: first + i, line }));
+    for await (const { first, lines } of lineBatches(file, chunk))
+      lines.forEach((line, i) => out.push({ n: first + i, line }));
     return out;
   };
 
@@ -24,7 +25,9 @@ describe('lineBatches', () => {
     let k = 0;
     await fc.assert(
       fc.asyncProperty(
-        fc.array(fc.string({ unit: fc.constantFrom('a', 'é', '€', '😀', ' ', '\r', '{', '"'), maxLength: 12 }), { maxLength: 30 }),
+        fc.array(fc.string({ unit: fc.constantFrom('a', 'é', '€', '😀', ' ', '\r', '{', '"'), maxLength: 12 }), {
+          maxLength: 30,
+        }),
         fc.array(fc.boolean(), { minLength: 30, maxLength: 30 }),
         fc.boolean(),
         fc.integer({ min: 1, max: 64 }),
@@ -32,7 +35,9 @@ describe('lineBatches', () => {
           // A line's own trailing \r would read as part of a \r\n end: keep lines free of one.
           const clean = lines.map((l) => l.replace(/\r+$/, ''));
           if (clean.length === 0 && !endsWithNewline) return;
-          const text = clean.map((l, i) => l + (i < clean.length - 1 || endsWithNewline ? (crlf[i] ? '\r\n' : '\n') : '')).join('');
+          const text = clean
+            .map((l, i) => l + (i < clean.length - 1 || endsWithNewline ? (crlf[i] ? '\r\n' : '\n') : ''))
+            .join('');
           const file = path.join(dir, `f${k++}.ndjson`);
           await writeFile(file, text);
           const got = await collect(file, chunk);

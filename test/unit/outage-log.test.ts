@@ -12,7 +12,8 @@ interface Line {
 /** A logger that records its lines, and a clock the test moves. */
 function setup(intervalMs = 10_000) {
   const lines: Line[] = [];
-  const at = (level: Line['level']) => (fields: Record<string, unknown>, msg: string) => lines.push({ level, fields, msg });
+  const at = (level: Line['level']) => (fields: Record<string, unknown>, msg: string) =>
+    lines.push({ level, fields, msg });
   const log = { error: at('error'), warn: at('warn'), info: at('info') } as unknown as Logger;
   let t = 1_000_000;
   const clock = {
@@ -25,7 +26,12 @@ function setup(intervalMs = 10_000) {
 }
 
 const refused = () => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6379'), { code: 'ECONNREFUSED' });
-const A = { target: '127.0.0.1:6379/0', source: 'worker inventory', msg: 'worker error', fields: { queue: 'inventory' } };
+const A = {
+  target: '127.0.0.1:6379/0',
+  source: 'worker inventory',
+  msg: 'worker error',
+  fields: { queue: 'inventory' },
+};
 const B = { target: '127.0.0.1:6379/0', source: 'worker orders', msg: 'worker error', fields: { queue: 'orders' } };
 
 describe('RedisOutageLog', () => {
@@ -38,8 +44,21 @@ describe('RedisOutageLog', () => {
       clock.advance(500);
     }
     outage.ready(A.target, 'shared');
-    expect(lines.map((l) => l.msg)).toEqual(['redis connection lost', 'redis still unreachable', 'redis still unreachable', 'redis connection back']);
-    expect(lines[0]).toMatchObject({ level: 'error', fields: { redis: A.target, source: 'worker inventory', queue: 'inventory', err: 'connect ECONNREFUSED 127.0.0.1:6379' } });
+    expect(lines.map((l) => l.msg)).toEqual([
+      'redis connection lost',
+      'redis still unreachable',
+      'redis still unreachable',
+      'redis connection back',
+    ]);
+    expect(lines[0]).toMatchObject({
+      level: 'error',
+      fields: {
+        redis: A.target,
+        source: 'worker inventory',
+        queue: 'inventory',
+        err: 'connect ECONNREFUSED 127.0.0.1:6379',
+      },
+    });
     expect(lines[1]!.fields).toMatchObject({ down_ms: 10_000, sources: ['worker inventory', 'worker orders'] });
     const suppressed = lines.slice(1).map((l) => l.fields.suppressed as number);
     // Every error but the first one logged is counted in exactly one later line.
@@ -57,7 +76,11 @@ describe('RedisOutageLog', () => {
     outage.ready(A.target, 'shared');
     clock.advance(100);
     outage.error(refused(), B);
-    expect(lines.map((l) => l.msg)).toEqual(['redis connection lost', 'redis connection back', 'redis connection lost']);
+    expect(lines.map((l) => l.msg)).toEqual([
+      'redis connection lost',
+      'redis connection back',
+      'redis connection lost',
+    ]);
     expect(outage.isDown(A.target)).toBe(true);
   });
 
@@ -95,7 +118,9 @@ describe('RedisOutageLog', () => {
 
   it('watchClient and watchErrors take the events of a client and of a BullMQ object', () => {
     const { lines, outage } = setup();
-    const client = Object.assign(new EventEmitter(), { options: { host: '127.0.0.1', port: 6390, db: 2, password: 'secret' } });
+    const client = Object.assign(new EventEmitter(), {
+      options: { host: '127.0.0.1', port: 6390, db: 2, password: 'secret' },
+    });
     outage.watchClient(client as never, 'maps');
     outage.watchClient(client as never, 'maps'); // once per client
     const worker = new EventEmitter();

@@ -28,7 +28,8 @@ const record = (over: Partial<SessionRecord> = {}): SessionRecord => ({
   request_fingerprint: null,
   ...over,
 });
-const result = (service: string, rows: number) => ({ service, rows, duration_ms: 5, tables: {} }) as unknown as ServiceJobResult;
+const result = (service: string, rows: number) =>
+  ({ service, rows, duration_ms: 5, tables: {} }) as unknown as ServiceJobResult;
 
 describe('session view', () => {
   it('lists all 11 services, pending before anything started', () => {
@@ -39,14 +40,19 @@ describe('session view', () => {
   });
 
   it('reports loading as soon as a worker has started a service, with live rows', () => {
-    const v = sessionView(record(), { tenant: { status: 'ready', rows: 2, duration_ms: 4 }, inventory: { status: 'loading' } });
+    const v = sessionView(record(), {
+      tenant: { status: 'ready', rows: 2, duration_ms: 4 },
+      inventory: { status: 'loading' },
+    });
     expect(v.status).toBe('loading');
     expect(v.services.tenant).toMatchObject({ status: 'ready', rows: 2, duration_ms: 4 });
     expect(v.services.inventory.status).toBe('loading');
   });
 
   it('names the failed service and shows what had loaded as removed', () => {
-    const v = sessionView(record({ status: 'failed', error: 'forecasting: boom', services: { sales: result('sales', 270) } }));
+    const v = sessionView(
+      record({ status: 'failed', error: 'forecasting: boom', services: { sales: result('sales', 270) } }),
+    );
     expect(v.services.forecasting).toMatchObject({ status: 'failed', error: 'boom' });
     expect(v.services.sales).toMatchObject({ status: 'removed', rows: 270 });
     expect(v.services.auth.status).toBe('pending');
@@ -54,6 +60,10 @@ describe('session view', () => {
 
   it('keeps the timestamps as ISO strings', () => {
     const v = sessionView(record({ status: 'ready', ready_at: new Date('2026-11-24T10:00:00.090Z'), duration_ms: 90 }));
-    expect(v).toMatchObject({ created_at: '2026-11-24T10:00:00.000Z', ready_at: '2026-11-24T10:00:00.090Z', duration_ms: 90 });
+    expect(v).toMatchObject({
+      created_at: '2026-11-24T10:00:00.000Z',
+      ready_at: '2026-11-24T10:00:00.090Z',
+      duration_ms: 90,
+    });
   });
 });

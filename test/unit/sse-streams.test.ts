@@ -93,7 +93,11 @@ describe('event streams of one session', () => {
   it('reads only progress when a service of a loading session is done, and the whole session on a nudge', async () => {
     let status = 'loading';
     const s = loadingSession({ status: () => status });
-    streams = new SessionStreams(s.read, createLogger('silent'), { pollMs: 600_000, heartbeatMs: 600_000, progressMs: 5 });
+    streams = new SessionStreams(s.read, createLogger('silent'), {
+      pollMs: 600_000,
+      heartbeatMs: 600_000,
+      progressMs: 5,
+    });
     const { req, res } = fakeExchange();
     streams.stream(req, res, s.first('s2'), streams.acquire('c', res));
     s.advance();
@@ -127,7 +131,9 @@ describe('event streams of one session', () => {
 
 describe('stream slots', () => {
   const silent = createLogger('silent');
-  const pending = (id: string): SessionSnapshot => ({ view: { session_id: id, status: 'pending' } as unknown as SessionView });
+  const pending = (id: string): SessionSnapshot => ({
+    view: { session_id: id, status: 'pending' } as unknown as SessionView,
+  });
   const never = () => new Promise<SessionSnapshot | undefined>(() => undefined);
   const refusal = (fn: () => unknown): ApiError => {
     try {
@@ -145,7 +151,11 @@ describe('stream slots', () => {
     const e = refusal(() => streams.acquire('a', over));
     expect([e.status, e.code]).toEqual([429, 'too_many_client_streams']);
     expect(over.headers['Retry-After']).toBe('7');
-    held.push(streams.acquire('b', fakeExchange().res), streams.acquire('b', fakeExchange().res), streams.acquire('c', fakeExchange().res));
+    held.push(
+      streams.acquire('b', fakeExchange().res),
+      streams.acquire('b', fakeExchange().res),
+      streams.acquire('c', fakeExchange().res),
+    );
     expect(streams.size).toBe(5);
     const full = fakeExchange().res;
     const f = refusal(() => streams.acquire('d', full));
@@ -159,7 +169,12 @@ describe('stream slots', () => {
   });
 
   it('come back on every exit: the response closing before the stream, an end, a 204, closeAll', () => {
-    const streams = new SessionStreams(never, silent, { maxStreams: 10, maxPerClient: 10, pollMs: 600_000, heartbeatMs: 600_000 });
+    const streams = new SessionStreams(never, silent, {
+      maxStreams: 10,
+      maxPerClient: 10,
+      pollMs: 600_000,
+      heartbeatMs: 600_000,
+    });
     // The client went away while its session was read: the stream opens nothing.
     const gone = fakeExchange();
     const slot = streams.acquire('a', gone.res);
@@ -169,12 +184,28 @@ describe('stream slots', () => {
     expect([streams.size, streams.open, gone.res.body]).toEqual([0, 0, '']);
     // A final session: one end event, then the slot is back.
     const done = fakeExchange();
-    streams.stream(done.req, done.res, { view: { session_id: 's2', status: 'ready' } as unknown as SessionView }, streams.acquire('a', done.res));
+    streams.stream(
+      done.req,
+      done.res,
+      { view: { session_id: 's2', status: 'ready' } as unknown as SessionView },
+      streams.acquire('a', done.res),
+    );
     expect(done.res.body).toContain('event: end');
     expect(streams.size).toBe(0);
     // A reconnect to a finished session: 204.
-    const again = { req: { get: (h: string) => (h === 'Last-Event-ID' ? '3' : undefined), socket: { setNoDelay() {} } } as unknown as Request, res: fakeExchange().res };
-    streams.stream(again.req, again.res, { view: { session_id: 's2', status: 'expired' } as unknown as SessionView }, streams.acquire('a', again.res));
+    const again = {
+      req: {
+        get: (h: string) => (h === 'Last-Event-ID' ? '3' : undefined),
+        socket: { setNoDelay() {} },
+      } as unknown as Request,
+      res: fakeExchange().res,
+    };
+    streams.stream(
+      again.req,
+      again.res,
+      { view: { session_id: 's2', status: 'expired' } as unknown as SessionView },
+      streams.acquire('a', again.res),
+    );
     expect(again.res.ended).toBe(true);
     expect(streams.size).toBe(0);
     // Open streams, then shutdown; afterwards nothing opens.
@@ -193,7 +224,9 @@ describe('stream slots', () => {
       fc.property(
         fc.integer({ min: 1, max: 8 }),
         fc.integer({ min: 1, max: 4 }),
-        fc.array(fc.oneof(fc.record({ take: fc.integer({ min: 0, max: 3 }) }), fc.record({ drop: fc.nat() })), { maxLength: 60 }),
+        fc.array(fc.oneof(fc.record({ take: fc.integer({ min: 0, max: 3 }) }), fc.record({ drop: fc.nat() })), {
+          maxLength: 60,
+        }),
         (maxStreams, maxPerClient, steps) => {
           const streams = new SessionStreams(never, silent, { maxStreams, maxPerClient });
           const held: StreamSlot[] = [];
@@ -203,7 +236,10 @@ describe('stream slots', () => {
               const before = { total: streams.size, mine: streams.heldBy(client) };
               const allowed = before.total < maxStreams && before.mine < maxPerClient;
               if (allowed) held.push(streams.acquire(client, fakeExchange().res));
-              else expect(refusal(() => streams.acquire(client, fakeExchange().res)).status).toBe(before.total >= maxStreams ? 503 : 429);
+              else
+                expect(refusal(() => streams.acquire(client, fakeExchange().res)).status).toBe(
+                  before.total >= maxStreams ? 503 : 429,
+                );
             } else if (held.length > 0) {
               held.splice(step.drop % held.length, 1)[0]!.release();
             }

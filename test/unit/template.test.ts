@@ -3,7 +3,13 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { WAVES } from '../../src/catalog/services.ts';
-import { consumedEntities, publishedEntities, tableSpec, type EntityName, type TableSpec } from '../../src/catalog/tables.ts';
+import {
+  consumedEntities,
+  publishedEntities,
+  tableSpec,
+  type EntityName,
+  type TableSpec,
+} from '../../src/catalog/tables.ts';
 import { dateShifter } from '../../src/seed/dates.ts';
 import { idMapperFor } from '../../src/seed/ids.ts';
 import { loadProfile, serviceTables, type SeedRecord } from '../../src/seed/profile.ts';
@@ -19,17 +25,30 @@ const tenants = [randomUUID(), randomUUID().toUpperCase()];
 const locations = [randomUUID(), randomUUID()];
 const products = [randomUUID(), randomUUID().toUpperCase()];
 
-function context(session: string, days: number, known: { locations: readonly string[]; products: readonly string[] }): TransformContext {
+function context(
+  session: string,
+  days: number,
+  known: { locations: readonly string[]; products: readonly string[] },
+): TransformContext {
   const mapId = idMapperFor(session);
   const remote = new Map<EntityName, Map<string, string>>([
     ['inventory.locations', new Map(known.locations.map((id) => [id, mapId(id)]))],
     ['inventory.products', new Map(known.products.map((id) => [id, mapId(id)]))],
     ['inventory.ingredients', new Map()],
   ]);
-  return { mapId, tenants: new Map(tenants.map((t) => [t, mapId(t)])), shift: dateShifter(days), resolve: (e, id) => remote.get(e)?.get(id) };
+  return {
+    mapId,
+    tenants: new Map(tenants.map((t) => [t, mapId(t)])),
+    shift: dateShifter(days),
+    resolve: (e, id) => remote.get(e)?.get(id),
+  };
 }
 
-const day = fc.date({ min: new Date('1990-01-01T00:00:00Z'), max: new Date('2090-12-31T00:00:00Z'), noInvalidDate: true });
+const day = fc.date({
+  min: new Date('1990-01-01T00:00:00Z'),
+  max: new Date('2090-12-31T00:00:00Z'),
+  noInvalidDate: true,
+});
 const stockRecord = fc.record({
   id: fc.uuid({ version: [1, 2, 3, 4, 5, 6, 7, 8] }).map((u) => (u.charCodeAt(0) % 2 ? u.toUpperCase() : u)),
   tenant_id: fc.constantFrom(...tenants),
@@ -43,7 +62,12 @@ const stockRecord = fc.record({
   updated_at: day.map((d) => d.toISOString().replace(/\.\d{3}Z$/, 'Z')),
 });
 
-function expected(spec: TableSpec, records: readonly SeedRecord[], ctx: TransformContext, collect?: Map<string, string>): Buffer {
+function expected(
+  spec: TableSpec,
+  records: readonly SeedRecord[],
+  ctx: TransformContext,
+  collect?: Map<string, string>,
+): Buffer {
   const encode = compileTable(spec, ctx, collect);
   return Buffer.from(records.map((r, i) => encode(r, 'f.json', i)).join(''));
 }
@@ -51,17 +75,22 @@ function expected(spec: TableSpec, records: readonly SeedRecord[], ctx: Transfor
 describe('table templates', () => {
   it('fill to the record encoder’s bytes and ids, for any records, session and shift', () => {
     fc.assert(
-      fc.property(fc.array(stockRecord, { maxLength: 30 }), fc.uuid({ version: 4 }), fc.integer({ min: -3000, max: 3000 }), (records, session, days) => {
-        const template = compileTemplate(stock, records, tenants);
-        expect(template).toBeDefined();
-        const ctx = context(session, days, { locations, products });
-        const mine = new Map<string, string>();
-        const theirs = new Map<string, string>();
-        const filled = fillTemplate(template!, ctx, mine);
-        expect(filled?.toString()).toBe(expected(stock, records, ctx, theirs).toString());
-        expect(filled?.equals(expected(stock, records, ctx))).toBe(true);
-        expect([...mine]).toEqual([...theirs]);
-      }),
+      fc.property(
+        fc.array(stockRecord, { maxLength: 30 }),
+        fc.uuid({ version: 4 }),
+        fc.integer({ min: -3000, max: 3000 }),
+        (records, session, days) => {
+          const template = compileTemplate(stock, records, tenants);
+          expect(template).toBeDefined();
+          const ctx = context(session, days, { locations, products });
+          const mine = new Map<string, string>();
+          const theirs = new Map<string, string>();
+          const filled = fillTemplate(template!, ctx, mine);
+          expect(filled?.toString()).toBe(expected(stock, records, ctx, theirs).toString());
+          expect(filled?.equals(expected(stock, records, ctx))).toBe(true);
+          expect([...mine]).toEqual([...theirs]);
+        },
+      ),
     );
   });
 
@@ -89,30 +118,50 @@ describe('table templates', () => {
 
   it('is not made for a table with a record the encoder refuses', () => {
     const rec = fc.sample(stockRecord, 1)[0] as SeedRecord;
-    for (const bad of [{ quantity: 1 / 0 }, { unit: 7 }, { tenant_id: randomUUID() }, { updated_at: '2026-02-30T00:00:00Z' }, { id: 'x' }, { extra: 1 }]) {
+    for (const bad of [
+      { quantity: 1 / 0 },
+      { unit: 7 },
+      { tenant_id: randomUUID() },
+      { updated_at: '2026-02-30T00:00:00Z' },
+      { id: 'x' },
+      { extra: 1 },
+    ]) {
       expect(compileTemplate(stock, [rec, { ...rec, ...bad }], tenants), JSON.stringify(bad)).toBeUndefined();
     }
   });
 
-  it.each(['professional', 'enterprise'])('load the %s profile as the record encoder does, ID maps passed from service to service', async (name) => {
-    const profile = await loadProfile(path.resolve('seed-data'), name);
-    const session = randomUUID();
-    const published = new Map<EntityName, Map<string, string>>();
-    let tables = 0;
-    for (const service of WAVES.flat()) {
-      const remote = new Map(consumedEntities(service).map((e) => [e, published.get(e) ?? new Map<string, string>()]));
-      const mine = transformContext(profile, session, '2026-11-25T10:00:00Z', service, remote);
-      const theirs = transformContext(profile, session, '2026-11-25T10:00:00Z', service, remote);
-      for (const { spec, segments } of serviceTables(profile, service)) {
-        const records = segments.flatMap((s) => (s.kind === 'json' ? s.records : []));
-        const entity: EntityName = `${service}.${spec.name}`;
-        const filled = fillTemplate(compileTemplate(spec, records, profile.manifest.tenants.map((t) => t.id))!, mine.ctx, mine.local.get(entity));
-        expect(filled?.equals(expected(spec, records, theirs.ctx, theirs.local.get(entity))), entity).toBe(true);
-        tables++;
+  it.each(['professional', 'enterprise'])(
+    'load the %s profile as the record encoder does, ID maps passed from service to service',
+    async (name) => {
+      const profile = await loadProfile(path.resolve('seed-data'), name);
+      const session = randomUUID();
+      const published = new Map<EntityName, Map<string, string>>();
+      let tables = 0;
+      for (const service of WAVES.flat()) {
+        const remote = new Map(
+          consumedEntities(service).map((e) => [e, published.get(e) ?? new Map<string, string>()]),
+        );
+        const mine = transformContext(profile, session, '2026-11-25T10:00:00Z', service, remote);
+        const theirs = transformContext(profile, session, '2026-11-25T10:00:00Z', service, remote);
+        for (const { spec, segments } of serviceTables(profile, service)) {
+          const records = segments.flatMap((s) => (s.kind === 'json' ? s.records : []));
+          const entity: EntityName = `${service}.${spec.name}`;
+          const filled = fillTemplate(
+            compileTemplate(
+              spec,
+              records,
+              profile.manifest.tenants.map((t) => t.id),
+            )!,
+            mine.ctx,
+            mine.local.get(entity),
+          );
+          expect(filled?.equals(expected(spec, records, theirs.ctx, theirs.local.get(entity))), entity).toBe(true);
+          tables++;
+        }
+        expect([...mine.local]).toEqual([...theirs.local]);
+        for (const e of publishedEntities(service)) published.set(e, mine.local.get(e) ?? new Map());
       }
-      expect([...mine.local]).toEqual([...theirs.local]);
-      for (const e of publishedEntities(service)) published.set(e, mine.local.get(e) ?? new Map());
-    }
-    expect(tables).toBeGreaterThan(20);
-  });
+      expect(tables).toBeGreaterThan(20);
+    },
+  );
 });

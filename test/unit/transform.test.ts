@@ -43,7 +43,17 @@ describe('record transform', () => {
     const rec = sale();
     const collect = new Map<string, string>();
     const line = compileTable(sales, ctx, collect)(rec, 'f.json', 0);
-    expect(decodeCopyRow(line)).toEqual([mapId(rec.id), mapId(tenant), mapId(location), mapId(product), '2026-01-25', '12', '30.5', '0', 'store']);
+    expect(decodeCopyRow(line)).toEqual([
+      mapId(rec.id),
+      mapId(tenant),
+      mapId(location),
+      mapId(product),
+      '2026-01-25',
+      '12',
+      '30.5',
+      '0',
+      'store',
+    ]);
     expect(collect.get(rec.id)).toBe(mapId(rec.id));
   });
 
@@ -51,7 +61,15 @@ describe('record transform', () => {
     const spec = tableSpec('orders', 'customers') as TableSpec;
     fc.assert(
       fc.property(pgText(), (name) => {
-        const rec = { id: randomUUID(), tenant_id: tenant, name, email: 'a@example.com', phone: '1', customer_type: 'retail', city: 'Madrid' };
+        const rec = {
+          id: randomUUID(),
+          tenant_id: tenant,
+          name,
+          email: 'a@example.com',
+          phone: '1',
+          customer_type: 'retail',
+          city: 'Madrid',
+        };
         expect(decodeCopyRow(compileTable(spec, ctx)(rec, 'f.json', 0))[2]).toBe(name);
       }),
     );
@@ -59,7 +77,18 @@ describe('record transform', () => {
 
   it('writes null for a nullable column and refuses null elsewhere', () => {
     const spec = tableSpec('inventory', 'stock') as TableSpec;
-    const rec = { id: randomUUID(), tenant_id: tenant, location_id: location, ingredient_id: null, product_id: product, quantity: 5, unit: 'kg', batch_code: 'B1', expiry_date: null, updated_at: '2026-01-15T08:00:00Z' };
+    const rec = {
+      id: randomUUID(),
+      tenant_id: tenant,
+      location_id: location,
+      ingredient_id: null,
+      product_id: product,
+      quantity: 5,
+      unit: 'kg',
+      batch_code: 'B1',
+      expiry_date: null,
+      updated_at: '2026-01-15T08:00:00Z',
+    };
     const fields = decodeCopyRow(compileTable(spec, ctx)(rec, 'f.json', 0));
     expect(fields[3]).toBeNull();
     expect(fields[8]).toBeNull();

@@ -3,7 +3,12 @@ import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { passes, UnknownProfileError, validateProfile, type ValidationReport } from '../../src/seed-tools/validate/index.ts';
+import {
+  passes,
+  UnknownProfileError,
+  validateProfile,
+  type ValidationReport,
+} from '../../src/seed-tools/validate/index.ts';
 import type { Finding } from '../../src/seed/errors.ts';
 import { readManifest, SEED_DATA } from '../support/sessions.ts';
 
@@ -13,7 +18,10 @@ import { readManifest, SEED_DATA } from '../support/sessions.ts';
  */
 const SEED = SEED_DATA;
 /** Records a profile's manifest counts, over all its tables. */
-const recordsOf = async (profile: string) => Object.values((await readManifest(profile)).counts).flatMap((t) => Object.values(t)).reduce((a, b) => a + b, 0);
+const recordsOf = async (profile: string) =>
+  Object.values((await readManifest(profile)).counts)
+    .flatMap((t) => Object.values(t))
+    .reduce((a, b) => a + b, 0);
 
 type Rec = Record<string, unknown>;
 interface Doc {
@@ -40,7 +48,8 @@ async function copy(profile: 'professional' | 'enterprise') {
   const dir = path.join(root, profile);
   await cp(path.join(SEED, profile), dir, { recursive: true });
   const read = async (file: string): Promise<Doc> => JSON.parse(await readFile(path.join(dir, file), 'utf8')) as Doc;
-  const write = async (file: string, doc: unknown): Promise<void> => writeFile(path.join(dir, file), JSON.stringify(doc, null, 1));
+  const write = async (file: string, doc: unknown): Promise<void> =>
+    writeFile(path.join(dir, file), JSON.stringify(doc, null, 1));
   return {
     root,
     dir,
@@ -73,7 +82,8 @@ function expectOneError(report: ValidationReport, where: Partial<Finding>, messa
   return f;
 }
 
-const addDays = (day: string, n: number): string => new Date(Date.parse(`${day}T00:00:00Z`) + n * 86_400_000).toISOString().slice(0, 10);
+const addDays = (day: string, n: number): string =>
+  new Date(Date.parse(`${day}T00:00:00Z`) + n * 86_400_000).toISOString().slice(0, 10);
 const v4 = (): string => randomUUID();
 
 describe('the checked-in profiles', () => {
@@ -114,7 +124,11 @@ describe('structure', () => {
       (rs[0] as Rec).colour = 'golden';
       id = (rs[0] as Rec).id as string;
     });
-    expectOneError(await p.validate(), { file: '02-inventory.json', record: id, field: 'colour' }, /not a column of inventory.products/);
+    expectOneError(
+      await p.validate(),
+      { file: '02-inventory.json', record: id, field: 'colour' },
+      /not a column of inventory.products/,
+    );
   });
 
   it('null in a NOT NULL column', async () => {
@@ -124,7 +138,11 @@ describe('structure', () => {
       (rs[1] as Rec).instructions = null;
       id = (rs[1] as Rec).id as string;
     });
-    expectOneError(await p.validate(), { file: '04-recipes.json', record: id, field: 'instructions' }, /must not be null/);
+    expectOneError(
+      await p.validate(),
+      { file: '04-recipes.json', record: id, field: 'instructions' },
+      /must not be null/,
+    );
   });
 
   it('the wrong JSON type for the column kind (and no other rule reports it again)', async () => {
@@ -142,7 +160,11 @@ describe('structure', () => {
     const doc = await p.read('04-recipes.json');
     doc.tables['recipes.steps'] = [];
     await p.write('04-recipes.json', doc);
-    expectOneError(await p.validate(), { file: '04-recipes.json', field: 'tables.recipes.steps' }, /not a table of the catalog/);
+    expectOneError(
+      await p.validate(),
+      { file: '04-recipes.json', field: 'tables.recipes.steps' },
+      /not a table of the catalog/,
+    );
   });
 });
 
@@ -167,7 +189,11 @@ describe('referential integrity', () => {
       (rs[0] as Rec).ingredient_id = product;
       id = (rs[0] as Rec).id as string;
     });
-    expectOneError(await p.validate(), { file: '04-recipes.json', record: id, field: 'ingredient_id' }, /that id is a inventory.products record/);
+    expectOneError(
+      await p.validate(),
+      { file: '04-recipes.json', record: id, field: 'ingredient_id' },
+      /that id is a inventory.products record/,
+    );
   });
 
   it('a tenant that is not one of the manifest tenants', async () => {
@@ -177,7 +203,11 @@ describe('referential integrity', () => {
       (rs[1] as Rec).tenant_id = v4();
       id = (rs[1] as Rec).id as string;
     });
-    expectOneError(await p.validate(), { file: '01-users.json', record: id, field: 'tenant_id' }, /not one of the profile's tenants/);
+    expectOneError(
+      await p.validate(),
+      { file: '01-users.json', record: id, field: 'tenant_id' },
+      /not one of the profile's tenants/,
+    );
   });
 
   it("a child tenant whose parent is not the manifest's parent (enterprise)", async () => {
@@ -188,7 +218,11 @@ describe('referential integrity', () => {
       (rs[0] as Rec).parent_tenant_id = other;
       id = (rs[0] as Rec).id as string;
     });
-    expectOneError(await p.validate(), { file: 'children/outlet-1.json', record: id, field: 'parent_tenant_id' }, /manifest's parent tenant/);
+    expectOneError(
+      await p.validate(),
+      { file: 'children/outlet-1.json', record: id, field: 'parent_tenant_id' },
+      /manifest's parent tenant/,
+    );
   });
 
   it('a supplier price list naming an ingredient SKU that does not exist', async () => {
@@ -209,7 +243,11 @@ describe('id format', () => {
     await p.edit('13-forecasting.json', 'forecasting.forecasts', (rs) => {
       (rs[0] as Rec).id = product;
     });
-    expectOneError(await p.validate(), { file: '13-forecasting.json', record: product, field: 'id' }, /duplicate id: also the id of a inventory.products record \(#1 of "inventory.products" in 02-inventory.json\)/);
+    expectOneError(
+      await p.validate(),
+      { file: '13-forecasting.json', record: product, field: 'id' },
+      /duplicate id: also the id of a inventory.products record \(#1 of "inventory.products" in 02-inventory.json\)/,
+    );
   });
 
   it('a duplicated id among records nothing references (found on a second look)', async () => {
@@ -220,7 +258,11 @@ describe('id format', () => {
       (rs[200] as Rec).id = first;
     });
     const report = await p.validate();
-    expectOneError(report, { file: '10-sales-historical.json', record: first, field: 'id' }, /#3 of "sales.sales_daily" in 10-sales-historical.json/);
+    expectOneError(
+      report,
+      { file: '10-sales-historical.json', record: first, field: 'id' },
+      /#3 of "sales.sales_daily" in 10-sales-historical.json/,
+    );
   });
 
   it('two ids that differ only in their first half (a session would give them one new id)', async () => {
@@ -235,7 +277,9 @@ describe('id format', () => {
     expectOneError(
       await p.validate(),
       { file: '13-forecasting.json', record: clash, field: 'id' },
-      new RegExp(`id ends like ${product.toLowerCase()}, the id of a inventory.products record \\(#1 of "inventory.products" in 02-inventory.json\\): ids must differ in their last 16 hex digits`),
+      new RegExp(
+        `id ends like ${product.toLowerCase()}, the id of a inventory.products record \\(#1 of "inventory.products" in 02-inventory.json\\): ids must differ in their last 16 hex digits`,
+      ),
     );
   });
 
@@ -248,7 +292,11 @@ describe('id format', () => {
       clash = `${flipHex(first.slice(0, 8))}${first.slice(8)}`;
       (rs[200] as Rec).id = clash;
     });
-    expectOneError(await p.validate(), { file: '10-sales-historical.json', record: clash, field: 'id' }, /ends like .*#3 of "sales.sales_daily" in 10-sales-historical.json.*last 16 hex digits/);
+    expectOneError(
+      await p.validate(),
+      { file: '10-sales-historical.json', record: clash, field: 'id' },
+      /ends like .*#3 of "sales.sales_daily" in 10-sales-historical.json.*last 16 hex digits/,
+    );
   });
 
   it('an id that is not a UUIDv4', async () => {
@@ -271,7 +319,11 @@ describe('temporal', () => {
       (rs[0] as Rec).sale_date = '2025-10-17'; // the window is 2025-10-18..2026-01-15
       id = (rs[0] as Rec).id as string;
     });
-    expectOneError(await p.validate(), { file: '10-sales-historical.json', record: id, field: 'sale_date' }, /before the history window 2025-10-18\.\.2026-01-15/);
+    expectOneError(
+      await p.validate(),
+      { file: '10-sales-historical.json', record: id, field: 'sale_date' },
+      /before the history window 2025-10-18\.\.2026-01-15/,
+    );
   });
 
   it('a sale dated after the reference day', async () => {
@@ -281,7 +333,11 @@ describe('temporal', () => {
       (rs[5] as Rec).sale_date = '2026-01-16';
       id = (rs[5] as Rec).id as string;
     });
-    expectOneError(await p.validate(), { file: '10-sales-historical.json', record: id, field: 'sale_date' }, /after the reference day/);
+    expectOneError(
+      await p.validate(),
+      { file: '10-sales-historical.json', record: id, field: 'sale_date' },
+      /after the reference day/,
+    );
   });
 
   it('a date that does not parse', async () => {
@@ -291,7 +347,11 @@ describe('temporal', () => {
       (rs[0] as Rec).valid_from = '2025-11-31';
       id = (rs[0] as Rec).id as string;
     });
-    expectOneError(await p.validate(), { file: '03-suppliers.json', record: id, field: 'valid_from' }, /not a calendar date/);
+    expectOneError(
+      await p.validate(),
+      { file: '03-suppliers.json', record: id, field: 'valid_from' },
+      /not a calendar date/,
+    );
   });
 
   it('a forecast more than 14 days ahead', async () => {
@@ -301,7 +361,11 @@ describe('temporal', () => {
       (rs[0] as Rec).forecast_date = '2026-01-30';
       id = (rs[0] as Rec).id as string;
     });
-    expectOneError(await p.validate(), { file: '13-forecasting.json', record: id, field: 'forecast_date' }, /more than 14 days after/);
+    expectOneError(
+      await p.validate(),
+      { file: '13-forecasting.json', record: id, field: 'forecast_date' },
+      /more than 14 days after/,
+    );
   });
 
   it('planned_end before planned_start', async () => {
@@ -312,7 +376,11 @@ describe('temporal', () => {
       b.planned_end = `${(b.planned_start as string).slice(0, 11)}01:00:00Z`;
       id = b.id as string;
     });
-    expectOneError(await p.validate(), { file: '07-production-current.json', record: id, field: 'planned_end' }, /planned_end must be after planned_start/);
+    expectOneError(
+      await p.validate(),
+      { file: '07-production-current.json', record: id, field: 'planned_end' },
+      /planned_end must be after planned_start/,
+    );
   });
 
   it('a delivery before its order', async () => {
@@ -323,7 +391,11 @@ describe('temporal', () => {
       o.delivery_date = addDays(o.order_date as string, -1);
       id = o.id as string;
     });
-    expectOneError(await p.validate(), { file: '11-orders.json', record: id, field: 'delivery_date' }, /delivered on or after its order_date/);
+    expectOneError(
+      await p.validate(),
+      { file: '11-orders.json', record: id, field: 'delivery_date' },
+      /delivered on or after its order_date/,
+    );
   });
 
   it('a purchase order expected before it was ordered', async () => {
@@ -334,7 +406,11 @@ describe('temporal', () => {
       o.expected_delivery_date = addDays(o.order_date as string, -1);
       id = o.id as string;
     });
-    expectOneError(await p.validate(), { file: '09-procurement-current.json', record: id, field: 'expected_delivery_date' }, /expected on or after its order_date/);
+    expectOneError(
+      await p.validate(),
+      { file: '09-procurement-current.json', record: id, field: 'expected_delivery_date' },
+      /expected on or after its order_date/,
+    );
   });
 });
 
@@ -346,7 +422,11 @@ describe('business rules', () => {
       (rs[0] as Rec).quantity = -2;
       id = (rs[0] as Rec).id as string;
     });
-    expectOneError(await p.validate(), { file: '02-inventory.json', record: id, field: 'quantity' }, /must be >= 0, got -2/);
+    expectOneError(
+      await p.validate(),
+      { file: '02-inventory.json', record: id, field: 'quantity' },
+      /must be >= 0, got -2/,
+    );
   });
 
   it('an order total off by 0.01', async () => {
@@ -357,7 +437,11 @@ describe('business rules', () => {
       o.total_amount = (Math.round((o.total_amount as number) * 100) + 1) / 100;
       id = o.id as string;
     });
-    expectOneError(await p.validate(), { file: '08-procurement-historical.json', record: id, field: 'total_amount' }, /is not the sum of its \d+ procurement.purchase_order_items line_total values/);
+    expectOneError(
+      await p.validate(),
+      { file: '08-procurement-historical.json', record: id, field: 'total_amount' },
+      /is not the sum of its \d+ procurement.purchase_order_items line_total values/,
+    );
   });
 
   it('a line total that is not round(quantity × unit_price, 2), order total adjusted', async () => {
@@ -370,7 +454,11 @@ describe('business rules', () => {
     order.total_amount = (Math.round((order.total_amount as number) * 100) + 1) / 100;
     id = line.id as string;
     await p.write('11-orders.json', doc);
-    expectOneError(await p.validate(), { file: '11-orders.json', record: id, field: 'line_total' }, /is not round\(quantity × unit_price, 2\)/);
+    expectOneError(
+      await p.validate(),
+      { file: '11-orders.json', record: id, field: 'line_total' },
+      /is not round\(quantity × unit_price, 2\)/,
+    );
   });
 
   it('a zero recipe yield', async () => {
@@ -380,7 +468,11 @@ describe('business rules', () => {
       (rs[0] as Rec).yield_quantity = 0;
       id = (rs[0] as Rec).id as string;
     });
-    expectOneError(await p.validate(), { file: '04-recipes.json', record: id, field: 'yield_quantity' }, /must be > 0, got 0/);
+    expectOneError(
+      await p.validate(),
+      { file: '04-recipes.json', record: id, field: 'yield_quantity' },
+      /must be > 0, got 0/,
+    );
   });
 
   it('forecast bounds out of order', async () => {
@@ -391,7 +483,11 @@ describe('business rules', () => {
       f.predicted_quantity = (f.upper_bound as number) + 1;
       id = f.id as string;
     });
-    expectOneError(await p.validate(), { file: '13-forecasting.json', record: id, field: 'predicted_quantity' }, /between lower_bound/);
+    expectOneError(
+      await p.validate(),
+      { file: '13-forecasting.json', record: id, field: 'predicted_quantity' },
+      /between lower_bound/,
+    );
   });
 
   it('a stock row with both an ingredient and a product', async () => {
@@ -403,7 +499,11 @@ describe('business rules', () => {
       s.product_id = product;
       id = s.id as string;
     });
-    expectOneError(await p.validate(), { file: '02-inventory.json', record: id, field: 'ingredient_id' }, /exactly one of ingredient_id \/ product_id, this one both/);
+    expectOneError(
+      await p.validate(),
+      { file: '02-inventory.json', record: id, field: 'ingredient_id' },
+      /exactly one of ingredient_id \/ product_id, this one both/,
+    );
   });
 
   it('an outlet that is a stop on no route (enterprise)', async () => {
@@ -415,18 +515,28 @@ describe('business rules', () => {
     await p.manifest((m) => {
       (m.counts.inventory as Record<string, number>).locations! += 1;
     });
-    expectOneError(await p.validate(), { file: 'children/outlet-3.json', record: id, field: 'id' }, /is a stop on no delivery route/);
+    expectOneError(
+      await p.validate(),
+      { file: 'children/outlet-3.json', record: id, field: 'id' },
+      /is a stop on no delivery route/,
+    );
   });
 
   it('a produced product without a recipe (enterprise resale product put into production)', async () => {
     const p = await copy('enterprise');
-    const resale = (await p.read('parent/02-inventory.json')).tables['inventory.products']?.find((x) => x.category === 'resale') as Rec;
+    const resale = (await p.read('parent/02-inventory.json')).tables['inventory.products']?.find(
+      (x) => x.category === 'resale',
+    ) as Rec;
     let id = '';
     await p.edit('parent/07-production-current.json', 'production.production_batches', (rs) => {
       (rs[1] as Rec).product_id = resale.id;
       id = (rs[1] as Rec).id as string;
     });
-    expectOneError(await p.validate(), { file: 'parent/07-production-current.json', record: id, field: 'product_id' }, /is produced \(1 production_batches\) but has no recipe/);
+    expectOneError(
+      await p.validate(),
+      { file: 'parent/07-production-current.json', record: id, field: 'product_id' },
+      /is produced \(1 production_batches\) but has no recipe/,
+    );
   });
 
   it('a product that has no recipe and is never produced is a warning: it fails only with strict', async () => {
@@ -464,7 +574,11 @@ describe('manifest agreement', () => {
     await p.manifest((m) => {
       (m.counts.sales as Record<string, number>).sales_daily! += 1;
     });
-    expectOneError(await p.validate(), { file: 'manifest.json', field: 'counts.sales.sales_daily' }, new RegExp(`says ${n + 1} records, but the profile has ${n}`));
+    expectOneError(
+      await p.validate(),
+      { file: 'manifest.json', field: 'counts.sales.sales_daily' },
+      new RegExp(`says ${n + 1} records, but the profile has ${n}`),
+    );
   });
 
   it('a table with records but no count', async () => {
@@ -473,7 +587,11 @@ describe('manifest agreement', () => {
     await p.manifest((m) => {
       delete (m.counts.forecasting as Record<string, number>).forecasts;
     });
-    expectOneError(await p.validate(), { file: 'manifest.json', field: 'counts.forecasting.forecasts' }, new RegExp(`missing: the profile has ${n} records`));
+    expectOneError(
+      await p.validate(),
+      { file: 'manifest.json', field: 'counts.forecasting.forecasts' },
+      new RegExp(`missing: the profile has ${n} records`),
+    );
   });
 
   it('a listed file that is missing', async () => {
@@ -520,12 +638,17 @@ describe('NDJSON sales history', () => {
     const p = await copy('professional');
     const sales = (await p.read('10-sales-historical.json')).tables['sales.sales_daily'] as Rec[];
     await rm(path.join(p.dir, '10-sales-historical.json'));
-    const lines = (rs: Rec[]) => `${[JSON.stringify({ table: 'sales.sales_daily' }), ...rs.map((r) => JSON.stringify(r))].join('\n')}\n`;
+    const lines = (rs: Rec[]) =>
+      `${[JSON.stringify({ table: 'sales.sales_daily' }), ...rs.map((r) => JSON.stringify(r))].join('\n')}\n`;
     await writeFile(path.join(p.dir, '10-sales-historical.ndjson'), lines(sales));
     await p.manifest((m) => {
       m.files = m.files.map((f) => (f === '10-sales-historical.json' ? '10-sales-historical.ndjson' : f));
     });
-    return { ...p, sales, rewrite: (rs: Rec[]) => writeFile(path.join(p.dir, '10-sales-historical.ndjson'), lines(rs)) };
+    return {
+      ...p,
+      sales,
+      rewrite: (rs: Rec[]) => writeFile(path.join(p.dir, '10-sales-historical.ndjson'), lines(rs)),
+    };
   }
 
   it('passes when well formed', async () => {
@@ -540,12 +663,20 @@ describe('NDJSON sales history', () => {
     const p = await ndjsonCopy();
     (p.sales[9] as Rec).id = (p.sales[2] as Rec).id; // line 11 repeats line 4
     await p.rewrite(p.sales);
-    expectOneError(await p.validate(), { file: '10-sales-historical.ndjson', record: 'line 11', field: 'id' }, /line 4 of 10-sales-historical.ndjson/);
+    expectOneError(
+      await p.validate(),
+      { file: '10-sales-historical.ndjson', record: 'line 11', field: 'id' },
+      /line 4 of 10-sales-historical.ndjson/,
+    );
 
     const q = await ndjsonCopy();
     (q.sales[0] as Rec).product_id = v4();
     await q.rewrite(q.sales);
-    expectOneError(await q.validate(), { file: '10-sales-historical.ndjson', record: 'line 2', field: 'product_id' }, /references inventory.products/);
+    expectOneError(
+      await q.validate(),
+      { file: '10-sales-historical.ndjson', record: 'line 2', field: 'product_id' },
+      /references inventory.products/,
+    );
   });
 
   it('reports a line that is not JSON and goes on', async () => {

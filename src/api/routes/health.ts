@@ -74,27 +74,36 @@ export function healthRoutes(d: HealthDeps): Router {
       res.json({ status: 'ready', checks: { redis: 'ok', databases: 'ok' } });
       return;
     }
-    const down = [...(redisError === undefined ? [] : ['redis']), ...dbErrors.map(([key]) => databaseLabel(d.cfg, key))];
+    const down = [
+      ...(redisError === undefined ? [] : ['redis']),
+      ...dbErrors.map(([key]) => databaseLabel(d.cfg, key)),
+    ];
     const changed = down.join(',') !== lastDown;
     lastDown = down.join(',');
-    if (changed) d.log.warn(
-      {
-        down,
-        ...(redisError === undefined ? {} : { redis: redisError }),
-        ...(dbErrors.length === 0 ? {} : { databases: Object.fromEntries(dbErrors.map(([key, error]) => [databaseLabel(d.cfg, key), error])) }),
-      },
-      'not ready',
-    );
+    if (changed)
+      d.log.warn(
+        {
+          down,
+          ...(redisError === undefined ? {} : { redis: redisError }),
+          ...(dbErrors.length === 0
+            ? {}
+            : { databases: Object.fromEntries(dbErrors.map(([key, error]) => [databaseLabel(d.cfg, key), error])) }),
+        },
+        'not ready',
+      );
     const named = [...(redisError === undefined ? [] : ['redis']), ...dbErrors.map(([key]) => `database ${key}`)];
     // Answered here, not thrown: the error handler would log the check a second time.
-    sendError(res, new ApiError(503, 'not_ready', `not reachable: ${named.join(', ')}`, undefined, {
-      status: 'unavailable',
-      down,
-      checks: {
-        redis: redisError === undefined ? 'ok' : 'down',
-        databases: dbErrors.length === 0 ? 'ok' : Object.fromEntries(dbErrors.map(([key]) => [key, 'down'])),
-      },
-    }));
+    sendError(
+      res,
+      new ApiError(503, 'not_ready', `not reachable: ${named.join(', ')}`, undefined, {
+        status: 'unavailable',
+        down,
+        checks: {
+          redis: redisError === undefined ? 'ok' : 'down',
+          databases: dbErrors.length === 0 ? 'ok' : Object.fromEntries(dbErrors.map(([key]) => [key, 'down'])),
+        },
+      }),
+    );
   });
   return router;
 }

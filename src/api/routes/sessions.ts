@@ -10,7 +10,14 @@ import type { SessionSnapshot, SessionView } from '../../sessions/session-view.t
 import { ApiError, methodNotAllowed } from '../errors.ts';
 import type { ApiMetrics } from '../metrics.ts';
 import { withQueue } from '../queue-guard.ts';
-import { createSessionSchema, IDEMPOTENCY_HEADER, IdempotencyKeySchema, issueDetails, SessionIdSchema, type CreateSessionBody } from '../schemas.ts';
+import {
+  createSessionSchema,
+  IDEMPOTENCY_HEADER,
+  IdempotencyKeySchema,
+  issueDetails,
+  SessionIdSchema,
+  type CreateSessionBody,
+} from '../schemas.ts';
 import { headOfStream, streamClient, type SessionStreams } from '../sse.ts';
 
 export const SESSIONS_PATH = '/api/v1/demo-sessions';
@@ -68,23 +75,24 @@ export function sessionRoutes(d: SessionRoutesDeps): Router {
   /** 202 with the session; a replay (a key seen before) says so in `Idempotent-Replayed: true`. */
   const answer = (res: Response, record: SessionRecord, replayed: boolean) => {
     if (replayed) res.set('Idempotent-Replayed', 'true');
-    res
-      .status(202)
-      .location(`${SESSIONS_PATH}/${record.session_id}`)
-      .json({
-        session_id: record.session_id,
-        status: record.status,
-        demo_account_type: record.demo_account_type,
-        tenant_id: record.tenant_id,
-        tenant_ids: record.tenant_ids,
-        expires_at: record.expires_at.toISOString(),
-      });
+    res.status(202).location(`${SESSIONS_PATH}/${record.session_id}`).json({
+      session_id: record.session_id,
+      status: record.status,
+      demo_account_type: record.demo_account_type,
+      tenant_id: record.tenant_id,
+      tenant_ids: record.tenant_ids,
+      expires_at: record.expires_at.toISOString(),
+    });
   };
 
   /** The session a key made earlier, if the request is the same one; a different request under it is 422. */
   const replayable = (record: SessionRecord, fingerprint: string): SessionRecord => {
     if (record.request_fingerprint !== fingerprint) {
-      throw new ApiError(422, 'idempotency_key_reused', 'this Idempotency-Key was used with a different request body; use a new key for a new request');
+      throw new ApiError(
+        422,
+        'idempotency_key_reused',
+        'this Idempotency-Key was used with a different request body; use a new key for a new request',
+      );
     }
     return record;
   };
@@ -104,27 +112,49 @@ export function sessionRoutes(d: SessionRoutesDeps): Router {
       return;
     }
     // The per-email cap (MAX_SESSIONS_PER_EMAIL) is the producer's: counted in PostgreSQL with the insert.
-    const input = { profile: body.demo_account_type, email: body.email, subscriptionTier: body.subscription_tier ?? null, maxPerEmail: d.cfg.MAX_SESSIONS_PER_EMAIL };
+    const input = {
+      profile: body.demo_account_type,
+      email: body.email,
+      subscriptionTier: body.subscription_tier ?? null,
+      maxPerEmail: d.cfg.MAX_SESSIONS_PER_EMAIL,
+    };
     let created: { record: SessionRecord; replayed: boolean };
     try {
       created = await withQueue(
         d.redis,
-        async () => (idempotency ? d.producer.createOnce({ ...input, idempotency }) : { record: await d.producer.create(input), replayed: false }),
+        async () =>
+          idempotency
+            ? d.producer.createOnce({ ...input, idempotency })
+            : { record: await d.producer.create(input), replayed: false },
         (err, late) => {
           if (!late) {
-            d.log.warn({ err: (err as Error | undefined)?.message }, 'session creation failed after its request timed out');
+            d.log.warn(
+              { err: (err as Error | undefined)?.message },
+              'session creation failed after its request timed out',
+            );
             return;
           }
           if (idempotency) {
             // A retry with the same key will be answered with it.
-            d.log.warn({ session_id: late.record.session_id }, 'session created after its request was answered 503; kept for a retry with its Idempotency-Key');
+            d.log.warn(
+              { session_id: late.record.session_id },
+              'session created after its request was answered 503; kept for a retry with its Idempotency-Key',
+            );
             return;
           }
           // The client was answered 503 and may well retry: the session it does not know of goes.
-          d.log.warn({ session_id: late.record.session_id }, 'session created after its request was answered 503; destroying it');
+          d.log.warn(
+            { session_id: late.record.session_id },
+            'session created after its request was answered 503; destroying it',
+          );
           d.producer
             .destroy(late.record.session_id)
-            .catch((e: unknown) => d.log.error({ session_id: late.record.session_id, err: (e as Error).message }, 'could not destroy the late session; the reconciler or its TTL will'));
+            .catch((e: unknown) =>
+              d.log.error(
+                { session_id: late.record.session_id, err: (e as Error).message },
+                'could not destroy the late session; the reconciler or its TTL will',
+              ),
+            );
         },
         d.queueTimeoutMs,
       );
@@ -151,7 +181,8 @@ export function sessionRoutes(d: SessionRoutesDeps): Router {
 
   /** The session of `:id`, or 400 (not a uuid) / 404 (unknown). */
   const loadSnapshot = async (id: string | undefined): Promise<SessionSnapshot> => {
-    if (!SessionIdSchema.safeParse(id).success) throw new ApiError(400, 'invalid_session_id', 'the session id must be a uuid');
+    if (!SessionIdSchema.safeParse(id).success)
+      throw new ApiError(400, 'invalid_session_id', 'the session id must be a uuid');
     const snap = await d.producer.snapshot(id as string);
     if (!snap) throw new ApiError(404, 'session_not_found', 'no such session');
     return snap;
@@ -172,7 +203,11 @@ export function sessionRoutes(d: SessionRoutesDeps): Router {
     const after = await withQueue(
       d.redis,
       () => d.producer.destroy(before.session_id),
-      (err) => d.log.warn({ session_id: before.session_id, err: err ? (err as Error).message : undefined }, 'destroy finished after its request timed out'),
+      (err) =>
+        d.log.warn(
+          { session_id: before.session_id, err: err ? (err as Error).message : undefined },
+          'destroy finished after its request timed out',
+        ),
       d.queueTimeoutMs,
     );
     if (!after) throw new ApiError(404, 'session_not_found', 'no such session');
@@ -199,8 +234,19 @@ export function sessionRoutes(d: SessionRoutesDeps): Router {
 
   const parseBody = express.json({ limit: BODY_LIMIT, strict: true });
   const limit: RequestHandler[] = d.rateLimit ? [d.rateLimit] : [];
-  router.route(SESSIONS_PATH).post(...limit, requireJson, parseBody, create).all(methodNotAllowed(['POST']));
-  router.route(`${SESSIONS_PATH}/:id`).get(get).delete(destroy).all(methodNotAllowed(['GET', 'DELETE']));
-  router.route(`${SESSIONS_PATH}/:id/events`).head(eventsHead).get(events).all(methodNotAllowed(['GET', 'HEAD']));
+  router
+    .route(SESSIONS_PATH)
+    .post(...limit, requireJson, parseBody, create)
+    .all(methodNotAllowed(['POST']));
+  router
+    .route(`${SESSIONS_PATH}/:id`)
+    .get(get)
+    .delete(destroy)
+    .all(methodNotAllowed(['GET', 'DELETE']));
+  router
+    .route(`${SESSIONS_PATH}/:id/events`)
+    .head(eventsHead)
+    .get(events)
+    .all(methodNotAllowed(['GET', 'HEAD']));
   return router;
 }

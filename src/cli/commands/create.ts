@@ -16,34 +16,49 @@ export function registerCreate(program: Command): void {
     .command('create')
     .description('create one demo session, wait until it is ready or failed, print rows and durations')
     .requiredOption('--profile <name>', 'seed-data profile: professional or enterprise')
-    .option('--email <email>', 'the prospect\'s email')
+    .option('--email <email>', "the prospect's email")
     .option('--subscription-tier <tier>', 'subscription tier recorded with the session')
     .option('--data <dir>', 'seed-data root', undefined)
     .option('--timeout <seconds>', 'give up waiting after this long', '120')
     .option('--json', 'print the session object as the last line')
-    .action(async (o: { profile: string; email?: string; subscriptionTier?: string; data?: string; timeout: string; json?: boolean }) => {
-      const timeout = Number(o.timeout);
-      if (!Number.isFinite(timeout) || timeout <= 0) program.error(`--timeout must be a positive number of seconds, got "${o.timeout}"`, { exitCode: 2 });
-      const cfg = loadConfig();
-      const rt = createRuntime(cfg, createLogger(cfg.LOG_LEVEL, 'stderr'));
-      let workers: RunningWorkers | undefined;
-      try {
-        await redisReady(rt.redis);
-        if (!(await workersRunning(rt))) {
-          rt.log.info('no workers are running: starting them in this process');
-          workers = await startWorkers(cfg, rt.dbs, rt.log, undefined, { profiles: rt.worker.profiles });
+    .action(
+      async (o: {
+        profile: string;
+        email?: string;
+        subscriptionTier?: string;
+        data?: string;
+        timeout: string;
+        json?: boolean;
+      }) => {
+        const timeout = Number(o.timeout);
+        if (!Number.isFinite(timeout) || timeout <= 0)
+          program.error(`--timeout must be a positive number of seconds, got "${o.timeout}"`, { exitCode: 2 });
+        const cfg = loadConfig();
+        const rt = createRuntime(cfg, createLogger(cfg.LOG_LEVEL, 'stderr'));
+        let workers: RunningWorkers | undefined;
+        try {
+          await redisReady(rt.redis);
+          if (!(await workersRunning(rt))) {
+            rt.log.info('no workers are running: starting them in this process');
+            workers = await startWorkers(cfg, rt.dbs, rt.log, undefined, { profiles: rt.worker.profiles });
+          }
+          const created = await rt.producer.create({
+            profile: o.profile,
+            email: o.email ?? null,
+            subscriptionTier: o.subscriptionTier ?? null,
+            dataDir: o.data,
+          });
+          const view = await waitForEnd(rt, created.session_id, timeout * 1000);
+          if (!workers) logPhases(rt, view); // in-process workers have logged them already
+          console.log(formatSession(view));
+          if (o.json) console.log(JSON.stringify(view));
+          process.exitCode = view.status === 'ready' ? 0 : 1;
+        } finally {
+          await workers?.close();
+          await rt.close();
         }
-        const created = await rt.producer.create({ profile: o.profile, email: o.email ?? null, subscriptionTier: o.subscriptionTier ?? null, dataDir: o.data });
-        const view = await waitForEnd(rt, created.session_id, timeout * 1000);
-        if (!workers) logPhases(rt, view); // in-process workers have logged them already
-        console.log(formatSession(view));
-        if (o.json) console.log(JSON.stringify(view));
-        process.exitCode = view.status === 'ready' ? 0 : 1;
-      } finally {
-        await workers?.close();
-        await rt.close();
-      }
-    });
+      },
+    );
 }
 
 /**
@@ -52,10 +67,26 @@ export function registerCreate(program: Command): void {
  */
 function logPhases(rt: Runtime, v: SessionView): void {
   for (const [phase, p] of Object.entries(v.phases)) {
-    if (p) rt.log.info({ session_id: v.session_id, phase: Number(phase), services: p.services, rows: p.rows, duration_ms: p.duration_ms }, `Phase ${phase} completed`);
+    if (p)
+      rt.log.info(
+        {
+          session_id: v.session_id,
+          phase: Number(phase),
+          services: p.services,
+          rows: p.rows,
+          duration_ms: p.duration_ms,
+        },
+        `Phase ${phase} completed`,
+      );
   }
   const rows = Object.values(v.services).reduce((n, s) => n + s.rows, 0);
-  const line = { session_id: v.session_id, profile: v.demo_account_type, status: v.status, rows, duration_ms: v.duration_ms };
+  const line = {
+    session_id: v.session_id,
+    profile: v.demo_account_type,
+    status: v.status,
+    rows,
+    duration_ms: v.duration_ms,
+  };
   if (v.status === 'ready') rt.log.info(line, 'session ready');
   else rt.log.error({ ...line, error: v.error }, `session ${v.status}`);
 }

@@ -20,7 +20,8 @@ export function registerDestroy(program: Command): void {
         const { deleted, duration_ms } = await destroySession(rt.worker, sessionId.toLowerCase());
         const total = Object.values(deleted).reduce((a, b) => a + b, 0);
         console.log(`session ${sessionId} destroyed: ${total} rows removed in ${duration_ms} ms`);
-        for (const [service, n] of Object.entries(deleted)) console.log(`  ${service.padEnd(14)} ${String(n).padStart(8)}`);
+        for (const [service, n] of Object.entries(deleted))
+          console.log(`  ${service.padEnd(14)} ${String(n).padStart(8)}`);
       } finally {
         await rt.close();
       }

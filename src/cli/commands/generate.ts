@@ -35,7 +35,8 @@ export function registerGenerate(program: Command): void {
     .option('--out <dir>', 'folder to write the profile to (default <data>/<profile>)')
     .option('--data <dir>', 'seed-data root used when --out is not given', './seed-data')
     .action(async (raw: RawOptions) => {
-      const fail = (message: string): never => program.error(`error: ${message}`, { exitCode: 2, code: 'demo-seed.invalidArgument' });
+      const fail = (message: string): never =>
+        program.error(`error: ${message}`, { exitCode: 2, code: 'demo-seed.invalidArgument' });
       const opts = parseOptions(raw, fail);
       try {
         resolveOptions(opts);

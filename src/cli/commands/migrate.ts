@@ -10,6 +10,10 @@ export function registerMigrate(program: Command): void {
     .action(async () => {
       const cfg = loadConfig();
       const applied = await migrate(cfg, createLogger(cfg.LOG_LEVEL, 'stderr'));
-      console.log(applied.length === 0 ? 'databases up to date' : `applied ${applied.length} migrations:\n  ${applied.join('\n  ')}`);
+      console.log(
+        applied.length === 0
+          ? 'databases up to date'
+          : `applied ${applied.length} migrations:\n  ${applied.join('\n  ')}`,
+      );
     });
 }

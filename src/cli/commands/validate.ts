@@ -2,7 +2,12 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../config/env.ts';
 import type { Finding } from '../../seed/errors.ts';
 import { listProfiles } from '../../seed/profile.ts';
-import { passes, UnknownProfileError, validateProfile, type ValidationReport } from '../../seed-tools/validate/index.ts';
+import {
+  passes,
+  UnknownProfileError,
+  validateProfile,
+  type ValidationReport,
+} from '../../seed-tools/validate/index.ts';
 
 interface Options {
   profile: string;
@@ -33,18 +38,28 @@ export function registerValidate(program: Command): void {
       } catch (err) {
         if (err instanceof UnknownProfileError) {
           const known = listProfiles(dataDir);
-          const hint = known.length > 0 ? `; profiles in ${dataDir}: ${known.join(', ')}` : `; ${dataDir} holds no profile folders`;
-          command.error(`error: ${err.reason} (--profile ${o.profile}, --data ${dataDir})${hint}`, { exitCode: 2, code: 'demo-seed.invalidArgument' });
+          const hint =
+            known.length > 0
+              ? `; profiles in ${dataDir}: ${known.join(', ')}`
+              : `; ${dataDir} holds no profile folders`;
+          command.error(`error: ${err.reason} (--profile ${o.profile}, --data ${dataDir})${hint}`, {
+            exitCode: 2,
+            code: 'demo-seed.invalidArgument',
+          });
         }
         throw err;
       }
       const ok = passes(report, o.strict === true);
       const status = ok ? 'PASSED' : 'FAILED';
-      const lines = [`Profile: ${report.profile} (${report.stats.files} files, ${report.stats.records} records)${o.strict ? ', strict' : ''}`];
+      const lines = [
+        `Profile: ${report.profile} (${report.stats.files} files, ${report.stats.records} records)${o.strict ? ', strict' : ''}`,
+      ];
       for (const f of report.errors) lines.push(formatLine('ERROR', f));
-      if (report.stats.errors > report.errors.length) lines.push(`... and ${report.stats.errors - report.errors.length} more errors`);
+      if (report.stats.errors > report.errors.length)
+        lines.push(`... and ${report.stats.errors - report.errors.length} more errors`);
       for (const f of report.warnings) lines.push(formatLine('WARNING', f));
-      if (report.stats.warnings > report.warnings.length) lines.push(`... and ${report.stats.warnings - report.warnings.length} more warnings`);
+      if (report.stats.warnings > report.warnings.length)
+        lines.push(`... and ${report.stats.warnings - report.warnings.length} more warnings`);
       lines.push(`Status: ${status}`, `Errors: ${report.stats.errors}`, `Warnings: ${report.stats.warnings}`);
       // With --strict a report with only warnings fails: the JSON says so too.
       if (o.json) lines.push(JSON.stringify({ ...report, status, strict: o.strict === true }));
@@ -55,5 +70,9 @@ export function registerValidate(program: Command): void {
 
 /** `ERROR 04-recipes.json record <id> field ingredient_id: <message>` */
 export function formatLine(severity: 'ERROR' | 'WARNING', f: Finding): string {
-  return [severity, f.file, f.record !== undefined && `record ${f.record}`, f.field !== undefined && `field ${f.field}`].filter(Boolean).join(' ') + `: ${f.message}`;
+  return (
+    [severity, f.file, f.record !== undefined && `record ${f.record}`, f.field !== undefined && `field ${f.field}`]
+      .filter(Boolean)
+      .join(' ') + `: ${f.message}`
+  );
 }

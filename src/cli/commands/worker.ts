@@ -24,7 +24,10 @@ export function registerWorker(program: Command): void {
       redis.on('error', () => undefined);
       const databases = databasesOf(services, o.sessionQueue);
       // A health port in use (two workers on one host) must not leave workers running unwatched.
-      const health = await startWorkerHealth({ port: cfg.WORKER_HEALTH_PORT, host: cfg.HOST, workers, redis, dbs, databases }, log).catch(async (err: unknown) => {
+      const health = await startWorkerHealth(
+        { port: cfg.WORKER_HEALTH_PORT, host: cfg.HOST, workers, redis, dbs, databases },
+        log,
+      ).catch(async (err: unknown) => {
         await workers.close();
         redis.disconnect();
         await dbs.close();
@@ -41,10 +44,16 @@ export function registerWorker(program: Command): void {
 
 export function parseServices(program: Command, list: string | undefined): ServiceName[] {
   if (list === undefined) return [...SERVICES];
-  const names = list.split(',').map((s) => s.trim()).filter(Boolean);
+  const names = list
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const bad = names.filter((n) => !isServiceName(n));
   if (names.length === 0 || bad.length > 0) {
-    program.error(`--services: unknown service ${bad.map((b) => `"${b}"`).join(', ') || '(none given)'}; choose from ${SERVICES.join(', ')}`, { exitCode: 2 });
+    program.error(
+      `--services: unknown service ${bad.map((b) => `"${b}"`).join(', ') || '(none given)'}; choose from ${SERVICES.join(', ')}`,
+      { exitCode: 2 },
+    );
   }
   return names as ServiceName[];
 }

@@ -5,7 +5,9 @@ import { LIVE_STATUSES, SESSION_STATUSES, type SessionStatus } from './sessions.
 
 /** Sessions per status, every status present (0 when none): the `demo_sessions` gauge. */
 export async function countByStatus(db: pg.Pool): Promise<Record<SessionStatus, number>> {
-  const { rows } = await db.query<{ status: SessionStatus; n: number }>('SELECT status, count(*)::int AS n FROM demo_sessions GROUP BY status');
+  const { rows } = await db.query<{ status: SessionStatus; n: number }>(
+    'SELECT status, count(*)::int AS n FROM demo_sessions GROUP BY status',
+  );
   const out = Object.fromEntries(SESSION_STATUSES.map((s) => [s, 0])) as Record<SessionStatus, number>;
   for (const r of rows) out[r.status] = r.n;
   return out;
@@ -22,7 +24,10 @@ export async function countLiveForEmail(db: pg.Pool, email: string): Promise<num
 }
 
 /** The profile and load time of a session, for the session-duration histogram. */
-export async function sessionTiming(db: pg.Pool, sessionId: string): Promise<{ demo_account_type: string; duration_ms: number | null } | undefined> {
+export async function sessionTiming(
+  db: pg.Pool,
+  sessionId: string,
+): Promise<{ demo_account_type: string; duration_ms: number | null } | undefined> {
   const { rows } = await db.query<{ demo_account_type: string; duration_ms: number | null }>(
     'SELECT demo_account_type, duration_ms FROM demo_sessions WHERE session_id = $1',
     [sessionId],

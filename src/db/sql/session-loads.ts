@@ -52,7 +52,10 @@ export async function earlierLoad(client: pg.PoolClient, sessionId: string): Pro
   const row = rows[0];
   if (!row) throw new Error(`load marker of session ${sessionId} vanished while being read`);
   if (row.state === 'destroyed') return { state: 'destroyed' };
-  return { state: 'loaded', rows: Object.fromEntries(Object.entries(row.rows).map(([table, t]) => [table, Number(t.rows ?? 0)])) };
+  return {
+    state: 'loaded',
+    rows: Object.fromEntries(Object.entries(row.rows).map(([table, t]) => [table, Number(t.rows ?? 0)])),
+  };
 }
 
 /**
@@ -118,5 +121,8 @@ export async function loadMarker(pool: pg.Pool, sessionId: string): Promise<Load
   const row = rows[0];
   if (!row) return undefined;
   if (row.state === 'destroyed') return { state: 'destroyed' };
-  return { state: 'loaded', rows: Object.fromEntries(Object.entries(row.rows ?? {}).map(([table, t]) => [table, Number(t.rows ?? 0)])) };
+  return {
+    state: 'loaded',
+    rows: Object.fromEntries(Object.entries(row.rows ?? {}).map(([table, t]) => [table, Number(t.rows ?? 0)])),
+  };
 }

@@ -7,7 +7,12 @@ import type { TableSpec } from '../../catalog/tables.ts';
  * of the session records (demo_seed.session_loads.tenant_ids): a tenant no load of
  * the session here recorded, a customer's, matches nothing, whatever `tenantIds` says.
  */
-export async function deleteTenantRows(client: pg.PoolClient, table: TableSpec, sessionId: string, tenantIds: readonly string[]): Promise<number> {
+export async function deleteTenantRows(
+  client: pg.PoolClient,
+  table: TableSpec,
+  sessionId: string,
+  tenantIds: readonly string[],
+): Promise<number> {
   const res = await client.query(
     `DELETE FROM "${table.name}"
      WHERE tenant_id = ANY($1::uuid[])
@@ -18,7 +23,14 @@ export async function deleteTenantRows(client: pg.PoolClient, table: TableSpec, 
 }
 
 /** Counts the rows of the given tenants in one seeded table. */
-export async function countTenantRows(db: pg.Pool | pg.PoolClient, table: TableSpec, tenantIds: readonly string[]): Promise<number> {
-  const res = await db.query<{ n: string }>(`SELECT count(*) AS n FROM "${table.name}" WHERE tenant_id = ANY($1::uuid[])`, [tenantIds]);
+export async function countTenantRows(
+  db: pg.Pool | pg.PoolClient,
+  table: TableSpec,
+  tenantIds: readonly string[],
+): Promise<number> {
+  const res = await db.query<{ n: string }>(
+    `SELECT count(*) AS n FROM "${table.name}" WHERE tenant_id = ANY($1::uuid[])`,
+    [tenantIds],
+  );
   return Number(res.rows[0]?.n ?? 0);
 }

@@ -3,7 +3,15 @@ import type { PhaseSummary, ServiceJobResult } from '../../flows/jobs.ts';
 import { emailMailbox } from '../../shared/mailbox.ts';
 
 /** Session records in bakery_demo_session: one named function per statement. */
-export const SESSION_STATUSES = ['pending', 'loading', 'ready', 'failed', 'destroying', 'destroyed', 'expired'] as const;
+export const SESSION_STATUSES = [
+  'pending',
+  'loading',
+  'ready',
+  'failed',
+  'destroying',
+  'destroyed',
+  'expired',
+] as const;
 export type SessionStatus = (typeof SESSION_STATUSES)[number];
 export const LIVE_STATUSES: readonly SessionStatus[] = ['pending', 'loading', 'ready'];
 
@@ -39,7 +47,16 @@ export interface SessionRecord {
 /** What a new session's record is made of. */
 export type NewSession = Pick<
   SessionRecord,
-  'session_id' | 'demo_account_type' | 'email' | 'subscription_tier' | 'tenant_id' | 'tenant_ids' | 'created_at' | 'expires_at' | 'data_dir' | 'queue_prefix'
+  | 'session_id'
+  | 'demo_account_type'
+  | 'email'
+  | 'subscription_tier'
+  | 'tenant_id'
+  | 'tenant_ids'
+  | 'created_at'
+  | 'expires_at'
+  | 'data_dir'
+  | 'queue_prefix'
 > &
   Partial<Pick<SessionRecord, 'idempotency_key' | 'request_fingerprint'>>;
 
@@ -93,7 +110,11 @@ export type CappedInsert =
  * count runs after the previous holder's commit, READ COMMITTED). A session already
  * made under the same idempotency key is found first, so a replay is never refused.
  */
-export async function insertSessionWithinCap(db: pg.Pool, s: NewSession & { email: string }, max: number): Promise<CappedInsert> {
+export async function insertSessionWithinCap(
+  db: pg.Pool,
+  s: NewSession & { email: string },
+  max: number,
+): Promise<CappedInsert> {
   const mailbox = emailMailbox(s.email);
   const client = await db.connect();
   let broken: Error | undefined;
@@ -123,17 +144,20 @@ export async function insertSessionWithinCap(db: pg.Pool, s: NewSession & { emai
   }
 }
 
-export async function findByIdempotencyKey(db: pg.Pool | pg.PoolClient, key: string): Promise<SessionRecord | undefined> {
+export async function findByIdempotencyKey(
+  db: pg.Pool | pg.PoolClient,
+  key: string,
+): Promise<SessionRecord | undefined> {
   const { rows } = await db.query<SessionRecord>('SELECT * FROM demo_sessions WHERE idempotency_key = $1', [key]);
   return rows[0];
 }
 
 /** A session whose flow could not be enqueued: failed, and its idempotency key free again (its POST was not answered 202). */
 export async function markEnqueueFailed(db: pg.Pool, sessionId: string, error: string): Promise<void> {
-  await db.query(`UPDATE demo_sessions SET status = 'failed', error = $2, idempotency_key = NULL, updated_at = now() WHERE session_id = $1 AND status = 'pending'`, [
-    sessionId,
-    error,
-  ]);
+  await db.query(
+    `UPDATE demo_sessions SET status = 'failed', error = $2, idempotency_key = NULL, updated_at = now() WHERE session_id = $1 AND status = 'pending'`,
+    [sessionId, error],
+  );
 }
 
 export async function getSession(db: pg.Pool, sessionId: string): Promise<SessionRecord | undefined> {
@@ -145,7 +169,12 @@ export async function getSession(db: pg.Pool, sessionId: string): Promise<Sessio
 export async function markReady(
   db: pg.Pool,
   sessionId: string,
-  r: { readyAt: Date; durationMs: number; services: Record<string, ServiceJobResult>; phases: Record<string, PhaseSummary> },
+  r: {
+    readyAt: Date;
+    durationMs: number;
+    services: Record<string, ServiceJobResult>;
+    phases: Record<string, PhaseSummary>;
+  },
 ): Promise<boolean> {
   const res = await db.query(
     `UPDATE demo_sessions SET status = 'ready', ready_at = $2, duration_ms = $3, services = $4, phases = $5, error = NULL, updated_at = now()
@@ -155,7 +184,12 @@ export async function markReady(
   return res.rowCount === 1;
 }
 
-export async function markFailed(db: pg.Pool, sessionId: string, error: string, services: Record<string, ServiceJobResult>): Promise<boolean> {
+export async function markFailed(
+  db: pg.Pool,
+  sessionId: string,
+  error: string,
+  services: Record<string, ServiceJobResult>,
+): Promise<boolean> {
   const res = await db.query(
     `UPDATE demo_sessions SET status = 'failed', error = $2, services = $3, updated_at = now()
      WHERE session_id = $1 AND status IN ('pending', 'loading')`,
@@ -165,7 +199,11 @@ export async function markFailed(db: pg.Pool, sessionId: string, error: string, 
 }
 
 /** Moves a session to destroying unless it is already gone; returns the record as it now is. */
-export async function markDestroying(db: pg.Pool, sessionId: string, ending: 'destroyed' | 'expired' = 'destroyed'): Promise<SessionRecord | undefined> {
+export async function markDestroying(
+  db: pg.Pool,
+  sessionId: string,
+  ending: 'destroyed' | 'expired' = 'destroyed',
+): Promise<SessionRecord | undefined> {
   const { rows } = await db.query<SessionRecord>(
     `UPDATE demo_sessions SET status = 'destroying', ending = COALESCE(ending, $2), updated_at = now()
      WHERE session_id = $1 AND status NOT IN ('destroyed', 'expired') RETURNING *`,
@@ -182,8 +220,20 @@ export async function markGone(db: pg.Pool, sessionId: string, status: 'destroye
 export type ReconcileCursor = string | null;
 
 /** What the reconciler needs of a session: not its services and phases, the bulk of a ready record. */
-export type ReconcileRecord = Pick<SessionRecord, 'session_id' | 'status' | 'demo_account_type' | 'tenant_ids' | 'created_at' | 'expires_at' | 'updated_at' | 'data_dir' | 'ending'>;
-const RECONCILE_COLUMNS = 'session_id, status, demo_account_type, tenant_ids, created_at, expires_at, updated_at, data_dir, ending';
+export type ReconcileRecord = Pick<
+  SessionRecord,
+  | 'session_id'
+  | 'status'
+  | 'demo_account_type'
+  | 'tenant_ids'
+  | 'created_at'
+  | 'expires_at'
+  | 'updated_at'
+  | 'data_dir'
+  | 'ending'
+>;
+const RECONCILE_COLUMNS =
+  'session_id, status, demo_account_type, tenant_ids, created_at, expires_at, updated_at, data_dir, ending';
 
 /**
  * Sessions the reconciler looks after, in one round trip, each at most once:
@@ -215,5 +265,8 @@ export async function sessionsToReconcile(
   const pageRows = rows.filter((r) => r.part === 2);
   const unique = new Map<string, ReconcileRecord>();
   for (const { part, ...r } of rows) if (!unique.has(r.session_id)) unique.set(r.session_id, r);
-  return { sessions: [...unique.values()], next: pageRows.length === opts.page ? (pageRows.at(-1)?.session_id ?? null) : null };
+  return {
+    sessions: [...unique.values()],
+    next: pageRows.length === opts.page ? (pageRows.at(-1)?.session_id ?? null) : null,
+  };
 }

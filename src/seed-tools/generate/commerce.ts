@@ -22,7 +22,13 @@ export interface Customer {
   readonly def: CustomerDef;
 }
 
-export function addCustomers(set: TableSet, rng: Rng, tenantId: string, defs: readonly CustomerDef[], city: string): Customer[] {
+export function addCustomers(
+  set: TableSet,
+  rng: Rng,
+  tenantId: string,
+  defs: readonly CustomerDef[],
+  city: string,
+): Customer[] {
   return defs.map((def) => {
     const id = rng.uuid();
     const slug = asciiSlug(def.name, '.');
@@ -30,7 +36,10 @@ export function addCustomers(set: TableSet, rng: Rng, tenantId: string, defs: re
       id,
       tenant_id: tenantId,
       name: def.name,
-      email: def.type === 'business' ? `pedidos.${slug.split('.').slice(0, 3).join('.')}@example.com` : `${slug}@example.com`,
+      email:
+        def.type === 'business'
+          ? `pedidos.${slug.split('.').slice(0, 3).join('.')}@example.com`
+          : `${slug}@example.com`,
       phone: `+34 6${rng.int(10, 99)} ${rng.int(100, 999)} ${rng.int(100, 999)}`,
       customer_type: def.type,
       city,
@@ -191,7 +200,8 @@ export function addForecasts(
         tenant_id: tenantId,
         product_id: product.id,
         location_id: shop.location.id,
-        algorithm: product.def.category === 'bread' ? 'prophet' : product.def.category === 'pastry' ? 'lightgbm' : 'sarima',
+        algorithm:
+          product.def.category === 'bread' ? 'prophet' : product.def.category === 'pastry' ? 'lightgbm' : 'sarima',
         trained_at: timestamp(moment(0, 22, 0) + 20 * k++),
         training_days: trainingDays,
         mape: round(rng.between(6.5, 18.5), 3),

@@ -18,7 +18,11 @@ const DEPARTURE = { hours: 4, minutes: 30 };
 const AVERAGE_SPEED_KMH = 25;
 const UNLOADING_MINUTES = 12;
 
-const VEHICLES = ['Furgoneta isoterma 1 (4821 LKM)', 'Furgoneta isoterma 2 (7390 MBN)', 'Camión frigorífico (2156 KZR)'];
+const VEHICLES = [
+  'Furgoneta isoterma 1 (4821 LKM)',
+  'Furgoneta isoterma 2 (7390 MBN)',
+  'Camión frigorífico (2156 KZR)',
+];
 const DRIVERS = ['Jordi Puig Serra', 'Rubén Castro Gil', 'Miguel Ángel Ortega', 'Sandra Vidal Roca'];
 
 export interface Outlet extends Shop {
@@ -53,7 +57,10 @@ export function addRoutes(
 ): void {
   const groups = groupIntoRoutes(origin, outlets).map((group) => ({
     group,
-    plan: shortestRoute(origin, group.map((o) => o.location)),
+    plan: shortestRoute(
+      origin,
+      group.map((o) => o.location),
+    ),
   }));
   for (const d of offsets) {
     const done = d <= 0;

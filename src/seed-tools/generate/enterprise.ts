@@ -1,7 +1,14 @@
 import { Rng } from './random.ts';
 import { TableSet, round } from './records.ts';
 import { historyOffsets } from './time.ts';
-import { CUSTOMERS_BARCELONA, RESALE, SUPPLIERS_BARCELONA, outletPlace, producedProducts, type CustomerDef } from './names.ts';
+import {
+  CUSTOMERS_BARCELONA,
+  RESALE,
+  SUPPLIERS_BARCELONA,
+  outletPlace,
+  producedProducts,
+  type CustomerDef,
+} from './names.ts';
 import { addIngredients, addLocation, addProducts, addStock, addTenant, addUsers, type Ctx } from './master.ts';
 import { addEquipment, addRecipes, addSuppliers, type Recipe } from './supply.ts';
 import { expectedDemand, ingredientUsePerDay, plannedProduction } from './demand.ts';
@@ -72,7 +79,15 @@ export function planEnterprise(args: ResolvedArgs): ProfilePlan {
     },
   });
   const userSet = new TableSet();
-  const users = addUsers(userSet, root.fork('users'), ctx, parent, ['owner', 'production_manager', 'procurement'], emails, PARENT_PEOPLE);
+  const users = addUsers(
+    userSet,
+    root.fork('users'),
+    ctx,
+    parent,
+    ['owner', 'production_manager', 'procurement'],
+    emails,
+    PARENT_PEOPLE,
+  );
 
   const inventory = new TableSet();
   const rInv = root.fork('inventory');
@@ -91,13 +106,26 @@ export function planEnterprise(args: ResolvedArgs): ProfilePlan {
   });
   const factors = outletPlans.map((o) => o.factor);
 
-  const finished = products.map((product) => ({ product, quantity: Math.round(factors.reduce((s, f) => s + expectedDemand(product, f, 1), 0) * 0.15) }));
+  const finished = products.map((product) => ({
+    product,
+    quantity: Math.round(factors.reduce((s, f) => s + expectedDemand(product, f, 1), 0) * 0.15),
+  }));
   addStock(inventory, rInv, parent.id, warehouse, ingredients, finished, { next: 1 });
 
   const supplierSet = new TableSet();
-  const { suppliers, primary } = addSuppliers(supplierSet, root.fork('suppliers'), ctx, parent.id, SUPPLIERS_BARCELONA, ingredients);
+  const { suppliers, primary } = addSuppliers(
+    supplierSet,
+    root.fork('suppliers'),
+    ctx,
+    parent.id,
+    SUPPLIERS_BARCELONA,
+    ingredients,
+  );
   const recipeSet = new TableSet();
-  const recipes = addRecipes(recipeSet, root.fork('recipes'), parent.id, products, ingredients, { version: 2, prefix: 'Receta estándar' });
+  const recipes = addRecipes(recipeSet, root.fork('recipes'), parent.id, products, ingredients, {
+    version: 2,
+    prefix: 'Receta estándar',
+  });
   const equipmentSet = new TableSet();
   const equipment = addEquipment(equipmentSet, root.fork('equipment'), ctx, parent.id, warehouse, EQUIPMENT);
   const ovens = equipment.filter((e) => e.type === 'oven');
@@ -105,18 +133,58 @@ export function planEnterprise(args: ResolvedArgs): ProfilePlan {
   const plan = (recipe: Recipe, d: number) => plannedProduction(recipe.product, factors, d);
   const batchSeq = { next: 1 };
   const productionHistory = new TableSet();
-  const pastBatches = addBatches(productionHistory, root.fork('production/history'), parent.id, warehouse, recipes, ovens, history, plan, batchSeq);
+  const pastBatches = addBatches(
+    productionHistory,
+    root.fork('production/history'),
+    parent.id,
+    warehouse,
+    recipes,
+    ovens,
+    history,
+    plan,
+    batchSeq,
+  );
   const productionCurrent = new TableSet();
-  addBatches(productionCurrent, root.fork('production/current'), parent.id, warehouse, recipes, ovens, future, plan, batchSeq);
+  addBatches(
+    productionCurrent,
+    root.fork('production/current'),
+    parent.id,
+    warehouse,
+    recipes,
+    ovens,
+    future,
+    plan,
+    batchSeq,
+  );
 
   const procurementHistory = new TableSet();
   const procurementCurrent = new TableSet();
   const use = ingredientUsePerDay(recipes, new Map(ingredients.map((i) => [i.def.key, i.id])), factors);
   const buyer = users.find((u) => u.role === 'procurement') ?? (users[0] as (typeof users)[number]);
-  const orders = addPurchaseOrders(procurementHistory, procurementCurrent, root.fork('procurement'), ctx, parent.id, warehouse, buyer, suppliers, primary, use, { next: 1 });
+  const orders = addPurchaseOrders(
+    procurementHistory,
+    procurementCurrent,
+    root.fork('procurement'),
+    ctx,
+    parent.id,
+    warehouse,
+    buyer,
+    suppliers,
+    primary,
+    use,
+    { next: 1 },
+  );
 
   const orchestration = new TableSet();
-  addOrchestration(orchestration, root.fork('orchestration'), ctx, parent.id, pastBatches, orders, `del obrador central para ${outletCount} tiendas`);
+  addOrchestration(
+    orchestration,
+    root.fork('orchestration'),
+    ctx,
+    parent.id,
+    pastBatches,
+    orders,
+    `del obrador central para ${outletCount} tiendas`,
+  );
 
   // --- the outlets' own data
   const big = salesRowCount(outletCount, products.length, args.days, args.scale) > NDJSON_THRESHOLD;
@@ -139,13 +207,26 @@ export function planEnterprise(args: ResolvedArgs): ProfilePlan {
     });
     tenants.push({ id: child.id, role: 'child', name: child.name });
     addUsers(set, rng.fork('users'), ctx, child, ['store_manager', 'sales'], emails);
-    const location = addLocation(set, rng.fork('location'), child.id, { ...place, name: `${CHAIN} ${place.name}` }, 'retail');
+    const location = addLocation(
+      set,
+      rng.fork('location'),
+      child.id,
+      { ...place, name: `${CHAIN} ${place.name}` },
+      'retail',
+    );
     const outlet: Outlet = { tenantId: child.id, location, factor };
     outlets.push(outlet);
-    const onShelf = products.map((product) => ({ product, quantity: Math.round(expectedDemand(product, factor, 0) * 0.08) }));
+    const onShelf = products.map((product) => ({
+      product,
+      quantity: Math.round(expectedDemand(product, factor, 0) * 0.08),
+    }));
     addStock(set, rng.fork('stock'), child.id, location, [], onShelf, { next: 1 });
     const rOrders = rng.fork('orders');
-    const customerDefs = [BUSINESSES[(2 * i) % BUSINESSES.length], BUSINESSES[(2 * i + 1) % BUSINESSES.length], PEOPLE[i % PEOPLE.length]] as CustomerDef[];
+    const customerDefs = [
+      BUSINESSES[(2 * i) % BUSINESSES.length],
+      BUSINESSES[(2 * i + 1) % BUSINESSES.length],
+      PEOPLE[i % PEOPLE.length],
+    ] as CustomerDef[];
     const customers = addCustomers(set, rOrders, child.id, customerDefs, place.city);
     addCustomerOrders(set, rOrders, ctx.firstDay, outlet, customers, products, orderSeq);
     const sales = () => salesRows(rng.fork('sales'), [outlet], products, history, args.scale);
@@ -153,7 +234,12 @@ export function planEnterprise(args: ResolvedArgs): ProfilePlan {
     const description = `Outlet ${child.name}: its tenant, staff, shop, stock, customers and orders${big ? '' : ', and its daily sales history'}.`;
     if (big) {
       childFiles.push(jsonFile(`${name}.json`, description, set));
-      childFiles.push({ kind: 'ndjson', path: `${name}-sales-historical.ndjson`, table: 'sales.sales_daily', rows: { [Symbol.iterator]: sales } });
+      childFiles.push({
+        kind: 'ndjson',
+        path: `${name}-sales-historical.ndjson`,
+        table: 'sales.sales_daily',
+        rows: { [Symbol.iterator]: sales },
+      });
     } else {
       childFiles.push(jsonFile(`${name}.json`, description, set, ['sales.sales_daily', { [Symbol.iterator]: sales }]));
     }
@@ -166,7 +252,16 @@ export function planEnterprise(args: ResolvedArgs): ProfilePlan {
   const routesCurrent = new TableSet();
   const routeSeq = { next: 1 };
   const rRoutes = root.fork('distribution');
-  addRoutes(routesHistory, rRoutes, parent.id, warehouse, outlets, products, history.slice(-ROUTE_HISTORY_DAYS), routeSeq);
+  addRoutes(
+    routesHistory,
+    rRoutes,
+    parent.id,
+    warehouse,
+    outlets,
+    products,
+    history.slice(-ROUTE_HISTORY_DAYS),
+    routeSeq,
+  );
   addRoutes(routesCurrent, rRoutes, parent.id, warehouse, outlets, products, future, routeSeq);
 
   return {
@@ -175,19 +270,51 @@ export function planEnterprise(args: ResolvedArgs): ProfilePlan {
     files: [
       jsonFile('parent/00-tenant.json', 'The central production site (parent tenant) and its settings.', tenantSet),
       jsonFile('parent/01-users.json', 'Central staff: director, production manager, purchasing.', userSet),
-      jsonFile('parent/02-inventory.json', 'The central warehouse, ingredients, the shared product catalog and warehouse stock.', inventory),
+      jsonFile(
+        'parent/02-inventory.json',
+        'The central warehouse, ingredients, the shared product catalog and warehouse stock.',
+        inventory,
+      ),
       jsonFile('parent/03-suppliers.json', 'Centralised suppliers and their ingredient price lists.', supplierSet),
       jsonFile('parent/04-recipes.json', 'Standardised recipes of the produced products.', recipeSet),
       jsonFile('parent/05-production-equipment.json', 'Equipment of the central production site.', equipmentSet),
-      jsonFile('parent/06-production-historical.json', 'Completed batches: one per produced product per day of history.', productionHistory),
+      jsonFile(
+        'parent/06-production-historical.json',
+        'Completed batches: one per produced product per day of history.',
+        productionHistory,
+      ),
       jsonFile('parent/07-production-current.json', 'Batches planned for the next days.', productionCurrent),
-      jsonFile('parent/08-procurement-historical.json', 'Purchase orders received during the history, with their lines.', procurementHistory),
-      jsonFile('parent/09-procurement-current.json', 'Open purchase orders expected after the reference day, with their lines.', procurementCurrent),
-      jsonFile('parent/12-orchestration.json', 'Daily planning runs of the central site and the batches and purchase orders they created.', orchestration),
-      jsonFile('parent/13-forecasting.json', `Demand forecast models per product and outlet, with forecasts for the next ${FORECAST_HORIZON_DAYS} days.`, forecasting),
+      jsonFile(
+        'parent/08-procurement-historical.json',
+        'Purchase orders received during the history, with their lines.',
+        procurementHistory,
+      ),
+      jsonFile(
+        'parent/09-procurement-current.json',
+        'Open purchase orders expected after the reference day, with their lines.',
+        procurementCurrent,
+      ),
+      jsonFile(
+        'parent/12-orchestration.json',
+        'Daily planning runs of the central site and the batches and purchase orders they created.',
+        orchestration,
+      ),
+      jsonFile(
+        'parent/13-forecasting.json',
+        `Demand forecast models per product and outlet, with forecasts for the next ${FORECAST_HORIZON_DAYS} days.`,
+        forecasting,
+      ),
       ...childFiles,
-      jsonFile('distribution/routes-historical.json', `Delivery routes of the last ${Math.min(ROUTE_HISTORY_DAYS, args.days)} days, their stops and shipments.`, routesHistory),
-      jsonFile('distribution/routes-current.json', 'Delivery routes planned for the next days, their stops and shipments.', routesCurrent),
+      jsonFile(
+        'distribution/routes-historical.json',
+        `Delivery routes of the last ${Math.min(ROUTE_HISTORY_DAYS, args.days)} days, their stops and shipments.`,
+        routesHistory,
+      ),
+      jsonFile(
+        'distribution/routes-current.json',
+        'Delivery routes planned for the next days, their stops and shipments.',
+        routesCurrent,
+      ),
     ],
   };
 }

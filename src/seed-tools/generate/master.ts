@@ -1,7 +1,15 @@
 import type { Rng } from './random.ts';
 import { round, type Json, type TableSet } from './records.ts';
 import { day, moment, timestamp } from './time.ts';
-import { FIRST_NAMES, INGREDIENTS, LAST_NAMES, asciiSlug, type IngredientDef, type Place, type ProductDef } from './names.ts';
+import {
+  FIRST_NAMES,
+  INGREDIENTS,
+  LAST_NAMES,
+  asciiSlug,
+  type IngredientDef,
+  type Place,
+  type ProductDef,
+} from './names.ts';
 
 /**
  * Master data of a tenant: the tenant itself, its users, locations, catalog
@@ -93,7 +101,8 @@ export function addUsers(
     }
     emails.add(email);
     const id = rng.uuid();
-    const loggedIn = role === 'sales' && i % 2 === 1 ? null : timestamp(moment(-rng.int(0, 5), rng.int(6, 18), rng.int(0, 59)));
+    const loggedIn =
+      role === 'sales' && i % 2 === 1 ? null : timestamp(moment(-rng.int(0, 5), rng.int(6, 18), rng.int(0, 59)));
     set.add('auth.users', {
       id,
       tenant_id: tenant.id,

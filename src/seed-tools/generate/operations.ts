@@ -39,7 +39,8 @@ export function addBatches(
   const batches: Batch[] = [];
   for (const d of offsets) {
     recipes.forEach((recipe, i) => {
-      const oven = ovens[recipe.product.def.category === 'bread' || ovens.length === 1 ? 0 : 1 + (i % (ovens.length - 1))];
+      const oven =
+        ovens[recipe.product.def.category === 'bread' || ovens.length === 1 ? 0 : 1 + (i % (ovens.length - 1))];
       if (!oven) throw new Error('a producing site needs an oven');
       const planned = quantityFor(recipe, d);
       const minutes = recipe.def.prepMinutes + recipe.def.bakeMinutes;
@@ -81,7 +82,11 @@ export interface PurchaseOrder {
   readonly total: number;
 }
 
-const NOTES = ['Entregar antes de las 7:00 por el muelle de carga.', 'Confirmar lote y fecha de caducidad en el albarán.', 'Pedido urgente por aumento de demanda.'];
+const NOTES = [
+  'Entregar antes de las 7:00 por el muelle de carga.',
+  'Confirmar lote y fecha de caducidad en el albarán.',
+  'Pedido urgente por aumento de demanda.',
+];
 
 /**
  * Purchase orders every `cadenceDays` per supplier over the history. Orders

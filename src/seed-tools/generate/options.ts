@@ -59,7 +59,10 @@ function whole(option: keyof typeof LIMITS, value: unknown): number {
 
 export function resolveOptions(opts: GenerateOptions): ResolvedArgs {
   if (!(PROFILES as readonly unknown[]).includes(opts.profile)) {
-    throw new GenerateOptionsError('--profile', `must be one of ${PROFILES.join(', ')}, got ${JSON.stringify(opts.profile)}`);
+    throw new GenerateOptionsError(
+      '--profile',
+      `must be one of ${PROFILES.join(', ')}, got ${JSON.stringify(opts.profile)}`,
+    );
   }
   if (typeof opts.out !== 'string' || opts.out.trim() === '') {
     throw new GenerateOptionsError('--out', 'must name the folder to write the profile to');

@@ -5,7 +5,11 @@ import type { FilePlan, JsonFilePlan, Rows } from './writer.ts';
 /** What a profile builder hands to the writer: its tenants and its files in load order. */
 export interface ProfilePlan {
   readonly description: string;
-  readonly tenants: ReadonlyArray<{ readonly id: string; readonly role: 'main' | 'parent' | 'child'; readonly name: string }>;
+  readonly tenants: ReadonlyArray<{
+    readonly id: string;
+    readonly role: 'main' | 'parent' | 'child';
+    readonly name: string;
+  }>;
   readonly files: readonly FilePlan[];
 }
 

@@ -38,16 +38,28 @@ const POSITIVE: Bound = { min: 0, strict: true };
 const NON_NEGATIVE: Bound = { min: 0, strict: false };
 
 export const BOUNDS: Readonly<Record<string, Readonly<Record<string, Bound>>>> = {
-  'inventory.locations': { latitude: { min: -90, strict: false, max: 90 }, longitude: { min: -180, strict: false, max: 180 } },
+  'inventory.locations': {
+    latitude: { min: -90, strict: false, max: 90 },
+    longitude: { min: -180, strict: false, max: 180 },
+  },
   'inventory.ingredients': { cost_per_unit: NON_NEGATIVE, reorder_point: NON_NEGATIVE, shelf_life_days: POSITIVE },
   'inventory.products': { unit_price: POSITIVE, shelf_life_days: POSITIVE },
   'inventory.stock': { quantity: NON_NEGATIVE },
   'suppliers.suppliers': { lead_time_days: NON_NEGATIVE, rating: { min: 0, strict: false, max: 5 } },
   'suppliers.supplier_price_lists': { unit_price: POSITIVE, min_order_quantity: POSITIVE },
-  'recipes.recipes': { version: { min: 1, strict: false }, yield_quantity: POSITIVE, prep_time_minutes: NON_NEGATIVE, bake_time_minutes: NON_NEGATIVE },
+  'recipes.recipes': {
+    version: { min: 1, strict: false },
+    yield_quantity: POSITIVE,
+    prep_time_minutes: NON_NEGATIVE,
+    bake_time_minutes: NON_NEGATIVE,
+  },
   'recipes.recipe_ingredients': { quantity: POSITIVE },
   'production.equipment': { capacity_per_hour: POSITIVE },
-  'production.production_batches': { planned_quantity: POSITIVE, actual_quantity: NON_NEGATIVE, yield_percentage: NON_NEGATIVE },
+  'production.production_batches': {
+    planned_quantity: POSITIVE,
+    actual_quantity: NON_NEGATIVE,
+    yield_percentage: NON_NEGATIVE,
+  },
   'procurement.purchase_orders': { total_amount: NON_NEGATIVE },
   'procurement.purchase_order_items': { quantity: POSITIVE, unit_price: POSITIVE, line_total: NON_NEGATIVE },
   'orders.customer_orders': { total_amount: NON_NEGATIVE },
@@ -66,7 +78,9 @@ const ORDERS = {
   'procurement.purchase_orders': { lines: 'procurement.purchase_order_items', fk: 'purchase_order_id' },
   'orders.customer_orders': { lines: 'orders.customer_order_items', fk: 'order_id' },
 } as const;
-const LINE_TABLES: ReadonlyMap<string, string> = new Map(Object.values(ORDERS).map((o) => [o.lines as string, o.fk as string]));
+const LINE_TABLES: ReadonlyMap<string, string> = new Map(
+  Object.values(ORDERS).map((o) => [o.lines as string, o.fk as string]),
+);
 
 export class BusinessRules implements RuleFamily {
   private readonly orders = new Map<string, { place: Place; cents: bigint | undefined; lines: string }>();
@@ -94,8 +108,10 @@ export class BusinessRules implements RuleFamily {
     for (const [column, bound] of Object.entries(BOUNDS[r.entity] ?? {})) {
       const v = num(r, column);
       if (v === undefined) continue;
-      if (bound.strict ? !(v > bound.min) : !(v >= bound.min)) sink.at('error', r, column, `must be ${bound.strict ? '>' : '>='} ${bound.min}, got ${v}`);
-      else if (bound.max !== undefined && v > bound.max) sink.at('error', r, column, `must be <= ${bound.max}, got ${v}`);
+      if (bound.strict ? !(v > bound.min) : !(v >= bound.min))
+        sink.at('error', r, column, `must be ${bound.strict ? '>' : '>='} ${bound.min}, got ${v}`);
+      else if (bound.max !== undefined && v > bound.max)
+        sink.at('error', r, column, `must be <= ${bound.max}, got ${v}`);
     }
     const id = str(r, 'id');
     const fk = LINE_TABLES.get(r.entity);
@@ -126,26 +142,42 @@ export class BusinessRules implements RuleFamily {
       }
       case 'inventory.locations': {
         const tenant = str(r, 'tenant_id');
-        if (id !== undefined && tenant !== undefined && this.childTenants.has(tenant)) this.outlets.set(id, { place: placeOf(r), name: str(r, 'name') ?? id });
+        if (id !== undefined && tenant !== undefined && this.childTenants.has(tenant))
+          this.outlets.set(id, { place: placeOf(r), name: str(r, 'name') ?? id });
         break;
       }
       case 'inventory.stock':
         if (!r.bad.has('ingredient_id') && !r.bad.has('product_id')) {
           const both = r.rec.ingredient_id !== null && r.rec.product_id !== null;
           if (both || (r.rec.ingredient_id === null && r.rec.product_id === null)) {
-            sink.at('error', r, 'ingredient_id', `a stock row holds exactly one of ingredient_id / product_id, this one ${both ? 'both' : 'neither'}`);
+            sink.at(
+              'error',
+              r,
+              'ingredient_id',
+              `a stock row holds exactly one of ingredient_id / product_id, this one ${both ? 'both' : 'neither'}`,
+            );
           }
         }
         break;
       case 'forecasting.forecasts': {
         const [lo, p, hi] = [num(r, 'lower_bound'), num(r, 'predicted_quantity'), num(r, 'upper_bound')];
         if (lo !== undefined && p !== undefined && hi !== undefined && !(lo <= p && p <= hi)) {
-          sink.at('error', r, 'predicted_quantity', `must lie between lower_bound ${lo} and upper_bound ${hi}, got ${p}`);
+          sink.at(
+            'error',
+            r,
+            'predicted_quantity',
+            `must lie between lower_bound ${lo} and upper_bound ${hi}, got ${p}`,
+          );
         }
         break;
       }
       case 'auth.users':
-        this.once(r, ['email', str(r, 'tenant_id'), str(r, 'email')], 'email', 'another user of the same tenant has this email');
+        this.once(
+          r,
+          ['email', str(r, 'tenant_id'), str(r, 'email')],
+          'email',
+          'another user of the same tenant has this email',
+        );
         break;
       case 'orders.delivery_routes': {
         const day = str(r, 'route_date');
@@ -155,13 +187,25 @@ export class BusinessRules implements RuleFamily {
       case 'orders.route_stops': {
         const [route, location] = [str(r, 'route_id'), str(r, 'location_id')];
         if (id !== undefined && route !== undefined) this.stopRoute.set(id, route);
-        if (route !== undefined && location !== undefined) getOr(this.routesAt, location, () => new Set<string>()).add(route);
+        if (route !== undefined && location !== undefined)
+          getOr(this.routesAt, location, () => new Set<string>()).add(route);
         const seq = value(r, 'stop_sequence');
-        if (typeof seq === 'number') this.once(r, ['stop', route, String(seq)], 'stop_sequence', `route ${route ?? '?'} has another stop number ${seq}`);
+        if (typeof seq === 'number')
+          this.once(
+            r,
+            ['stop', route, String(seq)],
+            'stop_sequence',
+            `route ${route ?? '?'} has another stop number ${seq}`,
+          );
         break;
       }
       case 'orchestrator.orchestration_runs':
-        if (id !== undefined) this.runs.set(id, { place: placeOf(r), batches: num(r, 'batches_planned'), orders: num(r, 'purchase_orders_created') });
+        if (id !== undefined)
+          this.runs.set(id, {
+            place: placeOf(r),
+            batches: num(r, 'batches_planned'),
+            orders: num(r, 'purchase_orders_created'),
+          });
         break;
       case 'orchestrator.orchestration_actions': {
         const run = str(r, 'run_id');
@@ -177,7 +221,8 @@ export class BusinessRules implements RuleFamily {
   /** An order line: its total is round(quantity × unit_price, 2); it adds to its order's sum. */
   private line(r: RecordView, fk: string): void {
     const [q, p, t, order] = [num(r, 'quantity'), num(r, 'unit_price'), num(r, 'line_total'), str(r, fk)];
-    const sum = order === undefined ? undefined : getOr(this.sums, order, () => ({ cents: 0n, lines: 0, broken: false }));
+    const sum =
+      order === undefined ? undefined : getOr(this.sums, order, () => ({ cents: 0n, lines: 0, broken: false }));
     const cents = t === undefined ? undefined : exactCents(t);
     if (sum) {
       sum.lines++;
@@ -188,7 +233,13 @@ export class BusinessRules implements RuleFamily {
       this.ctx.sink.at('error', r, 'line_total', `${t} is not a whole number of cents`);
     } else if (q !== undefined && p !== undefined && cents !== undefined) {
       const expected = productCents(q, p);
-      if (expected !== cents) this.ctx.sink.at('error', r, 'line_total', `${t} is not round(quantity × unit_price, 2) = round(${q} × ${p}, 2) = ${formatCents(expected)}`);
+      if (expected !== cents)
+        this.ctx.sink.at(
+          'error',
+          r,
+          'line_total',
+          `${t} is not round(quantity × unit_price, 2) = round(${q} × ${p}, 2) = ${formatCents(expected)}`,
+        );
     }
   }
 
@@ -197,7 +248,13 @@ export class BusinessRules implements RuleFamily {
     if (parts.some((p) => p === undefined)) return;
     const key = parts.join('\0');
     const first = this.unique.get(key);
-    if (first) this.ctx.sink.at('error', r, field, `${message} (${this.ctx.files[first.file]?.path ?? '?'} record ${first.label})`);
+    if (first)
+      this.ctx.sink.at(
+        'error',
+        r,
+        field,
+        `${message} (${this.ctx.files[first.file]?.path ?? '?'} record ${first.label})`,
+      );
     else this.unique.set(key, placeOf(r));
   }
 
@@ -212,11 +269,23 @@ export class BusinessRules implements RuleFamily {
         return;
       }
       const of = recipe === undefined ? undefined : this.recipeProduct.get(recipe);
-      if (of !== undefined && of !== product) this.ctx.sink.at('error', r, 'recipe_id', `recipe ${recipe} is a recipe of product ${of}, not of this batch's product ${product}`);
+      if (of !== undefined && of !== product)
+        this.ctx.sink.at(
+          'error',
+          r,
+          'recipe_id',
+          `recipe ${recipe} is a recipe of product ${of}, not of this batch's product ${product}`,
+        );
     } else if (r.entity === 'orders.shipments') {
       const [route, stop] = [str(r, 'route_id'), str(r, 'stop_id')];
       const of = stop === undefined ? undefined : this.stopRoute.get(stop);
-      if (route !== undefined && of !== undefined && of !== route) this.ctx.sink.at('error', r, 'stop_id', `stop ${stop} is a stop of route ${of}, not of this shipment's route ${route}`);
+      if (route !== undefined && of !== undefined && of !== route)
+        this.ctx.sink.at(
+          'error',
+          r,
+          'stop_id',
+          `stop ${stop} is a stop of route ${of}, not of this shipment's route ${route}`,
+        );
     }
   }
 
@@ -225,29 +294,64 @@ export class BusinessRules implements RuleFamily {
     for (const [id, o] of this.orders) {
       const sum = this.sums.get(id) ?? { cents: 0n, lines: 0, broken: false };
       if (o.cents === undefined || sum.broken || o.cents === sum.cents) continue;
-      sink.atPlace('error', o.place, 'total_amount', `${formatCents(o.cents)} is not the sum of its ${sum.lines} ${o.lines} line_total values, ${formatCents(sum.cents)}`);
+      sink.atPlace(
+        'error',
+        o.place,
+        'total_amount',
+        `${formatCents(o.cents)} is not the sum of its ${sum.lines} ${o.lines} line_total values, ${formatCents(sum.cents)}`,
+      );
     }
     for (const [product, b] of this.producedWithoutRecipe) {
-      sink.atPlace('error', b.place, 'product_id', `product ${product} is produced (${b.batches} production_batches) but has no recipe (recipes.recipes)`);
+      sink.atPlace(
+        'error',
+        b.place,
+        'product_id',
+        `product ${product} is produced (${b.batches} production_batches) but has no recipe (recipes.recipes)`,
+      );
     }
     for (const [id, p] of this.products) {
       if (!this.withRecipe.has(id) && !this.produced.has(id) && p.category !== 'resale') {
-        sink.atPlace('warning', p.place, 'id', `product has no recipe and is never produced (only category "resale" products are bought in and sold as they are)`);
+        sink.atPlace(
+          'warning',
+          p.place,
+          'id',
+          `product has no recipe and is never produced (only category "resale" products are bought in and sold as they are)`,
+        );
       }
     }
     const routeDays = new Set(this.routeDate.values());
     for (const [location, o] of this.outlets) {
-      const days = new Set([...(this.routesAt.get(location) ?? [])].flatMap((route) => this.routeDate.get(route) ?? []));
+      const days = new Set(
+        [...(this.routesAt.get(location) ?? [])].flatMap((route) => this.routeDate.get(route) ?? []),
+      );
       const missing = [...routeDays].filter((d) => !days.has(d)).sort();
-      if (days.size === 0) sink.atPlace('error', o.place, 'id', `outlet "${o.name}" is a stop on no delivery route (orders.route_stops)`);
+      if (days.size === 0)
+        sink.atPlace('error', o.place, 'id', `outlet "${o.name}" is a stop on no delivery route (orders.route_stops)`);
       else if (missing.length > 0) {
-        sink.atPlace('error', o.place, 'id', `outlet "${o.name}" is not a stop on ${missing.length} of ${routeDays.size} route days: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', ...' : ''}`);
+        sink.atPlace(
+          'error',
+          o.place,
+          'id',
+          `outlet "${o.name}" is not a stop on ${missing.length} of ${routeDays.size} route days: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', ...' : ''}`,
+        );
       }
     }
     for (const [id, run] of this.runs) {
       const a = this.actions.get(id) ?? { batches: 0, orders: 0 };
-      if (run.batches !== undefined && run.batches !== a.batches) sink.atPlace('error', run.place, 'batches_planned', `${run.batches}, but ${a.batches} of its actions name a production batch`);
-      if (run.orders !== undefined && run.orders !== a.orders) sink.atPlace('error', run.place, 'purchase_orders_created', `${run.orders}, but ${a.orders} of its actions name a purchase order`);
+      if (run.batches !== undefined && run.batches !== a.batches)
+        sink.atPlace(
+          'error',
+          run.place,
+          'batches_planned',
+          `${run.batches}, but ${a.batches} of its actions name a production batch`,
+        );
+      if (run.orders !== undefined && run.orders !== a.orders)
+        sink.atPlace(
+          'error',
+          run.place,
+          'purchase_orders_created',
+          `${run.orders}, but ${a.orders} of its actions name a purchase order`,
+        );
     }
   }
 }

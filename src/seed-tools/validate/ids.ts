@@ -2,7 +2,17 @@ import { SERVICES } from '../../catalog/services.ts';
 import { TABLES, type EntityName } from '../../catalog/tables.ts';
 import { keptPart } from '../../seed/ids.ts';
 import { UUID_V4_RE } from '../../shared/uuid.ts';
-import { columnsOf, fmt, placeOf, str, type FindingSink, type Place, type RecordView, type RuleContext, type RuleFamily } from './report.ts';
+import {
+  columnsOf,
+  fmt,
+  placeOf,
+  str,
+  type FindingSink,
+  type Place,
+  type RecordView,
+  type RuleContext,
+  type RuleFamily,
+} from './report.ts';
 
 /**
  * Id format and uniqueness.
@@ -29,7 +39,9 @@ import { columnsOf, fmt, placeOf, str, type FindingSink, type Place, type Record
 /** Entities that a ref column names, plus the tenants. */
 export const REFERENCEABLE: ReadonlySet<EntityName> = new Set<EntityName>([
   'tenant.tenants',
-  ...SERVICES.flatMap((s) => TABLES[s].flatMap((t) => Object.values(t.columns).flatMap((c) => (c.kind === 'ref' ? [c.entity] : [])))),
+  ...SERVICES.flatMap((s) =>
+    TABLES[s].flatMap((t) => Object.values(t.columns).flatMap((c) => (c.kind === 'ref' ? [c.entity] : []))),
+  ),
 ]);
 
 export interface IdEntry extends Place {
@@ -74,7 +86,12 @@ export class IdRules implements RuleFamily {
         continue;
       }
       const what = col.name === 'id' ? 'id' : col.kind === 'tenant' ? 'tenant id' : `reference to ${col.entity ?? '?'}`;
-      this.sink.at('error', r, col.name, `${what} ${fmt(v)} is not a UUIDv4 (xxxxxxxx-xxxx-4xxx-[89ab]xxx-xxxxxxxxxxxx)`);
+      this.sink.at(
+        'error',
+        r,
+        col.name,
+        `${what} ${fmt(v)} is not a UUIDv4 (xxxxxxxx-xxxx-4xxx-[89ab]xxx-xxxxxxxxxxxx)`,
+      );
     }
     const id = str(r, 'id');
     if (id === undefined) return;
@@ -125,7 +142,8 @@ export class IdRules implements RuleFamily {
 /** `a inventory.products record (#3 of "inventory.products" in 02-inventory.json)`, or `(line 12 of x.ndjson)`. */
 export function describe(ctx: RuleContext, p: IdEntry): string {
   const file = ctx.files[p.file];
-  const where = file?.kind === 'ndjson' ? `line ${p.pos} of ${file.path}` : `#${p.pos} of "${p.entity}" in ${file?.path ?? '?'}`;
+  const where =
+    file?.kind === 'ndjson' ? `line ${p.pos} of ${file.path}` : `#${p.pos} of "${p.entity}" in ${file?.path ?? '?'}`;
   return `a ${p.entity} record (${where})`;
 }
 

@@ -7,7 +7,15 @@ import { IdRules, REFERENCEABLE } from './ids.ts';
 import { checkCounts, checkManifest } from './manifest.ts';
 import { openDataFiles, readManifest, recordBatches, type RawRecord } from './reader.ts';
 import { ReferenceRules } from './references.ts';
-import { FindingSink, type DataFile, type DataTable, type RecordView, type RuleContext, type RuleFamily, type ValidationReport } from './report.ts';
+import {
+  FindingSink,
+  type DataFile,
+  type DataTable,
+  type RecordView,
+  type RuleContext,
+  type RuleFamily,
+  type ValidationReport,
+} from './report.ts';
 import { StructureRules, structureProblems } from './structure.ts';
 import { TemporalRules } from './temporal.ts';
 
@@ -45,10 +53,15 @@ export { passes, type ValidationReport } from './report.ts';
 export async function validateProfile(dataDir: string, profile: string): Promise<ValidationReport> {
   const dir = path.resolve(dataDir, profile);
   if (!PROFILE_NAME_RE.test(profile)) {
-    throw new UnknownProfileError(profile, dir, `"${profile}" is not a profile name (lower-case letters, digits, - and _)`);
+    throw new UnknownProfileError(
+      profile,
+      dir,
+      `"${profile}" is not a profile name (lower-case letters, digits, - and _)`,
+    );
   }
   const st = await stat(dir).catch(() => undefined);
-  if (!st?.isDirectory()) throw new UnknownProfileError(profile, dir, `profile "${profile}" not found: no folder ${dir}`);
+  if (!st?.isDirectory())
+    throw new UnknownProfileError(profile, dir, `profile "${profile}" not found: no folder ${dir}`);
 
   const sink = new FindingSink();
   const manifest = await readManifest(dir, sink);
@@ -59,7 +72,13 @@ export async function validateProfile(dataDir: string, profile: string): Promise
   const stats = { files: files.filter((f) => f.ok).length, records: 0 };
   if (!usable) return sink.report(profile, stats);
 
-  const ctx: RuleContext = { sink, referenceDate: manifest.reference_date, historyDays: manifest.history_days, tenants: manifest.tenants, files };
+  const ctx: RuleContext = {
+    sink,
+    referenceDate: manifest.reference_date,
+    historyDays: manifest.history_days,
+    tenants: manifest.tenants,
+    files,
+  };
   const ids = new IdRules(ctx, otherIds(manifest));
   const structure = new StructureRules(sink);
   const families: RuleFamily[] = [ids, new TemporalRules(ctx), new BusinessRules(ctx), new ReferenceRules(ctx, ids)];
@@ -72,11 +91,18 @@ export async function validateProfile(dataDir: string, profile: string): Promise
   const view = (file: DataFile, raw: RawRecord, report: boolean): RecordView | undefined => {
     const { table, pos, ordinal } = raw;
     if (raw.rec === undefined) {
-      if (report) sink.add('error', { file: file.path, record: file.kind === 'ndjson' ? `line ${pos}` : `#${pos}`, message: raw.problem }, file.index, ordinal);
+      if (report)
+        sink.add(
+          'error',
+          { file: file.path, record: file.kind === 'ndjson' ? `line ${pos}` : `#${pos}`, message: raw.problem },
+          file.index,
+          ordinal,
+        );
       return undefined;
     }
     const rec = raw.rec;
-    const label = file.kind === 'ndjson' ? `line ${pos}` : typeof rec.id === 'string' && rec.id !== '' ? rec.id : `#${pos}`;
+    const label =
+      file.kind === 'ndjson' ? `line ${pos}` : typeof rec.id === 'string' && rec.id !== '' ? rec.id : `#${pos}`;
     const problems = structureProblems(table.spec, rec);
     const bad = problems.length === 0 ? NONE : new Set(problems.filter((p) => p.column).map((p) => p.field));
     const r: RecordView = { table, spec: table.spec, entity: table.entity, rec, file, pos, ordinal, label, bad };
@@ -97,7 +123,8 @@ export async function validateProfile(dataDir: string, profile: string): Promise
     for (const f of families) f.resolve?.(r);
   };
   /** NDJSON tables that nothing references are streamed once, in the second pass. */
-  const late = (file: DataFile): boolean => file.kind === 'ndjson' && !file.tables.some((t) => REFERENCEABLE.has(t.entity));
+  const late = (file: DataFile): boolean =>
+    file.kind === 'ndjson' && !file.tables.some((t) => REFERENCEABLE.has(t.entity));
 
   for (const file of files) {
     if (late(file)) continue;
@@ -141,7 +168,8 @@ const NONE: ReadonlySet<string> = new Set();
 function otherIds(manifest: Manifest): number {
   let n = 0;
   for (const [service, tables] of Object.entries(manifest.counts)) {
-    for (const [table, count] of Object.entries(tables)) if (!REFERENCEABLE.has(`${service}.${table}` as never)) n += count;
+    for (const [table, count] of Object.entries(tables))
+      if (!REFERENCEABLE.has(`${service}.${table}` as never)) n += count;
   }
   return n;
 }

@@ -29,7 +29,11 @@ export function checkManifest(manifest: Manifest, folder: string, sink: FindingS
     usable = false;
   }
   if (manifest.profile !== folder) {
-    sink.manifest('warning', 'profile', `"${manifest.profile}" is not the name of its folder "${folder}" (sessions are recorded under the folder's name)`);
+    sink.manifest(
+      'warning',
+      'profile',
+      `"${manifest.profile}" is not the name of its folder "${folder}" (sessions are recorded under the folder's name)`,
+    );
   }
   const seen = new Set<string>();
   manifest.tenants.forEach((t, i) => {
@@ -42,7 +46,11 @@ export function checkManifest(manifest: Manifest, folder: string, sink: FindingS
   const single = roles.length === 1 && roles[0] === 'main';
   const family = roles[0] === 'parent' && count('parent') === 1 && count('main') === 0 && count('child') >= 1;
   if (!single && !family) {
-    sink.manifest('error', 'tenants', `roles must be one "main" tenant alone, or one "parent" first and at least one "child"; got ${roles.join(', ')}`);
+    sink.manifest(
+      'error',
+      'tenants',
+      `roles must be one "main" tenant alone, or one "parent" first and at least one "child"; got ${roles.join(', ')}`,
+    );
   }
   return usable;
 }
@@ -57,14 +65,24 @@ export function checkCounts(manifest: Manifest, found: ReadonlyMap<string, numbe
       }
       const n = found.get(`${service}.${table}`) ?? 0;
       if (n === expected) continue;
-      sink.manifest('error', field, n === 0 ? `says ${expected} records, but the profile has none` : `says ${expected} records, but the profile has ${n}`);
+      sink.manifest(
+        'error',
+        field,
+        n === 0
+          ? `says ${expected} records, but the profile has none`
+          : `says ${expected} records, but the profile has ${n}`,
+      );
     }
   }
   for (const service of SERVICES) {
     for (const t of TABLES[service]) {
       const n = found.get(`${service}.${t.name}`) ?? 0;
       if (n > 0 && manifest.counts[service]?.[t.name] === undefined) {
-        sink.manifest('error', `counts.${service}.${t.name}`, `missing: the profile has ${n} records of ${service}.${t.name}`);
+        sink.manifest(
+          'error',
+          `counts.${service}.${t.name}`,
+          `missing: the profile has ${n} records of ${service}.${t.name}`,
+        );
       }
     }
   }

@@ -14,14 +14,20 @@ import type { DataFile, DataTable, FindingSink } from './report.ts';
  */
 
 /** Catalog position of every table: files list their tables in this order. */
-const CATALOG_ORDER = new Map<string, number>(SERVICES.flatMap((s) => TABLES[s].map((t) => entityOf(t) as string)).map((e, i) => [e, i]));
+const CATALOG_ORDER = new Map<string, number>(
+  SERVICES.flatMap((s) => TABLES[s].map((t) => entityOf(t) as string)).map((e, i) => [e, i]),
+);
 
 export async function readManifest(dir: string, sink: FindingSink): Promise<Manifest | undefined> {
   let text: string;
   try {
     text = await readFile(path.join(dir, 'manifest.json'), 'utf8');
   } catch {
-    sink.manifest('error', undefined, `missing: a profile folder holds manifest.json (${path.join(dir, 'manifest.json')})`);
+    sink.manifest(
+      'error',
+      undefined,
+      `missing: a profile folder holds manifest.json (${path.join(dir, 'manifest.json')})`,
+    );
     return undefined;
   }
   let json: unknown;
@@ -64,14 +70,30 @@ export async function openDataFiles(dir: string, manifest: Manifest, sink: Findi
     const st = await stat(full).catch(() => undefined);
     if (!st?.isFile()) {
       sink.add('error', { file, message: 'listed in manifest.json but missing' }, index);
-      files.push({ index, path: file, full, kind: file.endsWith('.ndjson') ? 'ndjson' : 'json', ok: false, tables: [] });
+      files.push({
+        index,
+        path: file,
+        full,
+        kind: file.endsWith('.ndjson') ? 'ndjson' : 'json',
+        ok: false,
+        tables: [],
+      });
       continue;
     }
-    files.push(file.endsWith('.ndjson') ? await openNdjson(index, file, full, sink) : await openJson(index, file, full, sink));
+    files.push(
+      file.endsWith('.ndjson') ? await openNdjson(index, file, full, sink) : await openJson(index, file, full, sink),
+    );
   }
   for (const extra of await dataFilesIn(dir)) {
     if (!listed.has(extra)) {
-      sink.add('warning', { file: extra, message: 'a data file that manifest.json does not list: it is never loaded (list it in "files" or remove it)' }, files.length);
+      sink.add(
+        'warning',
+        {
+          file: extra,
+          message: 'a data file that manifest.json does not list: it is never loaded (list it in "files" or remove it)',
+        },
+        files.length,
+      );
     }
   }
   return files;
@@ -92,11 +114,21 @@ async function openJson(index: number, file: string, full: string, sink: Finding
   }
   const { tables: raw, ...rest } = doc as Record<string, unknown>;
   for (const key of Object.keys(rest)) {
-    if (key !== 'description') sink.add('warning', { file, field: key, message: 'not part of the format (a data file has "description" and "tables"): ignored' }, index);
+    if (key !== 'description')
+      sink.add(
+        'warning',
+        { file, field: key, message: 'not part of the format (a data file has "description" and "tables"): ignored' },
+        index,
+      );
   }
-  if ('description' in rest && typeof rest.description !== 'string') sink.add('error', { file, field: 'description', message: 'must be a string' }, index);
+  if ('description' in rest && typeof rest.description !== 'string')
+    sink.add('error', { file, field: 'description', message: 'must be a string' }, index);
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-    sink.add('error', { file, field: 'tables', message: 'missing or not an object {"<service>.<table>": [records]}' }, index);
+    sink.add(
+      'error',
+      { file, field: 'tables', message: 'missing or not an object {"<service>.<table>": [records]}' },
+      index,
+    );
     return empty;
   }
   const tables: DataTable[] = [];
@@ -105,7 +137,17 @@ async function openJson(index: number, file: string, full: string, sink: Finding
   for (const [key, records] of Object.entries(raw as Record<string, unknown>)) {
     const spec = entitySpec(key);
     if (!spec) {
-      sink.add('error', { file, field: `tables.${key}`, message: 'not a table of the catalog (write service.table, e.g. inventory.products): its records cannot be loaded' }, index, base);
+      sink.add(
+        'error',
+        {
+          file,
+          field: `tables.${key}`,
+          message:
+            'not a table of the catalog (write service.table, e.g. inventory.products): its records cannot be loaded',
+        },
+        index,
+        base,
+      );
       continue;
     }
     if (!Array.isArray(records)) {
@@ -114,7 +156,16 @@ async function openJson(index: number, file: string, full: string, sink: Finding
     }
     const order = CATALOG_ORDER.get(key) as number;
     if (order < lastOrder) {
-      sink.add('warning', { file, field: `tables.${key}`, message: 'tables are not in catalog load order (src/catalog: SERVICES, then TABLES[service])' }, index, base);
+      sink.add(
+        'warning',
+        {
+          file,
+          field: `tables.${key}`,
+          message: 'tables are not in catalog load order (src/catalog: SERVICES, then TABLES[service])',
+        },
+        index,
+        base,
+      );
     }
     lastOrder = Math.max(lastOrder, order);
     tables.push({ entity: key as EntityName, spec, records, base });
@@ -127,10 +178,27 @@ async function openNdjson(index: number, file: string, full: string, sink: Findi
   const table = await ndjsonTable(full);
   const spec = typeof table === 'string' ? entitySpec(table) : undefined;
   if (!spec) {
-    sink.add('error', { file, record: 'line 1', field: 'table', message: 'the first line must be {"table":"<service>.<table>"} naming a catalog table' }, index, 1);
+    sink.add(
+      'error',
+      {
+        file,
+        record: 'line 1',
+        field: 'table',
+        message: 'the first line must be {"table":"<service>.<table>"} naming a catalog table',
+      },
+      index,
+      1,
+    );
     return { index, path: file, full, kind: 'ndjson', ok: false, tables: [] };
   }
-  return { index, path: file, full, kind: 'ndjson', ok: true, tables: [{ entity: table as EntityName, spec, base: 0 }] };
+  return {
+    index,
+    path: file,
+    full,
+    kind: 'ndjson',
+    ok: true,
+    tables: [{ entity: table as EntityName, spec, base: 0 }],
+  };
 }
 
 /** Every .json / .ndjson file under the profile folder but manifest.json, as posix paths relative to it. */
@@ -146,8 +214,7 @@ async function dataFilesIn(dir: string): Promise<string[]> {
 
 /** One record of a data file: the parsed object, or why the line is not one. */
 export type RawRecord = { readonly table: DataTable; readonly pos: number; readonly ordinal: number } & (
-  | { readonly rec: SeedRecord; readonly problem?: undefined }
-  | { readonly rec?: undefined; readonly problem: string }
+  { readonly rec: SeedRecord; readonly problem?: undefined } | { readonly rec?: undefined; readonly problem: string }
 );
 
 /**
@@ -162,7 +229,8 @@ export async function* recordBatches(file: DataFile): AsyncGenerator<RawRecord[]
       const batch: RawRecord[] = [];
       for (let pos = 0; pos < list.length; pos++) {
         const rec = list[pos];
-        if (rec === null || typeof rec !== 'object' || Array.isArray(rec)) batch.push({ table, pos, ordinal: table.base + pos, problem: 'a record must be a JSON object' });
+        if (rec === null || typeof rec !== 'object' || Array.isArray(rec))
+          batch.push({ table, pos, ordinal: table.base + pos, problem: 'a record must be a JSON object' });
         else batch.push({ table, pos, ordinal: table.base + pos, rec: rec as SeedRecord });
       }
       yield batch;
@@ -184,7 +252,8 @@ export async function* recordBatches(file: DataFile): AsyncGenerator<RawRecord[]
         batch.push({ table, pos: lineNo, ordinal: lineNo, problem: `invalid JSON: ${(err as Error).message}` });
         continue;
       }
-      if (rec === null || typeof rec !== 'object' || Array.isArray(rec)) batch.push({ table, pos: lineNo, ordinal: lineNo, problem: 'each line must be a JSON object' });
+      if (rec === null || typeof rec !== 'object' || Array.isArray(rec))
+        batch.push({ table, pos: lineNo, ordinal: lineNo, problem: 'each line must be a JSON object' });
       else batch.push({ table, pos: lineNo, ordinal: lineNo, rec: rec as SeedRecord });
     }
     yield batch;

@@ -44,13 +44,30 @@ export class ReferenceRules implements RuleFamily {
         if (id === undefined) break;
         this.tenantRows.add(id);
         const tenantId = str(r, 'tenant_id');
-        if (tenantId !== undefined && tenantId !== id) sink.at('error', r, 'tenant_id', `must equal the tenant's id ${id} (tenants.tenant_id = tenants.id), got ${tenantId}`);
+        if (tenantId !== undefined && tenantId !== id)
+          sink.at(
+            'error',
+            r,
+            'tenant_id',
+            `must equal the tenant's id ${id} (tenants.tenant_id = tenants.id), got ${tenantId}`,
+          );
         const parentId = value(r, 'parent_tenant_id');
         const role = this.roleOf.get(id);
         if (role === 'child') {
-          if (parentId !== this.parent) sink.at('error', r, 'parent_tenant_id', `a child tenant's parent must be the manifest's parent tenant ${this.parent ?? '(none)'}, got ${fmt(parentId)}`);
+          if (parentId !== this.parent)
+            sink.at(
+              'error',
+              r,
+              'parent_tenant_id',
+              `a child tenant's parent must be the manifest's parent tenant ${this.parent ?? '(none)'}, got ${fmt(parentId)}`,
+            );
         } else if (role !== undefined && parentId !== null && parentId !== undefined) {
-          sink.at('error', r, 'parent_tenant_id', `the ${role} tenant has no parent (must be null), got ${fmt(parentId)}`);
+          sink.at(
+            'error',
+            r,
+            'parent_tenant_id',
+            `the ${role} tenant has no parent (must be null), got ${fmt(parentId)}`,
+          );
         }
         break;
       }
@@ -76,7 +93,8 @@ export class ReferenceRules implements RuleFamily {
       const v = str(r, name);
       if (v === undefined) continue;
       if (col.kind === 'tenant') {
-        if (!this.tenantIds.has(v) && UUID_V4_RE.test(v)) sink.at('error', r, name, `tenant ${v} is not one of the profile's tenants (manifest.json "tenants")`);
+        if (!this.tenantIds.has(v) && UUID_V4_RE.test(v))
+          sink.at('error', r, name, `tenant ${v} is not one of the profile's tenants (manifest.json "tenants")`);
         continue;
       }
       const entry = this.ids.entries.get(v);
@@ -86,21 +104,33 @@ export class ReferenceRules implements RuleFamily {
     }
     if (r.entity === 'suppliers.supplier_price_lists') {
       const sku = str(r, 'ingredient_sku');
-      if (sku !== undefined && !this.skus.has(sku)) sink.at('error', r, 'ingredient_sku', `no inventory.ingredients record has sku ${JSON.stringify(sku)}`);
+      if (sku !== undefined && !this.skus.has(sku))
+        sink.at('error', r, 'ingredient_sku', `no inventory.ingredients record has sku ${JSON.stringify(sku)}`);
     }
     if (r.entity === 'orders.route_stops') {
       const location = str(r, 'location_id');
       const outlet = str(r, 'outlet_tenant_id');
       const owner = location === undefined ? undefined : this.locationTenant.get(location);
       if (owner !== undefined && outlet !== undefined && owner !== outlet) {
-        sink.at('error', r, 'outlet_tenant_id', `must be the tenant of the stop's location ${location} (${owner}), got ${outlet}`);
+        sink.at(
+          'error',
+          r,
+          'outlet_tenant_id',
+          `must be the tenant of the stop's location ${location} (${owner}), got ${outlet}`,
+        );
       }
     }
   }
 
   finish(): void {
     this.ctx.tenants.forEach((t, i) => {
-      if (!this.tenantRows.has(t.id)) this.ctx.sink.manifest('error', `tenants.${i}.id`, `tenant ${t.id} has no tenant.tenants record in the profile`, t.id);
+      if (!this.tenantRows.has(t.id))
+        this.ctx.sink.manifest(
+          'error',
+          `tenants.${i}.id`,
+          `tenant ${t.id} has no tenant.tenants record in the profile`,
+          t.id,
+        );
     });
   }
 }

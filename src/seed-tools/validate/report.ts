@@ -158,7 +158,11 @@ export interface RuleFamily {
 /** The columns of a table by kind, computed once per table (the rules run per record, millions of times). */
 export interface Columns {
   /** id, tenant and ref columns, with the ref's entity. */
-  readonly uuids: readonly { readonly name: string; readonly kind: 'id' | 'tenant' | 'ref'; readonly entity?: EntityName }[];
+  readonly uuids: readonly {
+    readonly name: string;
+    readonly kind: 'id' | 'tenant' | 'ref';
+    readonly entity?: EntityName;
+  }[];
   readonly dates: readonly { readonly name: string; readonly kind: 'date' | 'timestamp' }[];
 }
 

@@ -41,13 +41,18 @@ export function structureProblems(spec: TableSpec, rec: SeedRecord): StructurePr
   let seen = 0;
   for (const [name, col] of entries) {
     if (!Object.hasOwn(rec, name)) {
-      problems.push({ field: name, column: true, message: `missing (every record of ${entity} has ${Object.keys(spec.columns).join(', ')})` });
+      problems.push({
+        field: name,
+        column: true,
+        message: `missing (every record of ${entity} has ${Object.keys(spec.columns).join(', ')})`,
+      });
       continue;
     }
     seen++;
     const v = rec[name];
     if (v === null) {
-      if (!isNullable(col)) problems.push({ field: name, column: true, message: 'must not be null (the column is NOT NULL)' });
+      if (!isNullable(col))
+        problems.push({ field: name, column: true, message: 'must not be null (the column is NOT NULL)' });
       continue;
     }
     const wrong = typeProblem(col, v);
@@ -55,7 +60,8 @@ export function structureProblems(spec: TableSpec, rec: SeedRecord): StructurePr
   }
   if (Object.keys(rec).length !== seen) {
     for (const key of Object.keys(rec)) {
-      if (!Object.hasOwn(spec.columns, key)) problems.push({ field: key, column: false, message: `not a column of ${entity}` });
+      if (!Object.hasOwn(spec.columns, key))
+        problems.push({ field: key, column: false, message: `not a column of ${entity}` });
     }
   }
   return problems;
@@ -78,7 +84,9 @@ function typeProblem(col: ColumnSpec, v: unknown): string | undefined {
     case 'text':
       return typeof v === 'string' ? undefined : `must be a string, got ${JSON.stringify(v)}`;
     case 'int':
-      return typeof v === 'number' && Number.isSafeInteger(v) ? undefined : `must be a whole number, got ${JSON.stringify(v)}`;
+      return typeof v === 'number' && Number.isSafeInteger(v)
+        ? undefined
+        : `must be a whole number, got ${JSON.stringify(v)}`;
     case 'numeric':
       return typeof v === 'number' && Number.isFinite(v) ? undefined : `must be a number, got ${JSON.stringify(v)}`;
     case 'bool':

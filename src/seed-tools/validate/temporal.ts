@@ -107,21 +107,43 @@ export class TemporalRules implements RuleFamily {
       if (v === undefined) continue;
       const w = this.parse(kind, v);
       if (!w) {
-        sink.at('error', r, name, kind === 'date' ? `not a calendar date "YYYY-MM-DD": ${JSON.stringify(v)}` : `not a UTC timestamp "YYYY-MM-DDTHH:MM:SSZ": ${JSON.stringify(v)}`);
+        sink.at(
+          'error',
+          r,
+          name,
+          kind === 'date'
+            ? `not a calendar date "YYYY-MM-DD": ${JSON.stringify(v)}`
+            : `not a UTC timestamp "YYYY-MM-DDTHH:MM:SSZ": ${JSON.stringify(v)}`,
+        );
         continue;
       }
       when[name] = w;
       if (w.day >= this.first && w.day <= this.last) continue;
       if (w.day < this.first) {
-        sink.at('error', r, name, `${v} is before the history window ${this.window()} (reference_date ${this.ctx.referenceDate}, history_days ${this.ctx.historyDays})`);
+        sink.at(
+          'error',
+          r,
+          name,
+          `${v} is before the history window ${this.window()} (reference_date ${this.ctx.referenceDate}, history_days ${this.ctx.historyDays})`,
+        );
         continue;
       }
       historical ??= /historical/i.test(r.file.path);
       const horizon = historical ? 0 : (FUTURE[`${r.entity}.${name}`] ?? 0);
       if (horizon === 0) {
-        sink.at('error', r, name, `${v} is after the reference day ${this.ctx.referenceDate}: ${historical ? 'a historical file holds no future dates' : `${r.entity}.${name} is history (window ${this.window()})`}`);
+        sink.at(
+          'error',
+          r,
+          name,
+          `${v} is after the reference day ${this.ctx.referenceDate}: ${historical ? 'a historical file holds no future dates' : `${r.entity}.${name} is history (window ${this.window()})`}`,
+        );
       } else if (w.day > this.last + horizon) {
-        sink.at('error', r, name, `${v} is more than ${horizon} days after the reference day ${this.ctx.referenceDate}`);
+        sink.at(
+          'error',
+          r,
+          name,
+          `${v} is more than ${horizon} days after the reference day ${this.ctx.referenceDate}`,
+        );
       }
     }
     const id = str(r, 'id');
@@ -129,14 +151,36 @@ export class TemporalRules implements RuleFamily {
       case 'production.production_batches':
         this.before(r, when, 'planned_start', 'planned_end', true, 'planned_end must be after planned_start');
         this.before(r, when, 'actual_start', 'actual_end', true, 'actual_end must be after actual_start');
-        if (r.rec.actual_end !== null && r.rec.actual_start === null && when.actual_end) sink.at('error', r, 'actual_start', 'a batch that has an actual_end has an actual_start');
+        if (r.rec.actual_end !== null && r.rec.actual_start === null && when.actual_end)
+          sink.at('error', r, 'actual_start', 'a batch that has an actual_end has an actual_start');
         break;
       case 'procurement.purchase_orders':
-        this.before(r, when, 'order_date', 'expected_delivery_date', false, 'a purchase order is expected on or after its order_date');
-        this.before(r, when, 'order_date', 'received_date', false, 'a purchase order is received on or after its order_date');
+        this.before(
+          r,
+          when,
+          'order_date',
+          'expected_delivery_date',
+          false,
+          'a purchase order is expected on or after its order_date',
+        );
+        this.before(
+          r,
+          when,
+          'order_date',
+          'received_date',
+          false,
+          'a purchase order is received on or after its order_date',
+        );
         break;
       case 'orders.customer_orders':
-        this.before(r, when, 'order_date', 'delivery_date', false, 'a customer order is delivered on or after its order_date');
+        this.before(
+          r,
+          when,
+          'order_date',
+          'delivery_date',
+          false,
+          'a customer order is delivered on or after its order_date',
+        );
         break;
       case 'orchestrator.orchestration_runs':
         this.before(r, when, 'started_at', 'completed_at', false, 'a run completes no earlier than it starts');
@@ -155,7 +199,8 @@ export class TemporalRules implements RuleFamily {
   private before(r: RecordView, when: Parsed, a: string, b: string, strict: boolean, message: string): void {
     const x = when[a];
     const y = when[b];
-    if (x && y && (strict ? !(x.ms < y.ms) : x.ms > y.ms)) this.ctx.sink.at('error', r, b, `${message} (${a} ${String(r.rec[a])}, ${b} ${String(r.rec[b])})`);
+    if (x && y && (strict ? !(x.ms < y.ms) : x.ms > y.ms))
+      this.ctx.sink.at('error', r, b, `${message} (${a} ${String(r.rec[a])}, ${b} ${String(r.rec[b])})`);
   }
 
   private at(r: RecordView, column: string): When | undefined {
@@ -175,7 +220,8 @@ export class TemporalRules implements RuleFamily {
       case 'orders.route_stops': {
         const a = this.at(r, 'planned_arrival');
         const day = this.routeDayOf(r);
-        if (a && day !== undefined && a.day < day) sink.at('error', r, 'planned_arrival', `a stop is reached no earlier than its route's day ${formatDay(day)}`);
+        if (a && day !== undefined && a.day < day)
+          sink.at('error', r, 'planned_arrival', `a stop is reached no earlier than its route's day ${formatDay(day)}`);
         break;
       }
       case 'orders.shipments': {
@@ -183,8 +229,15 @@ export class TemporalRules implements RuleFamily {
         const day = this.routeDayOf(r);
         const stop = str(r, 'stop_id');
         const arrival = stop === undefined ? undefined : this.stopArrival.get(stop);
-        if (s && day !== undefined && s.day < day) sink.at('error', r, 'shipped_at', `a shipment leaves no earlier than its route's day ${formatDay(day)}`);
-        else if (s && arrival !== undefined && s.ms > arrival) sink.at('error', r, 'shipped_at', `a shipment leaves no later than the planned arrival at its stop (${iso(arrival)})`);
+        if (s && day !== undefined && s.day < day)
+          sink.at('error', r, 'shipped_at', `a shipment leaves no earlier than its route's day ${formatDay(day)}`);
+        else if (s && arrival !== undefined && s.ms > arrival)
+          sink.at(
+            'error',
+            r,
+            'shipped_at',
+            `a shipment leaves no later than the planned arrival at its stop (${iso(arrival)})`,
+          );
         break;
       }
       case 'orchestrator.orchestration_actions': {
@@ -192,8 +245,10 @@ export class TemporalRules implements RuleFamily {
         const run = str(r, 'run_id');
         const span = run === undefined ? undefined : this.runSpan.get(run);
         if (!c || !span) break;
-        if (span.start !== undefined && c.ms < span.start) sink.at('error', r, 'created_at', `an action is created no earlier than its run starts (${iso(span.start)})`);
-        else if (span.end !== undefined && c.ms > span.end) sink.at('error', r, 'created_at', `an action is created no later than its run completes (${iso(span.end)})`);
+        if (span.start !== undefined && c.ms < span.start)
+          sink.at('error', r, 'created_at', `an action is created no earlier than its run starts (${iso(span.start)})`);
+        else if (span.end !== undefined && c.ms > span.end)
+          sink.at('error', r, 'created_at', `an action is created no later than its run completes (${iso(span.end)})`);
         break;
       }
     }
