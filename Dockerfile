@@ -28,6 +28,8 @@ COPY bin ./bin
 COPY migrations ./migrations
 COPY seed-data ./seed-data
 COPY --from=build /app/dist ./dist
+# The demo page's HTML, CSS and script (GET /demo), read from src/api/demo-page/ under the package root.
+COPY src/api/demo-page ./src/api/demo-page
 # The image's node user (uid 1000), by number so that Kubernetes' runAsNonRoot can check it.
 USER 1000:1000
 # 8000: HTTP API, /metrics and Bull Board (PORT); 8001: a worker's /healthz and /readyz (WORKER_HEALTH_PORT).

@@ -13,6 +13,7 @@ import { buildOpenApiDocument, OPENAPI_PATH } from './openapi.ts';
 import { createRateLimit } from './rate-limit.ts';
 import { requestLog } from './request-log.ts';
 import { healthRoutes } from './routes/health.ts';
+import { demoPageRoutes } from './routes/demo-page.ts';
 import { sessionRoutes } from './routes/sessions.ts';
 import type { SessionStreams } from './sse.ts';
 import { applyTrustProxy } from './trust-proxy.ts';
@@ -49,6 +50,8 @@ export function createApp(d: AppDeps): Express {
   app.get(OPENAPI_PATH, (_req, res) => {
     res.json(openapi);
   });
+  // GET /demo: the prospect's page; its script and style are routes of their own (the CSP allows no inline code).
+  app.use(demoPageRoutes(d.profiles));
   app.use(
     sessionRoutes({
       cfg: d.cfg,
