@@ -27,6 +27,18 @@ export const ManifestSchema = z.object({
       }),
     )
     .min(1),
+  /**
+   * The profile's main user, a row of auth.users of the main tenant (the validator checks):
+   * the demo token is issued for its per-session id. Optional here so that older profiles
+   * still read; both checked-in profiles have it.
+   */
+  owner: z
+    .object({
+      user_id: z.string().regex(UUID_RE, 'must be a uuid'),
+      role: z.string().min(1),
+    })
+    .strict()
+    .optional(),
   files: z
     .array(z.string().regex(/^[A-Za-z0-9_.\/-]+\.(json|ndjson)$/, 'must be a relative .json or .ndjson path'))
     .min(1),

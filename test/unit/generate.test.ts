@@ -502,6 +502,7 @@ describe.each(['professional', 'enterprise'] as const)('checked-in %s profile', 
       'reference_date',
       'history_days',
       'tenants',
+      'owner',
       'files',
       'counts',
       'generator',
@@ -510,6 +511,10 @@ describe.each(['professional', 'enterprise'] as const)('checked-in %s profile', 
     expect(m.tenants.map((t) => t.role)).toEqual(
       name === 'professional' ? ['main'] : ['parent', 'child', 'child', 'child'],
     );
+    // The owner is a user of the main (first) tenant, with the role the manifest says.
+    const owner = rows(p, 'auth.users').find((u) => u.id === m.owner?.user_id);
+    expect(owner).toMatchObject({ tenant_id: m.tenants[0]?.id, role: 'owner' });
+    expect(m.owner?.role).toBe('owner');
   });
 
   it('has records with exactly their columns, unique UUIDv4 ids and references that resolve', async () => {

@@ -9,7 +9,16 @@ import {
   producedProducts,
   type CustomerDef,
 } from './names.ts';
-import { addIngredients, addLocation, addProducts, addStock, addTenant, addUsers, type Ctx } from './master.ts';
+import {
+  addIngredients,
+  addLocation,
+  addProducts,
+  addStock,
+  addTenant,
+  addUsers,
+  ownerOf,
+  type Ctx,
+} from './master.ts';
 import { addEquipment, addRecipes, addSuppliers, type Recipe } from './supply.ts';
 import { expectedDemand, ingredientUsePerDay, plannedProduction } from './demand.ts';
 import { addBatches, addOrchestration, addPurchaseOrders } from './operations.ts';
@@ -267,6 +276,7 @@ export function planEnterprise(args: ResolvedArgs): ProfilePlan {
   return {
     description: `${CHAIN} (Barcelona): a central production site supplying ${outletCount} retail outlets; ${args.products} products, ${args.days} days of history.`,
     tenants,
+    owner: ownerOf(users),
     files: [
       jsonFile('parent/00-tenant.json', 'The central production site (parent tenant) and its settings.', tenantSet),
       jsonFile('parent/01-users.json', 'Central staff: director, production manager, purchasing.', userSet),

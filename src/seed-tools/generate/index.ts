@@ -55,6 +55,7 @@ export async function generateProfile(opts: GenerateOptions): Promise<GenerateRe
     reference_date: REFERENCE_DATE,
     history_days: args.days,
     tenants: plan.tenants,
+    owner: plan.owner,
     files,
     counts,
     generator: { command: commandLine(args), args },

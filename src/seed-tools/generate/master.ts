@@ -117,6 +117,13 @@ export function addUsers(
   });
 }
 
+/** The profile's main user (manifest.json `owner`): the tenant's owner, else its first user. */
+export function ownerOf(users: readonly User[]): { user_id: string; role: string } {
+  const owner = users.find((u) => u.role === 'owner') ?? users[0];
+  if (!owner) throw new Error('a profile needs at least one user');
+  return { user_id: owner.id, role: owner.role };
+}
+
 export interface Location {
   readonly id: string;
   readonly tenantId: string;

@@ -2,7 +2,16 @@ import { Rng } from './random.ts';
 import { TableSet } from './records.ts';
 import { historyOffsets } from './time.ts';
 import { CUSTOMERS_MADRID, SUPPLIERS_MADRID, producedProducts } from './names.ts';
-import { addIngredients, addLocation, addProducts, addStock, addTenant, addUsers, type Ctx } from './master.ts';
+import {
+  addIngredients,
+  addLocation,
+  addProducts,
+  addStock,
+  addTenant,
+  addUsers,
+  ownerOf,
+  type Ctx,
+} from './master.ts';
 import { addEquipment, addRecipes, addSuppliers } from './supply.ts';
 import { expectedDemand, ingredientUsePerDay, plannedProduction } from './demand.ts';
 import { addBatches, addOrchestration, addPurchaseOrders } from './operations.ts';
@@ -175,6 +184,7 @@ export function planProfessional(args: ResolvedArgs): ProfilePlan {
   return {
     description: `Panadería San Miguel (Madrid): one bakery that bakes and sells on site; ${args.products} products, ${args.days} days of history.`,
     tenants: [{ id: tenant.id, role: 'main', name: tenant.name }],
+    owner: ownerOf(users),
     files: [
       jsonFile('00-tenant.json', 'The bakery tenant and its settings.', tenantSet),
       jsonFile('01-users.json', 'Staff accounts: owner, master baker, shop assistant, purchasing.', userSet),

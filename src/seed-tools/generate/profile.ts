@@ -11,6 +11,8 @@ export interface ProfilePlan {
     readonly name: string;
   }>;
   readonly files: readonly FilePlan[];
+  /** The profile's main user: the demo token is issued for it (manifest.json `owner`). */
+  readonly owner: { readonly user_id: string; readonly role: string };
 }
 
 /**
