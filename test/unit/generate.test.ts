@@ -25,6 +25,7 @@ interface Manifest {
   reference_date: string;
   history_days: number;
   tenants: Array<{ id: string; role: string; name: string }>;
+  owner?: { user_id: string; role: string };
   files: string[];
   counts: Record<string, Record<string, number>>;
   generator: { command: string; args: Record<string, unknown> };
