@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DATABASE_KEYS, type DatabaseKey } from '../catalog/services.ts';
+import { keyProblem, parsePrivateKey, parsePublicKeys } from './signing-keys.ts';
 
 /**
  * The whole configuration, parsed once from the environment. Every bad
@@ -30,6 +31,40 @@ const url = (protocols: string[]) =>
 
 const pgUrl = url(['postgres:', 'postgresql:']);
 
+/** A key variable: the text as given (parsed by the token code), checked here so a bad key stops the start. */
+const keyText = (parse: (text: string) => unknown) =>
+  z.string().superRefine((v, ctx) => {
+    const problem = keyProblem(parse, v);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
+/** CORS_ORIGINS: comma-separated origins (`https://app.example.com`), each scheme://host[:port], never `*`. */
+const origins = z
+  .string()
+  .transform((v) =>
+    v
+      .split(',')
+      .map((o) => o.trim())
+      .filter((o) => o !== ''),
+  )
+  .superRefine((list, ctx) => {
+    for (const o of list) {
+      let ok = false;
+      try {
+        const u = new URL(o);
+        ok = (u.protocol === 'https:' || u.protocol === 'http:') && u.origin === o.replace(/\/$/, '').toLowerCase();
+      } catch {
+        ok = false;
+      }
+      if (!ok)
+        ctx.addIssue({
+          code: 'custom',
+          message: `${JSON.stringify(o)} is not an origin: write scheme://host[:port], no path, no *`,
+        });
+    }
+  })
+  .transform((list) => list.map((o) => o.replace(/\/$/, '').toLowerCase()));
+
 export const ENV_SCHEMA = z.object({
   REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
   DATABASE_URL: pgUrl.default('postgres://postgres@127.0.0.1:5432/postgres'),
@@ -58,6 +93,24 @@ export const ENV_SCHEMA = z.object({
   HTTP_MAX_CONNECTIONS: intFrom(1, 1_000_000).default(2_000),
   WORKER_HEALTH_PORT: intFrom(0, 65535).default(8001),
   DEMO_SESSION_TTL_SECONDS: intFrom(5, 7 * 24 * 3600).default(1800),
+  /** The longest a session may live from its creation, extensions (PATCH) included. */
+  DEMO_SESSION_MAX_TTL_SECONDS: intFrom(5, 7 * 24 * 3600).default(28800),
+  /** Demo access tokens (src/sessions/access.ts): the JWT's `iss` and `aud`. */
+  DEMO_TOKEN_ISSUER: z.string().trim().min(1).max(256).default('demo-seed'),
+  DEMO_TOKEN_AUDIENCE: z.string().trim().min(1).max(256).default('bakery-platform'),
+  /**
+   * The signing key: an Ed25519 (EdDSA) or EC P-256 (ES256) private key, PEM or JWK. Unset,
+   * a key is generated once and kept in bakery_demo_session (development).
+   */
+  DEMO_TOKEN_PRIVATE_KEY: keyText(parsePrivateKey).optional(),
+  /** Public keys of earlier signing keys, still published and accepted after a rotation (PEM blocks or JWK/JWKS JSON). */
+  DEMO_TOKEN_PREVIOUS_PUBLIC_KEYS: keyText(parsePublicKeys).optional(),
+  /** Where a prospect logs in: the token goes in the fragment (`#token=…`). */
+  DEMO_LOGIN_URL: url(['https:', 'http:'])
+    .refine((v) => !v.includes('#'), 'must not have a fragment (#…): the token is appended as #token=…')
+    .optional(),
+  /** Origins a browser may call the API from (comma-separated); none by default. */
+  CORS_ORIGINS: origins.default([]),
   ADMIN_USER: z.string().min(1).optional(),
   ADMIN_PASSWORD: z.string().min(1).optional(),
   /**
@@ -139,6 +192,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (cfg.HTTP_HEADERS_TIMEOUT_MS > cfg.HTTP_REQUEST_TIMEOUT_MS) {
     problems.push(
       `HTTP_HEADERS_TIMEOUT_MS (${cfg.HTTP_HEADERS_TIMEOUT_MS}) must not exceed HTTP_REQUEST_TIMEOUT_MS (${cfg.HTTP_REQUEST_TIMEOUT_MS})`,
+    );
+  }
+  if (cfg.DEMO_SESSION_TTL_SECONDS > cfg.DEMO_SESSION_MAX_TTL_SECONDS) {
+    problems.push(
+      `DEMO_SESSION_TTL_SECONDS (${cfg.DEMO_SESSION_TTL_SECONDS}) must not exceed DEMO_SESSION_MAX_TTL_SECONDS (${cfg.DEMO_SESSION_MAX_TTL_SECONDS})`,
     );
   }
   if (problems.length > 0) throw new ConfigError(problems);
