@@ -1,3 +1,4 @@
+import type { Queue } from 'bullmq';
 import type { RequestHandler } from 'express';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Logger } from '../shared/logger.ts';
@@ -112,6 +113,92 @@ export class ApiMetrics {
     collectDefaultMetrics({ register: registry, prefix: 'demo_seed_api_' });
   }
 
+  /**
+   * The queues as BullMQ holds them, read at scrape time (so they cover every worker
+   * process): jobs per state, the age of the oldest waiting job, and the workers
+   * serving each queue. Each read is bounded; a queue that does not answer keeps its
+   * last values (Redis down shows in demo_dependency_up).
+   */
+  watchQueues(queues: ReadonlyMap<string, Queue>, log: Logger): void {
+    const states = ['waiting', 'active', 'delayed', 'failed', 'waiting-children'] as const;
+    const snapshot = async () =>
+      Promise.all(
+        [...queues].map(async ([name, q]) => {
+          const [counts, workers, oldest] = await Promise.all([
+            q.getJobCounts(...states),
+            q.getWorkersCount(),
+            q.getJobs(['wait'], 0, 0, true),
+          ]);
+          return { name, counts, workers, oldestMs: oldest[0] ? Date.now() - oldest[0].timestamp : 0 };
+        }),
+      );
+    let pending: ReturnType<typeof snapshot> | undefined;
+    // The three gauges are read in one scrape: one snapshot serves them all.
+    const read = () => {
+      pending ??= bounded(snapshot(), 2_000).finally(() => setTimeout(() => (pending = undefined), 100).unref());
+      return pending;
+    };
+    const failed = (err: unknown) => log.warn({ err: (err as Error).message }, 'metrics: could not read the queues');
+    new Gauge({
+      name: 'demo_queue_jobs',
+      help: 'Jobs of each queue by state (waiting, active, delayed, failed, waiting-children), at scrape time',
+      labelNames: ['queue', 'state'] as const,
+      registers: [this.registry],
+      async collect() {
+        try {
+          for (const q of await read())
+            for (const st of states) this.set({ queue: q.name, state: st }, q.counts[st] ?? 0);
+        } catch (err) {
+          failed(err);
+        }
+      },
+    });
+    new Gauge({
+      name: 'demo_queue_oldest_waiting_seconds',
+      help: 'Age of the oldest job waiting in each queue (0 when none waits), at scrape time',
+      labelNames: ['queue'] as const,
+      registers: [this.registry],
+      async collect() {
+        try {
+          for (const q of await read()) this.set({ queue: q.name }, q.oldestMs / 1000);
+        } catch {
+          // told by demo_queue_jobs
+        }
+      },
+    });
+    new Gauge({
+      name: 'demo_queue_workers',
+      help: 'Worker connections serving each queue, in every process, at scrape time',
+      labelNames: ['queue'] as const,
+      registers: [this.registry],
+      async collect() {
+        try {
+          for (const q of await read()) this.set({ queue: q.name }, q.workers);
+        } catch {
+          // told by demo_queue_jobs
+        }
+      },
+    });
+  }
+
+  /** demo_dependency_up: 1 while Redis or a database answers, 0 while not (the checks of /readyz), at scrape time. */
+  watchDependencies(check: () => Promise<Record<string, boolean>>, log: Logger): void {
+    new Gauge({
+      name: 'demo_dependency_up',
+      help: 'Whether Redis and each database answer (1) or not (0), at scrape time',
+      labelNames: ['dependency'] as const,
+      registers: [this.registry],
+      async collect() {
+        try {
+          for (const [dependency, up] of Object.entries(await bounded(check(), 3_000)))
+            this.set({ dependency }, up ? 1 : 0);
+        } catch (err) {
+          log.warn({ err: (err as Error).message }, 'metrics: could not check the dependencies');
+        }
+      },
+    });
+  }
+
   /** GET /metrics: Prometheus text format. */
   handler(): RequestHandler {
     return async (_req, res) => {
@@ -120,4 +207,13 @@ export class ApiMetrics {
       res.send(body);
     };
   }
+}
+
+function bounded<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    timer.unref();
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }

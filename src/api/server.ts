@@ -2,7 +2,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
 import type { Runtime } from '../runtime/runtime.ts';
-import type { Config } from '../config/env.ts';
+import { databaseName, type Config } from '../config/env.ts';
+import { DATABASE_KEYS } from '../catalog/services.ts';
 import { createQueues } from '../flows/queues.ts';
 import type { Logger } from '../shared/logger.ts';
 import { createApp } from './app.ts';
@@ -108,6 +109,18 @@ export async function startApi(
   });
   feed.ready.catch(() => undefined); // with Redis down it never resolves before close(); errors are logged by the feed
   const queues = createQueues(cfg, runtime.redis);
+  metrics.watchQueues(queues, log);
+  metrics.watchDependencies(async () => {
+    const [redis, down] = await Promise.all([
+      runtime.redis.ping().then(
+        () => true,
+        () => false,
+      ),
+      runtime.dbs.unreachable(),
+    ]);
+    const gone = new Set(down.map((d) => d.database));
+    return { redis, ...Object.fromEntries(DATABASE_KEYS.map((k) => [databaseName(cfg, k), !gone.has(k)])) };
+  }, log);
   const profiles = listProfiles(cfg.SEED_DATA_DIR);
   if (profiles.length === 0)
     log.warn({ dir: cfg.SEED_DATA_DIR }, 'no seed-data profile found: every POST will be answered 400');
