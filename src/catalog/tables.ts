@@ -6,15 +6,39 @@ import type { ServiceName } from './services.ts';
  * - `tenant`: a tenant uuid, replaced by the session's tenant for that base id;
  * - `ref`: a uuid naming a row of `entity` (`service.table`), rewritten through the ID maps;
  * - `date` / `timestamp`: moved by whole days so the profile's reference day becomes the session's day;
+ * - `text` with an `identity`: an email, slug or external code, given a per-session value
+ *   (src/load/identities.ts) so that no two sessions share one; `unique` when the platform keeps
+ *   it unique across tenants (a unique index in its database; the validator refuses two equal
+ *   ones in a profile); `maxLength`, the longest value the column takes;
  * - the rest is copied as it is.
  */
 export type ScalarKind = 'text' | 'int' | 'numeric' | 'bool' | 'json';
+/** What an identity column holds: `email` (under DEMO_EMAIL_DOMAIN), `slug` or `code`. */
+export type IdentityKind = 'email' | 'slug' | 'code';
+export interface TextColumnSpec {
+  readonly kind: 'text';
+  readonly nullable?: boolean;
+  readonly identity?: IdentityKind;
+  readonly unique?: boolean;
+  readonly maxLength?: number;
+}
 export type ColumnSpec =
   | { readonly kind: 'id' }
   | { readonly kind: 'tenant'; readonly nullable?: boolean }
   | { readonly kind: 'ref'; readonly entity: EntityName; readonly nullable?: boolean }
   | { readonly kind: 'date' | 'timestamp'; readonly nullable?: boolean }
-  | { readonly kind: ScalarKind; readonly nullable?: boolean };
+  | { readonly kind: Exclude<ScalarKind, 'text'>; readonly nullable?: boolean }
+  | TextColumnSpec;
+
+/**
+ * The tiers a tenant may have (tenant.tenants.subscription_tier): a session's main
+ * tenant gets the one its request names (POST's `subscription_tier`).
+ */
+export const SUBSCRIPTION_TIERS = ['starter', 'professional', 'enterprise'] as const;
+export type SubscriptionTier = (typeof SUBSCRIPTION_TIERS)[number];
+export function isSubscriptionTier(v: unknown): v is SubscriptionTier {
+  return typeof v === 'string' && (SUBSCRIPTION_TIERS as readonly string[]).includes(v);
+}
 
 export type EntityName = `${ServiceName}.${string}`;
 
@@ -38,6 +62,12 @@ const dateNull = { kind: 'date', nullable: true } as const;
 const ts = { kind: 'timestamp' } as const;
 const tsNull = { kind: 'timestamp', nullable: true } as const;
 const ref = (entity: EntityName) => ({ kind: 'ref', entity }) as const;
+/** Emails unique across tenants (a login); other emails are rewritten all the same, so none reaches a real mailbox. */
+const loginEmail = { kind: 'text', identity: 'email', unique: true } as const;
+const contactEmail = { kind: 'text', identity: 'email' } as const;
+/** A DNS label: a tenant's slug may become its subdomain. */
+const slug = { kind: 'text', identity: 'slug', unique: true, maxLength: 63 } as const;
+const code = { kind: 'text', identity: 'code', unique: true } as const;
 const refNull = (entity: EntityName) => ({ kind: 'ref', entity, nullable: true }) as const;
 
 /** Tables per service, in load order (a table comes after the tables it references). */
@@ -51,7 +81,7 @@ export const TABLES: Readonly<Record<ServiceName, readonly TableSpec[]>> = {
         tenant_id: tenant,
         parent_tenant_id: { kind: 'tenant', nullable: true },
         name: text,
-        slug: text,
+        slug,
         business_type: text,
         subscription_tier: text,
         is_demo: bool,
@@ -83,7 +113,7 @@ export const TABLES: Readonly<Record<ServiceName, readonly TableSpec[]>> = {
       columns: {
         id,
         tenant_id: tenant,
-        email: text,
+        email: loginEmail,
         full_name: text,
         role: text,
         is_active: bool,
@@ -160,7 +190,7 @@ export const TABLES: Readonly<Record<ServiceName, readonly TableSpec[]>> = {
         id,
         tenant_id: tenant,
         name: text,
-        contact_email: text,
+        contact_email: contactEmail,
         phone: text,
         city: text,
         lead_time_days: int,
@@ -293,7 +323,7 @@ export const TABLES: Readonly<Record<ServiceName, readonly TableSpec[]>> = {
         id,
         tenant_id: tenant,
         name: text,
-        email: text,
+        email: contactEmail,
         phone: text,
         customer_type: text,
         city: text,
@@ -334,7 +364,8 @@ export const TABLES: Readonly<Record<ServiceName, readonly TableSpec[]>> = {
         id,
         tenant_id: tenant,
         origin_location_id: ref('inventory.locations'),
-        route_code: text,
+        // Handed to drivers and carriers outside the tenant: unique on the platform.
+        route_code: code,
         route_date: date,
         vehicle: text,
         driver_name: text,

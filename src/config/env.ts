@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DATABASE_KEYS, type DatabaseKey } from '../catalog/services.ts';
+import { EMAIL_DOMAIN_MAX, EMAIL_DOMAIN_RE } from '../shared/email-domain.ts';
 import { keyProblem, parsePrivateKey, parsePublicKeys } from './signing-keys.ts';
 
 /**
@@ -93,6 +94,13 @@ export const ENV_SCHEMA = z.object({
   HTTP_MAX_CONNECTIONS: intFrom(1, 1_000_000).default(2_000),
   WORKER_HEALTH_PORT: intFrom(0, 65535).default(8001),
   DEMO_SESSION_TTL_SECONDS: intFrom(5, 7 * 24 * 3600).default(1800),
+  /** The domain of every seeded email (src/load/identities.ts): `demo.invalid` can never receive mail. */
+  DEMO_EMAIL_DOMAIN: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .regex(EMAIL_DOMAIN_RE, `must be a host name (two labels or more, at most ${EMAIL_DOMAIN_MAX} characters)`)
+    .default('demo.invalid'),
   /** The longest a session may live from its creation, extensions (PATCH) included. */
   DEMO_SESSION_MAX_TTL_SECONDS: intFrom(5, 7 * 24 * 3600).default(28800),
   /** Demo access tokens (src/sessions/access.ts): the JWT's `iss` and `aud`. */

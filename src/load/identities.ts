@@ -1,4 +1,6 @@
+import type { IdentityKind } from '../catalog/tables.ts';
 import { sessionKeyNibbles } from '../seed/ids.ts';
+import { EMAIL_DOMAIN_MAX, EMAIL_DOMAIN_RE, EMAIL_LOCAL_MAX, EMAIL_MAX } from '../shared/email-domain.ts';
 
 /**
  * Per-session values of the columns the catalog marks as identities (`identity` in
@@ -25,15 +27,7 @@ export function sessionTag(sessionId: string): string {
   return tag;
 }
 
-/** The longest local part (before the `@`) and the longest address (RFC 5321). */
-export const EMAIL_LOCAL_MAX = 64;
-export const EMAIL_MAX = 254;
-/** The longest domain an address can have once its local part is at its longest. */
-export const EMAIL_DOMAIN_MAX = EMAIL_MAX - EMAIL_LOCAL_MAX - 1;
-
-const LABEL = '[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?';
-/** A DNS host name of two labels or more, lower case (`demo.invalid`, `demo.example.com`). */
-export const EMAIL_DOMAIN_RE = new RegExp(`^(?=.{1,${EMAIL_DOMAIN_MAX}}$)${LABEL}(?:\\.${LABEL})+$`);
+export { EMAIL_DOMAIN_MAX, EMAIL_DOMAIN_RE, EMAIL_LOCAL_MAX, EMAIL_MAX };
 
 /**
  * What a valid address looks like here: a dot-atom local part of letters, digits and
@@ -122,8 +116,7 @@ function codeWithTag(seed: string, raw: string, maxLength?: number): string {
   return room <= 0 ? tag : `${seed.slice(0, room)}-${tag}`;
 }
 
-/** What a marked column holds (the catalog's `identity`). */
-export type IdentityKind = 'email' | 'slug' | 'code';
+export type { IdentityKind };
 
 /**
  * The rewrite of one kind of identity for one session, as the loader applies it:
