@@ -105,9 +105,11 @@
   var render = function (view) {
     var services = view.services || {};
     var loaded = 0;
+    var removed = 0;
     SERVICES.forEach(function (name) {
       var svc = services[name] || { status: 'pending' };
       if (svc.status === 'ready') loaded++;
+      if (svc.status === 'removed') removed++;
       rows[name].li.setAttribute('data-status', svc.status);
       rows[name].state.textContent = serviceText(svc);
     });
@@ -121,7 +123,13 @@
         (typeof view.duration_ms === 'number' ? ' in ' + (view.duration_ms / 1000).toFixed(1) + ' s' : '') +
         '.';
     } else if (view.status === 'failed') {
-      summary = 'Loading failed: ' + loaded + ' of ' + SERVICES.length + ' services had loaded.';
+      summary =
+        'Loading failed after ' +
+        (loaded + removed) +
+        ' of ' +
+        SERVICES.length +
+        ' services had loaded' +
+        (removed > 0 ? '; their data was removed.' : '.');
     } else if (view.status === 'destroyed' || view.status === 'expired') {
       summary = 'This demo was ' + view.status + '.';
     } else {
