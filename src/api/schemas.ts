@@ -1,6 +1,7 @@
 import { extendZodWithOpenApi } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
 import { SERVICES } from '../catalog/services.ts';
+import { SUBSCRIPTION_TIERS } from '../catalog/tables.ts';
 import { SESSION_STATUSES } from '../db/sql/sessions.ts';
 import { UUID_RE } from '../shared/uuid.ts';
 import type { ErrorDetail } from './errors.ts';
@@ -27,7 +28,8 @@ export const ErrorSchema = z.object({
   }),
 });
 
-export const SUBSCRIPTION_TIER_RE = /^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$/;
+/** POST's subscription_tier: one of these (the catalog's, tenant.tenants.subscription_tier). */
+export { SUBSCRIPTION_TIERS };
 
 /** The POST body. The account types are the profiles found in SEED_DATA_DIR. */
 export function createSessionSchema(profiles: readonly string[]) {
@@ -42,11 +44,14 @@ export function createSessionSchema(profiles: readonly string[]) {
       .max(254, 'must be at most 254 characters')
       .meta({ description: 'who asked for the demo; live sessions per email are capped', example: 'test@example.com' }),
     subscription_tier: z
-      .string({ error: 'must be a string' })
-      .regex(SUBSCRIPTION_TIER_RE, 'must be 1-64 letters, digits, spaces, _ . or -')
+      .enum(SUBSCRIPTION_TIERS, { error: `must be one of: ${SUBSCRIPTION_TIERS.join(', ')}` })
       .nullable()
       .optional()
-      .meta({ example: 'professional' }),
+      .meta({
+        description:
+          "written to the main tenant's subscription_tier; default: the account type's (professional, enterprise)",
+        example: 'professional',
+      }),
   });
 }
 export type CreateSessionBody = z.output<ReturnType<typeof createSessionSchema>>;

@@ -38,6 +38,7 @@ export function serviceJobs(
       dataDir: data.dataDir,
       createdAt: data.createdAt,
       ttlSeconds: data.ttlSeconds,
+      ...(data.subscriptionTier !== undefined && { subscriptionTier: data.subscriptionTier }),
       service,
       phase: SERVICE_SPECS[service].phase,
       wave: waveOf(service),

@@ -1,6 +1,7 @@
 import { UnrecoverableError, type FlowJob, type Job, type JobsOptions } from 'bullmq';
 import { z } from 'zod';
 import { PHASES, SERVICES, WAVES, type Phase, type ServiceName } from '../catalog/services.ts';
+import { SUBSCRIPTION_TIERS } from '../catalog/tables.ts';
 import { UUID_RE } from '../shared/uuid.ts';
 import { PROFILE_NAME_RE } from '../seed/profile.ts';
 
@@ -31,6 +32,10 @@ const sessionRefShape = {
   createdAt: z.iso.datetime({ error: says('must be an ISO 8601 instant') }),
   /** Seconds the session's Redis keys live. */
   ttlSeconds: int().positive('must be positive'),
+  /** The request's tier, written to the main tenant's row by the tenant service's load; none: the profile's. */
+  subscriptionTier: z
+    .enum(SUBSCRIPTION_TIERS, { error: says(`must be one of: ${SUBSCRIPTION_TIERS.join(', ')}`) })
+    .optional(),
 };
 
 export const ServiceJobDataSchema = z.strictObject({

@@ -31,7 +31,10 @@ export function inMemoryText(
 ): { text: string | Buffer; records: number } | undefined {
   const few = fewInMemory(segments);
   if (!few) return undefined;
-  const template = profileTemplate(profile, spec, () => few.segments.flatMap((seg) => seg.records));
+  // Rows with values of their own (ctx.overrides) are not the template's.
+  const template = ctx.overrides?.has(`${spec.service}.${spec.name}`)
+    ? undefined
+    : profileTemplate(profile, spec, () => few.segments.flatMap((seg) => seg.records));
   const text =
     (template && fillTemplate(template, ctx, collect)) ?? encodeRecords(few.segments, compileTable(spec, ctx, collect));
   return { text, records: few.records };

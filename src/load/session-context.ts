@@ -18,9 +18,22 @@ export function sessionTenantIds(profile: LoadedProfile, sessionId: string): str
   return profile.manifest.tenants.map((t) => mapId(t.id));
 }
 
+/** The email domain of seeded users when none is configured (DEMO_EMAIL_DOMAIN's default). */
+export const DEFAULT_EMAIL_DOMAIN = 'demo.invalid';
+
+/** What a session's request and the configuration add to its load. */
+export interface SessionLoadOptions {
+  /** DEMO_EMAIL_DOMAIN: the domain of every seeded email. */
+  readonly emailDomain?: string;
+  /** The request's tier, written to the main tenant's row (tenant.tenants.subscription_tier); none: the profile's. */
+  readonly subscriptionTier?: string;
+}
+
 /**
  * Builds the transform context of one service job: local maps for the service's
- * own entities (filled as its tables load, in order) and `remote` maps read from Redis.
+ * own entities (filled as its tables load, in order) and `remote` maps read from Redis;
+ * the session's identities (emails under `options.emailDomain`, slugs, codes) and its
+ * main tenant's tier.
  */
 export function transformContext(
   profile: LoadedProfile,
@@ -28,6 +41,7 @@ export function transformContext(
   createdAt: string,
   service: ServiceName,
   remote: ReadonlyMap<EntityName, ReadonlyMap<string, string>>,
+  options: SessionLoadOptions = {},
 ): { ctx: TransformContext; local: Map<EntityName, Map<string, string>> } {
   const mapId = idMapperFor(sessionId);
   const tenants = new Map(profile.manifest.tenants.map((t) => [t.id, mapId(t.id)]));
@@ -37,11 +51,18 @@ export function transformContext(
     const e: EntityName = `${service}.${t.name}`;
     if (REFERENCED_ENTITIES.has(e)) local.set(e, new Map());
   }
+  const main = profile.manifest.tenants[0]?.id;
+  const overrides =
+    service === 'tenant' && options.subscriptionTier !== undefined && main !== undefined
+      ? new Map([['tenant.tenants' as EntityName, new Map([[main, { subscription_tier: options.subscriptionTier }]])]])
+      : undefined;
   const ctx: TransformContext = {
     mapId,
     tenants,
     shift,
     resolve: (entity, baseId) => (local.get(entity) ?? remote.get(entity))?.get(baseId),
+    identities: { sessionId, emailDomain: options.emailDomain ?? DEFAULT_EMAIL_DOMAIN },
+    ...(overrides && { overrides }),
   };
   return { ctx, local };
 }

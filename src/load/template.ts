@@ -14,7 +14,9 @@ import type { LoadedProfile, SeedRecord } from '../seed/profile.ts';
  * The bytes come from the record encoder itself (compileTable), run once with the
  * identity for every rewrite, so the text outside the slots is the encoder's own.
  * A slot's new value must fill it exactly: a uuid or tenant id is 36 characters, a
- * moved day 10 (YYYY-MM-DD). Anything else (a reference missing from the ID maps, a
+ * moved day 10 (YYYY-MM-DD). Tables with identity columns (emails, slugs, codes: the
+ * catalog's `identity`), all of a few rows, have no template: they are encoded record
+ * by record (hasIdentities). Anything else (a reference missing from the ID maps, a
  * day moved past year 9999) makes fillTemplate give up, and the caller encodes the
  * table record by record, which reports the problem as it always has.
  */
@@ -53,6 +55,8 @@ export function compileTemplate(
   const idColumn = names.indexOf('id');
   const idKind = spec.columns.id?.kind;
   if (idColumn < 0 || (idKind !== 'id' && idKind !== 'tenant')) return undefined;
+  // A table with identities (a few rows: users, tenants, routes) is encoded record by record.
+  if (hasIdentities(spec)) return undefined;
   // The encoder with every rewrite the identity, checking what the real one checks.
   const checked = (ok: boolean, v: string) => {
     if (!ok) throw new Error(`unexpected ${v}`);
@@ -190,6 +194,11 @@ function fill(t: TableTemplate, ctx: TransformContext, collect?: Map<string, str
     }
   }
   return out;
+}
+
+/** Whether a table has a column of per-session values (emails, slugs, codes), which the template has no slot for. */
+export function hasIdentities(spec: TableSpec): boolean {
+  return Object.values(spec.columns).some((c) => c.kind === 'text' && c.identity !== undefined);
 }
 
 const TEMPLATES = new WeakMap<LoadedProfile, Map<EntityName, TableTemplate | null>>();

@@ -4,10 +4,12 @@ import type { DateShifter } from '../seed/dates.ts';
 import { SeedDataError } from '../seed/errors.ts';
 import type { IdMapper } from '../seed/ids.ts';
 import type { SeedRecord } from '../seed/profile.ts';
+import { identityRewriter } from './identities.ts';
 
 /**
  * The pure part of loading: a seed record becomes a COPY line with a new id,
- * its tenant and references rewritten and its dates moved. No I/O here.
+ * its tenant and references rewritten, its dates moved and its identities (emails,
+ * slugs, codes) made the session's. No I/O here.
  */
 export interface TransformContext {
   readonly mapId: IdMapper;
@@ -16,6 +18,16 @@ export interface TransformContext {
   readonly shift: DateShifter;
   /** New id of a row of `entity`, or undefined when no such row was loaded for the session. */
   resolve(entity: EntityName, baseId: string): string | undefined;
+  /**
+   * The session and email domain (DEMO_EMAIL_DOMAIN) the identity columns' values are
+   * made from (src/load/identities.ts); without it they are copied as they are.
+   */
+  readonly identities?: { readonly sessionId: string; readonly emailDomain: string };
+  /**
+   * Values written over columns of given rows (entity → base id → column → value),
+   * before they are converted: the requested tier of the session's main tenant.
+   */
+  readonly overrides?: ReadonlyMap<EntityName, ReadonlyMap<string, Readonly<Record<string, unknown>>>>;
 }
 
 /** Turns one record into one COPY text line. `collect`, when given, receives base id → new id. */
@@ -27,8 +39,9 @@ export function compileTable(spec: TableSpec, ctx: TransformContext, collect?: M
   const entity: EntityName = `${spec.service}.${spec.name}`;
   const idIndex = names.indexOf('id');
   const width = names.length;
+  const overrides = ctx.overrides?.get(entity);
 
-  return (record, file, index) => {
+  const encode: RecordEncoder = (record, file, index) => {
     let line = '';
     let newId: string | undefined;
     for (let i = 0; i < width; i++) {
@@ -61,6 +74,18 @@ export function compileTable(spec: TableSpec, ctx: TransformContext, collect?: M
     if (collect && newId !== undefined) collect.set(record.id as string, newId);
     return line + '\n';
   };
+  if (!overrides) return encode;
+  return (record, file, index) => {
+    const over = typeof record.id === 'string' ? overrides.get(record.id) : undefined;
+    return encode(over ? overridden(record, over) : record, file, index);
+  };
+}
+
+/** The record with `over`'s values in its columns (only those it has: a missing one stays missing). */
+function overridden(record: SeedRecord, over: Readonly<Record<string, unknown>>): SeedRecord {
+  const out: SeedRecord = { ...record };
+  for (const [k, v] of Object.entries(over)) if (k in out) out[k] = v;
+  return out;
 }
 
 /** How an error names a record: its id, else its position in the file. */
@@ -118,16 +143,21 @@ function converter(col: ColumnSpec, ctx: TransformContext): (v: unknown) => stri
         if (typeof v !== 'object') throw new Error(`must be a JSON object or array, got ${JSON.stringify(v)}`);
         return encodeCopyValue(v as object);
       });
-    case 'text':
+    case 'text': {
+      const rewrite =
+        col.identity && ctx.identities
+          ? identityRewriter(col.identity, ctx.identities.sessionId, ctx.identities.emailDomain, col.maxLength)
+          : undefined;
       return wrap((v) => {
         if (typeof v !== 'string') throw new Error(`must be a string, got ${JSON.stringify(v)}`);
         try {
-          return encodeCopyValue(v);
+          return encodeCopyValue(rewrite ? rewrite(v) : v);
         } catch (err) {
           if (err instanceof CopyEncodingError) throw new Error(err.message);
           throw err;
         }
       });
+    }
   }
 }
 

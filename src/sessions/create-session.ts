@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { FlowProducer } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { isSubscriptionTier, type SubscriptionTier } from '../catalog/tables.ts';
 import type { Config } from '../config/env.ts';
 import type { Databases } from '../db/pools.ts';
 import { buildSessionFlow } from '../flows/build-flow.ts';
@@ -43,7 +44,8 @@ export { EmailCapReachedError, QueueUnavailableError };
 export type FlowRecord = Pick<
   SessionRecord,
   'session_id' | 'demo_account_type' | 'data_dir' | 'created_at' | 'expires_at' | 'tenant_ids'
->;
+> &
+  Partial<Pick<SessionRecord, 'subscription_tier'>>;
 
 /** What the session's jobs carry, from its record. */
 export function sessionJobData(s: FlowRecord): SessionJobData {
@@ -55,7 +57,14 @@ export function sessionJobData(s: FlowRecord): SessionJobData {
     // Keys outlive the session a little, so cleanup always finds them.
     ttlSeconds: Math.ceil((s.expires_at.getTime() - s.created_at.getTime()) / 1000) + 3600,
     tenantIds: s.tenant_ids,
+    // The main tenant's row gets it (a tier recorded before tiers were checked is left out: the profile's).
+    ...(isSubscriptionTier(s.subscription_tier) && { subscriptionTier: s.subscription_tier }),
   };
+}
+
+/** The tier of a request that names none: the account type's (professional, enterprise), else the profile's (null). */
+export function defaultSubscriptionTier(profile: string): SubscriptionTier | null {
+  return isSubscriptionTier(profile) ? profile : null;
 }
 
 /**
@@ -113,7 +122,7 @@ export class SessionProducer {
       session_id: sessionId,
       demo_account_type: input.profile,
       email: input.email ?? null,
-      subscription_tier: input.subscriptionTier ?? null,
+      subscription_tier: input.subscriptionTier ?? defaultSubscriptionTier(input.profile),
       tenant_id: tenantIds[0] as string,
       tenant_ids: tenantIds,
       created_at: createdAt,

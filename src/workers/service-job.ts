@@ -51,7 +51,10 @@ export async function loadService(
       progress(d, { status: 'loading', started_at: started, attempt: job.attemptsMade + 1 }),
     );
     checkRemoteMaps(profile, d, remote);
-    const transform = transformContext(profile, d.sessionId, d.createdAt, d.service, remote);
+    const transform = transformContext(profile, d.sessionId, d.createdAt, d.service, remote, {
+      emailDomain: w.cfg.DEMO_EMAIL_DOMAIN,
+      subscriptionTier: d.subscriptionTier,
+    });
     local = transform.local;
     // The transaction and its claim travel with the first COPYs, COMMIT with the last:
     // for tables held in memory, one round trip in all.

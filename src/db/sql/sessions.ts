@@ -231,9 +231,10 @@ export type ReconcileRecord = Pick<
   | 'updated_at'
   | 'data_dir'
   | 'ending'
+  | 'subscription_tier'
 >;
 const RECONCILE_COLUMNS =
-  'session_id, status, demo_account_type, tenant_ids, created_at, expires_at, updated_at, data_dir, ending';
+  'session_id, status, demo_account_type, tenant_ids, created_at, expires_at, updated_at, data_dir, ending, subscription_tier';
 
 /**
  * Sessions the reconciler looks after, in one round trip, each at most once:
