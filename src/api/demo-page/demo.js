@@ -347,6 +347,7 @@
             $('email').focus();
             return;
           }
+          $('title').textContent = 'Your ' + label(type) + ' demo';
           state.sessionId = r.body.session_id;
           state.access = r.body.access || null;
           show('start', false);
