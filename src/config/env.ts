@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DATABASE_KEYS, type DatabaseKey } from '../catalog/services.ts';
-import { EMAIL_DOMAIN_MAX, EMAIL_DOMAIN_RE } from '../shared/email-domain.ts';
+import { EMAIL_DOMAIN_MAX, EMAIL_DOMAIN_RE } from '../shared/identity-text.ts';
 import { keyProblem, parsePrivateKey, parsePublicKeys } from './signing-keys.ts';
 
 /**
