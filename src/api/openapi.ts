@@ -1,9 +1,15 @@
 import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
+import { INTROSPECT_PATH, JWKS_PATH } from './routes/access.ts';
 import { SESSIONS_PATH } from './routes/sessions.ts';
 import {
   createSessionSchema,
   ErrorSchema,
+  extendSessionSchema,
+  IntrospectionSchema,
+  IntrospectRequestSchema,
+  JwksSchema,
+  SessionExtendedSchema,
   HealthSchema,
   IDEMPOTENCY_HEADER,
   IdempotencyKeySchema,
@@ -19,12 +25,22 @@ import {
  */
 export const OPENAPI_PATH = '/api/v1/openapi.json';
 
-export function buildOpenApiDocument(profiles: readonly string[], version = '0.1.0'): object {
+export function buildOpenApiDocument(profiles: readonly string[], version = '0.1.0', maxTtlSeconds = 28800): object {
   const registry = new OpenAPIRegistry();
   const ErrorRef = registry.register('Error', ErrorSchema);
   const CreateSession = registry.register('CreateSessionRequest', createSessionSchema(profiles));
   const Created = registry.register('SessionCreated', SessionCreatedSchema);
   const View = registry.register('SessionView', SessionViewSchema);
+  const Extended = registry.register('SessionExtended', SessionExtendedSchema);
+  const Extend = registry.register('ExtendSessionRequest', extendSessionSchema(maxTtlSeconds));
+  const Introspection = registry.register('Introspection', IntrospectionSchema);
+  const Jwks = registry.register('Jwks', JwksSchema);
+  registry.registerComponent('securitySchemes', 'demoToken', {
+    type: 'http',
+    scheme: 'bearer',
+    bearerFormat: 'JWT',
+    description: "the session's `access.token` (POST's answer)",
+  });
   const json = (schema: z.ZodType) => ({ 'application/json': { schema } });
   const err = (description: string) => ({ description, content: json(ErrorRef) });
   const idParams = z.object({ id: SessionIdSchema });
@@ -68,6 +84,54 @@ export function buildOpenApiDocument(profiles: readonly string[], version = '0.1
     summary: 'A session: status, tenants, and per-service rows and durations',
     request: { params: idParams },
     responses: { 200: { description: 'the session', content: json(View) }, ...badId, ...dbDown },
+  });
+  registry.registerPath({
+    method: 'patch',
+    path: `${SESSIONS_PATH}/{id}`,
+    summary: "Extend a ready session (its token as Bearer): expires_at, the expiry job and the Redis keys' TTL move",
+    security: [{ demoToken: [] }],
+    request: { params: idParams, body: { required: true, content: json(Extend) } },
+    responses: {
+      200: { description: 'the session, and a fresh `access` whose token has the new exp', content: json(Extended) },
+      400: err('the id is not a uuid (`invalid_session_id`), `invalid_json` or `validation_error`'),
+      401: err(
+        'no Bearer token (`unauthorized`) or one that does not verify (`invalid_token`); WWW-Authenticate: Bearer',
+      ),
+      403: err("the token is another session's (`forbidden`)"),
+      404: badId[404],
+      409: err('the session is not ready (`session_not_ready`) or is expiring now (`session_expiring`)'),
+      415: err('body not application/json (`unsupported_media_type`)'),
+      422: err(
+        'past DEMO_SESSION_MAX_TTL_SECONDS after creation (`max_ttl_exceeded`; `details` says how much is left)',
+      ),
+      503: err('Redis (`queue_unavailable`) or the session database (`database_unavailable`) is not available'),
+    },
+  });
+  registry.registerPath({
+    method: 'post',
+    path: INTROSPECT_PATH,
+    summary: 'RFC 7662 token introspection: is this demo token active?',
+    request: {
+      body: {
+        required: true,
+        content: {
+          'application/x-www-form-urlencoded': { schema: IntrospectRequestSchema },
+          'application/json': { schema: IntrospectRequestSchema },
+        },
+      },
+    },
+    responses: {
+      200: { description: '`active` and, while active, the claims', content: json(Introspection) },
+      400: err('no `token` field (`validation_error`)'),
+      415: err('neither a form nor JSON (`unsupported_media_type`)'),
+      ...dbDown,
+    },
+  });
+  registry.registerPath({
+    method: 'get',
+    path: JWKS_PATH,
+    summary: 'The public keys demo tokens are signed with (current and previous)',
+    responses: { 200: { description: 'a JWK Set', content: json(Jwks) }, ...dbDown },
   });
   registry.registerPath({
     method: 'delete',

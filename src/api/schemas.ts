@@ -70,6 +70,25 @@ export const SessionIdSchema = uuid().meta({ description: 'the session id (a uui
 
 export const SessionStatusSchema = z.enum(SESSION_STATUSES);
 
+/** The demo token and who it is for (POST and PATCH only; GET never shows it). */
+export const AccessSchema = z.object({
+  token: z.string().meta({
+    description:
+      'a JWT (EdDSA or ES256, `kid` in its header) for the main user: iss, aud, sub, sid, tenant_id, tenant_ids, role, email, iat, exp (= expires_at), jti; verify it with /.well-known/jwks.json',
+  }),
+  token_type: z.literal('Bearer'),
+  expires_at: instant(),
+  user: z.object({
+    id: uuid().meta({ description: "the main user's id, a row of auth.users of the session" }),
+    email: z.string().meta({ description: "the user's per-session email (under DEMO_EMAIL_DOMAIN)" }),
+    role: z.string(),
+  }),
+  login_url: z
+    .string()
+    .nullable()
+    .meta({ description: 'DEMO_LOGIN_URL with `#token=<token>` (in the fragment); null when it is not set' }),
+});
+
 export const SessionCreatedSchema = z.object({
   session_id: uuid(),
   status: SessionStatusSchema,
@@ -77,6 +96,7 @@ export const SessionCreatedSchema = z.object({
   tenant_id: uuid().meta({ description: 'the main tenant' }),
   tenant_ids: z.array(uuid()).meta({ description: 'every tenant of the session, the main one first' }),
   expires_at: instant(),
+  access: AccessSchema,
 });
 
 const TableResultSchema = z.object({ rows: z.number().int(), duration_ms: z.number() });
@@ -112,12 +132,64 @@ export const SessionViewSchema = z.object({
   ready_at: instant().nullable(),
   duration_ms: z.number().nullable().meta({ description: 'creation to ready, once ready' }),
   error: z.string().nullable().meta({ description: 'why loading failed' }),
+  trace_id: z
+    .string()
+    .nullable()
+    .meta({ description: 'the OpenTelemetry trace of the request that created it; null when tracing was off' }),
   phases: z.record(z.string(), PhaseSummarySchema),
   services: z.object(
     Object.fromEntries(SERVICES.map((s) => [s, ServiceViewSchema])) as Record<
       (typeof SERVICES)[number],
       typeof ServiceViewSchema
     >,
+  ),
+});
+
+/** PATCH's body: how many seconds to add to expires_at. */
+export function extendSessionSchema(maxTtlSeconds: number) {
+  return z.object({
+    extend_seconds: z
+      .number({ error: required('must be a whole number of seconds') })
+      .int('must be a whole number of seconds')
+      .min(1, 'must be at least 1')
+      .max(maxTtlSeconds, `must be at most ${maxTtlSeconds} (DEMO_SESSION_MAX_TTL_SECONDS)`)
+      .meta({ description: 'seconds added to expires_at', example: 1800 }),
+  });
+}
+
+export const SessionExtendedSchema = SessionViewSchema.extend({ access: AccessSchema });
+
+/** RFC 7662 request: the token, as a form field or in JSON. */
+export const IntrospectRequestSchema = z.object({
+  token: z.string({ error: required('must be a string') }).meta({ description: 'a demo token' }),
+  token_type_hint: z.string().optional(),
+});
+
+export const IntrospectionSchema = z
+  .object({
+    active: z.boolean(),
+    iss: z.string().optional(),
+    aud: z.union([z.string(), z.array(z.string())]).optional(),
+    sub: uuid().optional(),
+    sid: uuid().optional(),
+    tenant_id: uuid().optional(),
+    tenant_ids: z.array(uuid()).optional(),
+    role: z.string().optional(),
+    email: z.string().optional(),
+    iat: z.number().int().optional(),
+    exp: z.number().int().optional(),
+    jti: z.string().optional(),
+  })
+  .meta({
+    description:
+      "`active: true` with the token's claims while its session is ready and unexpired; `active: false` alone otherwise (destroyed, expired, failed, bad signature, wrong issuer or audience, expired token, not a token)",
+  });
+
+export const JwksSchema = z.object({
+  keys: z.array(
+    z
+      .object({ kty: z.string(), kid: z.string(), alg: z.enum(['EdDSA', 'ES256']), use: z.literal('sig') })
+      .catchall(z.string()),
   ),
 });
 

@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import type { FlowProducer } from 'bullmq';
+import type { FlowProducer, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { isSubscriptionTier, type SubscriptionTier } from '../catalog/tables.ts';
 import type { Config } from '../config/env.ts';
 import type { Databases } from '../db/pools.ts';
 import { buildSessionFlow } from '../flows/build-flow.ts';
 import { expireJob } from '../flows/cleanup-flow.ts';
-import type { SessionJobData } from '../flows/jobs.ts';
+import { SESSION_QUEUE, type SessionJobData } from '../flows/jobs.ts';
+import { createQueue } from '../flows/queues.ts';
 import type { ProfileCache } from '../seed/profile-cache.ts';
 import { sessionTenantIds } from '../load/session-context.ts';
 import { emailMailbox } from '../shared/mailbox.ts';
@@ -23,6 +24,9 @@ import {
   type SessionRecord,
 } from '../db/sql/sessions.ts';
 import { readProgress } from './live-progress.ts';
+import type { AccessUser } from './access.ts';
+import { extendSession } from './extend-session.ts';
+import { mainUserOf } from './main-user.ts';
 import { sessionView, type SessionSnapshot, type SessionView } from './session-view.ts';
 
 export interface CreateSessionInput {
@@ -126,7 +130,8 @@ export class SessionProducer {
       tenant_id: tenantIds[0] as string,
       tenant_ids: tenantIds,
       created_at: createdAt,
-      expires_at: new Date(createdAt.getTime() + ttl * 1000),
+      // Whole seconds, so that the demo token's `exp` (seconds) is exactly expires_at.
+      expires_at: new Date(Math.floor(createdAt.getTime() / 1000 + ttl) * 1000),
       data_dir: dataDir,
       queue_prefix: this.cfg.QUEUE_PREFIX,
     };
@@ -166,6 +171,26 @@ export class SessionProducer {
       if (!winner) throw err;
       return { record: winner, replayed: true };
     }
+  }
+
+  /** The session's main user, as its demo token names it (the profile's owner; main-user.ts). */
+  async mainUser(s: Pick<SessionRecord, 'session_id' | 'demo_account_type' | 'data_dir'>): Promise<AccessUser> {
+    const dataDir = s.data_dir ?? path.resolve(this.cfg.SEED_DATA_DIR);
+    const profile = await this.profiles.get(dataDir, s.demo_account_type);
+    return mainUserOf(profile, s.session_id, this.cfg.DEMO_EMAIL_DOMAIN);
+  }
+
+  private sessionQueue: Queue | undefined;
+
+  /**
+   * Extends a ready session by `seconds` (PATCH; extend-session.ts): the record, its
+   * expire job and its Redis keys' TTL. Undefined for an unknown session.
+   */
+  async extend(sessionId: string, seconds: number): Promise<SessionRecord | undefined> {
+    // On the producer's connection, which the runtime closes.
+    this.sessionQueue ??= createQueue(this.cfg, this.redis, SESSION_QUEUE);
+    const d = { cfg: this.cfg, db: this.dbs.pool('demo_session'), redis: this.redis, flows: this.flows };
+    return extendSession({ ...d, queue: this.sessionQueue }, sessionId, seconds);
   }
 
   /** The session an idempotency key made, if any. */

@@ -5,13 +5,16 @@ import type pg from 'pg';
 import type { Config } from '../../config/env.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { EmailCapReachedError, type SessionProducer } from '../../sessions/create-session.ts';
+import type { Access, DemoAccess, DemoClaims } from '../../sessions/access.ts';
+import { MaxTtlExceededError, SessionExpiringError, SessionNotExtendableError } from '../../sessions/extend-session.ts';
 import type { SessionRecord } from '../../db/sql/sessions.ts';
-import type { SessionSnapshot, SessionView } from '../../sessions/session-view.ts';
+import { sessionView, type SessionSnapshot, type SessionView } from '../../sessions/session-view.ts';
 import { ApiError, methodNotAllowed } from '../errors.ts';
 import type { ApiMetrics } from '../metrics.ts';
 import { withQueue } from '../queue-guard.ts';
 import {
   createSessionSchema,
+  extendSessionSchema,
   IDEMPOTENCY_HEADER,
   IdempotencyKeySchema,
   issueDetails,
@@ -37,6 +40,8 @@ export interface SessionRoutesDeps {
   readonly rateLimit?: RequestHandler;
   /** Bound on a create/destroy call once Redis looked connected (default QUEUE_CALL_TIMEOUT_MS). */
   readonly queueTimeoutMs?: number;
+  /** Signs the demo tokens POST and PATCH answer with, and verifies PATCH's Bearer token. */
+  readonly access: DemoAccess;
 }
 
 /** The Idempotency-Key header, if sent; 400 when it is not 1-255 visible ASCII characters. */
@@ -72,9 +77,16 @@ export function sessionRoutes(d: SessionRoutesDeps): Router {
     next();
   };
 
-  /** 202 with the session; a replay (a key seen before) says so in `Idempotent-Replayed: true`. */
-  const answer = (res: Response, record: SessionRecord, replayed: boolean) => {
+  /** A fresh demo token for the session's main user (a replay gets one too: same claims, a new jti and iat). */
+  const accessFor = async (record: SessionRecord): Promise<Access> =>
+    d.access.issue(record, await d.producer.mainUser(record));
+
+  /** 202 with the session and its `access`; a replay (a key seen before) says so in `Idempotent-Replayed: true`. */
+  const answer = async (res: Response, record: SessionRecord, replayed: boolean) => {
+    const access = await accessFor(record);
     if (replayed) res.set('Idempotent-Replayed', 'true');
+    // It carries a credential: no cache keeps it.
+    res.set('Cache-Control', 'no-store');
     res.status(202).location(`${SESSIONS_PATH}/${record.session_id}`).json({
       session_id: record.session_id,
       status: record.status,
@@ -82,6 +94,7 @@ export function sessionRoutes(d: SessionRoutesDeps): Router {
       tenant_id: record.tenant_id,
       tenant_ids: record.tenant_ids,
       expires_at: record.expires_at.toISOString(),
+      access,
     });
   };
 
@@ -104,11 +117,13 @@ export function sessionRoutes(d: SessionRoutesDeps): Router {
       throw new ApiError(400, 'validation_error', 'the request body is not valid', issueDetails(parsed.error));
     }
     const body = parsed.data;
+    // The signing key first: a session is not made when its token could not be signed.
+    await d.access.ready();
     const idempotency = key === undefined ? undefined : { key, fingerprint: requestFingerprint(body) };
     // A retry of a request that made its session answers with it, before any limit applies.
     const earlier = idempotency && (await d.producer.findByIdempotencyKey(idempotency.key));
     if (idempotency && earlier) {
-      answer(res, replayable(earlier, idempotency.fingerprint), true);
+      await answer(res, replayable(earlier, idempotency.fingerprint), true);
       return;
     }
     // The per-email cap (MAX_SESSIONS_PER_EMAIL) is the producer's: counted in PostgreSQL with the insert.
@@ -171,12 +186,12 @@ export function sessionRoutes(d: SessionRoutesDeps): Router {
     const { record, replayed } = created;
     if (replayed && idempotency) {
       // Another request (or replica) made it under the same key meanwhile.
-      answer(res, replayable(record, idempotency.fingerprint), true);
+      await answer(res, replayable(record, idempotency.fingerprint), true);
       return;
     }
     d.metrics.sessionsCreated.inc({ demo_account_type: record.demo_account_type });
     d.log.info({ session_id: record.session_id, demo_account_type: record.demo_account_type }, 'session created');
-    answer(res, record, false);
+    await answer(res, record, false);
   };
 
   /** The session of `:id`, or 400 (not a uuid) / 404 (unknown). */
@@ -227,6 +242,87 @@ export function sessionRoutes(d: SessionRoutesDeps): Router {
     }
   };
 
+  /**
+   * PATCH's Bearer token: a demo token of this service (any of its keys, the configured
+   * issuer and audience, unexpired) for the session of the path; 401 without a token or
+   * with one that does not verify, 403 with another session's. Before the body is read.
+   */
+  const authorizeSession: RequestHandler<{ id: string }> = async (req, res, next) => {
+    if (!SessionIdSchema.safeParse(req.params.id).success)
+      throw new ApiError(400, 'invalid_session_id', 'the session id must be a uuid');
+    const m = /^Bearer +([A-Za-z0-9._~+/=-]+) *$/i.exec(req.get('Authorization') ?? '');
+    if (!m) {
+      res.set('WWW-Authenticate', 'Bearer realm="demo-sessions"');
+      throw new ApiError(
+        401,
+        'unauthorized',
+        "send the session's token: Authorization: Bearer <access.token of the POST answer>",
+      );
+    }
+    const claims = await d.access.verify(m[1]);
+    if (!claims) {
+      res.set('WWW-Authenticate', 'Bearer realm="demo-sessions", error="invalid_token"');
+      throw new ApiError(
+        401,
+        'invalid_token',
+        'the token is not valid here: a bad signature, another issuer or audience, or expired',
+      );
+    }
+    if (claims.sid !== req.params.id.toLowerCase())
+      throw new ApiError(403, 'forbidden', "this token is another session's; send the token of this session");
+    res.locals.claims = claims satisfies DemoClaims;
+    next();
+  };
+
+  const extendBody = extendSessionSchema(d.cfg.DEMO_SESSION_MAX_TTL_SECONDS);
+  /** PATCH {extend_seconds}: 200 with the session and a fresh `access` (the new exp). */
+  const extend: RequestHandler<{ id: string }> = async (req, res) => {
+    const parsed = extendBody.safeParse(req.body);
+    if (!parsed.success) {
+      throw new ApiError(400, 'validation_error', 'the request body is not valid', issueDetails(parsed.error));
+    }
+    const id = req.params.id.toLowerCase();
+    let record: SessionRecord | undefined;
+    try {
+      record = await withQueue(
+        d.redis,
+        () => d.producer.extend(id, parsed.data.extend_seconds),
+        (err) =>
+          d.log.warn(
+            { session_id: id, err: err ? (err as Error).message : undefined },
+            'extension finished after its request timed out',
+          ),
+        d.queueTimeoutMs,
+      );
+    } catch (err) {
+      if (err instanceof MaxTtlExceededError) {
+        throw new ApiError(
+          422,
+          'max_ttl_exceeded',
+          `a session lives at most DEMO_SESSION_MAX_TTL_SECONDS (${err.maxTtlSeconds} s) after its creation; this one may be extended by ${err.remainingSeconds} s at most`,
+          [{ path: 'extend_seconds', message: `must be at most ${err.remainingSeconds} for this session` }],
+        );
+      }
+      if (err instanceof SessionNotExtendableError)
+        throw new ApiError(
+          409,
+          'session_not_ready',
+          `the session is ${err.status}; only a ready session can be extended`,
+        );
+      if (err instanceof SessionExpiringError)
+        throw new ApiError(
+          409,
+          'session_expiring',
+          'the session has reached its expiry and is ending; it cannot be extended',
+        );
+      throw err;
+    }
+    if (!record) throw new ApiError(404, 'session_not_found', 'no such session');
+    d.log.info({ session_id: id, expires_at: record.expires_at.toISOString() }, 'session extended');
+    const access = await accessFor(record);
+    res.set('Cache-Control', 'no-store').json({ ...sessionView(record), access });
+  };
+
   /** HEAD on /events: the status and headers GET would answer, without a stream or a slot. */
   const eventsHead: RequestHandler<{ id: string }> = async (req, res) => {
     headOfStream(req, res, await loadSnapshot(req.params.id));
@@ -241,8 +337,9 @@ export function sessionRoutes(d: SessionRoutesDeps): Router {
   router
     .route(`${SESSIONS_PATH}/:id`)
     .get(get)
+    .patch(authorizeSession, requireJson, parseBody, extend)
     .delete(destroy)
-    .all(methodNotAllowed(['GET', 'DELETE']));
+    .all(methodNotAllowed(['GET', 'PATCH', 'DELETE']));
   router
     .route(`${SESSIONS_PATH}/:id/events`)
     .head(eventsHead)
