@@ -7,8 +7,9 @@ import type { RunningApi } from '../../src/api/server.ts';
 import { SERVICES } from '../../src/catalog/services.ts';
 import type { Config } from '../../src/config/env.ts';
 import type { SessionView } from '../../src/sessions/session-view.ts';
-import { client, freshEmail, PATH, postSession, startTestApi, waitForStatus } from '../api/helpers.ts';
+import { client, freshEmail, openSse, PATH, postSession, startTestApi, waitForStatus } from '../api/helpers.ts';
 import { createHarness, type Harness } from '../support/harness.ts';
+import { recordSession } from '../support/sessions.ts';
 
 /**
  * The demo page (GET /demo) in a real browser: headless Chromium from Debian (`.ci/prepare`
@@ -100,6 +101,8 @@ describe.skipIf(!hasChromium)(
     let plain: RunningApi;
     /** MAX_SESSIONS_PER_EMAIL 1, for a 429. */
     let capped: RunningApi;
+    /** SSE_MAX_PER_CLIENT 1: a second stream from 127.0.0.1 is refused. */
+    let oneStream: RunningApi;
     let browser: Browser;
     let login: http.Server;
     let loginBase: string;
@@ -121,12 +124,13 @@ describe.skipIf(!hasChromium)(
       plain = await startTestApi(h, common);
       withLogin = await startTestApi(h, { ...common, DEMO_LOGIN_URL: `${loginBase}/welcome` });
       capped = await startTestApi(h, { ...common, MAX_SESSIONS_PER_EMAIL: 1 });
+      oneStream = await startTestApi(h, { ...common, SSE_MAX_PER_CLIENT: 1 });
       browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, timeout: 30_000 });
     });
     afterAll(async () => {
       await browser?.close();
       await new Promise<void>((r) => (login ? login.close(() => r()) : r()));
-      await Promise.all([withLogin?.close(), plain?.close(), capped?.close()]);
+      await Promise.all([withLogin?.close(), plain?.close(), capped?.close(), oneStream?.close()]);
       await h?.close();
     });
 
@@ -307,6 +311,36 @@ describe.skipIf(!hasChromium)(
         expect(problems).toEqual([]);
       } finally {
         await drop();
+        await context.close();
+      }
+    });
+
+    it('the event stream refused (too many from this client): the page reads the session with GET until it ends', async () => {
+      // The one stream this client may open, held on a session that stays pending (no job was enqueued for it).
+      const held = await recordSession(h);
+      const stream = await openSse(oneStream, `${PATH}/${held.session_id}/events`);
+      expect(stream.status).toBe(200);
+      const { context, page, problems, posted } = await openPage(browser);
+      const reads: string[] = [];
+      page.on('request', (r) => {
+        const p = new URL(r.url()).pathname;
+        if (p.startsWith(`${PATH}/`))
+          reads.push(`${r.method()} ${p.slice(PATH.length + 1).replace(/^[0-9a-f-]{36}/, 'ID')}`);
+      });
+      try {
+        await page.goto(`${oneStream.url}/demo`, { waitUntil: 'load' });
+        await submitByKeyboard(page, freshEmail('poll'));
+        await page.locator('#ready').waitFor({ state: 'visible', timeout: 30_000 });
+        const created = posted[0]!.body as { session_id: string; tenant_id: string };
+        expect(await page.locator('#tenant-id').innerText()).toBe(created.tenant_id);
+        for (const [status] of Object.values(await shownServices(page))) expect(status).toBe('ready');
+        expect(reads[0]).toBe('GET ID/events');
+        expect(reads.slice(1).length).toBeGreaterThan(0);
+        expect(new Set(reads.slice(1))).toEqual(new Set(['GET ID']));
+        // Chromium says why the stream was dropped; nothing else went wrong.
+        expect(problems.filter((p) => !/EventSource's response has a status 429/.test(p))).toEqual([]);
+      } finally {
+        stream.close();
         await context.close();
       }
     });
