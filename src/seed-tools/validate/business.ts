@@ -21,9 +21,9 @@ import { num, placeOf, str, value, type Place, type RecordView, type RuleContext
  * makes), unless its category is `resale` (bought in and sold as it is).
  *
  * Other rules: forecasts keep `lower_bound <= predicted_quantity <= upper_bound`;
- * a stock row holds exactly one of `ingredient_id` / `product_id`; users' emails are
- * unique per tenant and stop numbers unique per route (the tables' unique
- * indexes); a shipment's stop is a stop of the shipment's route; an orchestration
+ * a stock row holds exactly one of `ingredient_id` / `product_id`; stop numbers
+ * are unique per route (the table's unique index; users' emails, unique across
+ * tenants, are identities.ts's); a shipment's stop is a stop of the shipment's route; an orchestration
  * run's `batches_planned` / `purchase_orders_created` count its actions that name
  * a batch / a purchase order; and, where the profile has child tenants
  * (enterprise), every outlet (a location of a child tenant) is a stop of a route
@@ -171,14 +171,6 @@ export class BusinessRules implements RuleFamily {
         }
         break;
       }
-      case 'auth.users':
-        this.once(
-          r,
-          ['email', str(r, 'tenant_id'), str(r, 'email')],
-          'email',
-          'another user of the same tenant has this email',
-        );
-        break;
       case 'orders.delivery_routes': {
         const day = str(r, 'route_date');
         if (id !== undefined && day !== undefined) this.routeDate.set(id, day);

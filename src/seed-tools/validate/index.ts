@@ -3,6 +3,7 @@ import path from 'node:path';
 import { SeedDataError } from '../../seed/errors.ts';
 import { PROFILE_NAME_RE, type Manifest } from '../../seed/profile.ts';
 import { BusinessRules } from './business.ts';
+import { IdentityRules } from './identities.ts';
 import { IdRules, REFERENCEABLE } from './ids.ts';
 import { checkCounts, checkManifest } from './manifest.ts';
 import { openDataFiles, readManifest, recordBatches, type RawRecord } from './reader.ts';
@@ -34,6 +35,8 @@ export { passes, type ValidationReport } from './report.ts';
  * - temporal.ts: dates parse, lie in the history window (or in the allowed
  *   future), starts before ends, deliveries on or after orders;
  * - business.ts: quantities and prices, order totals, recipes, routes, forecasts;
+ * - identities.ts: emails, slugs and codes (valid, unique across tenants where the
+ *   platform keeps them so), and the manifest's owner;
  * - manifest.ts and reader.ts: the manifest agrees with the files and the records.
  *
  * Memory stays bounded on million-row NDJSON files: records are streamed, and only
@@ -81,7 +84,13 @@ export async function validateProfile(dataDir: string, profile: string): Promise
   };
   const ids = new IdRules(ctx, otherIds(manifest));
   const structure = new StructureRules(sink);
-  const families: RuleFamily[] = [ids, new TemporalRules(ctx), new BusinessRules(ctx), new ReferenceRules(ctx, ids)];
+  const families: RuleFamily[] = [
+    ids,
+    new TemporalRules(ctx),
+    new BusinessRules(ctx),
+    new ReferenceRules(ctx, ids),
+    new IdentityRules(ctx, manifest.owner),
+  ];
   const found = new Map<string, number>();
   const perTable = new Map<DataTable, { n: number }>();
   let counter = { n: 0 };
