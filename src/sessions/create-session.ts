@@ -12,6 +12,7 @@ import { createQueue } from '../flows/queues.ts';
 import type { ProfileCache } from '../seed/profile-cache.ts';
 import { sessionTenantIds } from '../load/session-context.ts';
 import { emailMailbox } from '../shared/mailbox.ts';
+import { activeTraceId } from '../shared/telemetry.ts';
 import { EmailCapReachedError, IdempotencyKeyTakenError, QueueUnavailableError } from './errors.ts';
 import { requestCleanup } from './request-cleanup.ts';
 import {
@@ -134,6 +135,7 @@ export class SessionProducer {
       expires_at: new Date(Math.floor(createdAt.getTime() / 1000 + ttl) * 1000),
       data_dir: dataDir,
       queue_prefix: this.cfg.QUEUE_PREFIX,
+      trace_id: activeTraceId() ?? null,
     };
     const max = input.maxPerEmail ?? this.cfg.MAX_SESSIONS_PER_EMAIL;
     let record: SessionRecord | undefined;

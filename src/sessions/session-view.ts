@@ -24,6 +24,8 @@ export interface SessionView {
   ready_at: string | null;
   duration_ms: number | null;
   error: string | null;
+  /** The OpenTelemetry trace of the request that created it; null when tracing was off. */
+  trace_id: string | null;
   phases: SessionRecord['phases'];
   services: Record<ServiceName, ServiceView>;
 }
@@ -106,6 +108,7 @@ export function sessionView(s: SessionRecord, progress: Progress = {}): SessionV
     ready_at: s.ready_at ? s.ready_at.toISOString() : null,
     duration_ms: s.duration_ms,
     error: s.error,
+    trace_id: s.trace_id ?? null,
     phases: s.phases,
     services,
   };

@@ -26,6 +26,7 @@ const record = (over: Partial<SessionRecord> = {}): SessionRecord => ({
   queue_prefix: '{demo}',
   idempotency_key: null,
   request_fingerprint: null,
+  trace_id: null,
   ...over,
 });
 const result = (service: string, rows: number) =>

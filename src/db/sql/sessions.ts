@@ -42,6 +42,8 @@ export interface SessionRecord {
   /** The client's Idempotency-Key, and a hash of the request it came with. */
   idempotency_key: string | null;
   request_fingerprint: string | null;
+  /** The OpenTelemetry trace of the POST that created it; null when tracing is off. */
+  trace_id: string | null;
 }
 
 /** What a new session's record is made of. */
@@ -58,13 +60,13 @@ export type NewSession = Pick<
   | 'data_dir'
   | 'queue_prefix'
 > &
-  Partial<Pick<SessionRecord, 'idempotency_key' | 'request_fingerprint'>>;
+  Partial<Pick<SessionRecord, 'idempotency_key' | 'request_fingerprint' | 'trace_id'>>;
 
 /** Inserts a pending session; undefined when its idempotency key is taken already (nothing inserted). */
 export async function insertSession(db: pg.Pool | pg.PoolClient, s: NewSession): Promise<SessionRecord | undefined> {
   const { rows } = await db.query<SessionRecord>(
-    `INSERT INTO demo_sessions (session_id, status, demo_account_type, email, email_mailbox, subscription_tier, tenant_id, tenant_ids, created_at, expires_at, data_dir, queue_prefix, idempotency_key, request_fingerprint)
-     VALUES ($1, 'pending', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+    `INSERT INTO demo_sessions (session_id, status, demo_account_type, email, email_mailbox, subscription_tier, tenant_id, tenant_ids, created_at, expires_at, data_dir, queue_prefix, idempotency_key, request_fingerprint, trace_id)
+     VALUES ($1, 'pending', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
      ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING RETURNING *`,
     [
       s.session_id,
@@ -80,6 +82,7 @@ export async function insertSession(db: pg.Pool | pg.PoolClient, s: NewSession):
       s.queue_prefix,
       s.idempotency_key ?? null,
       s.request_fingerprint ?? null,
+      s.trace_id ?? null,
     ],
   );
   return rows[0];
