@@ -27,6 +27,12 @@ module.exports = {
     forbidFrom('shared-is-the-bottom', 'shared', [], 'shared/ (logger, paths, uuid) imports nothing of the project.'),
     forbidFrom('catalog', 'catalog', ['shared'], 'The catalog of services and tables stands on shared/ only.'),
     forbidFrom(
+      'telemetry',
+      'telemetry',
+      ['shared'],
+      'Tracing set-up, loaded before the service (bin/demo-seed.js): it hands its hooks to shared/telemetry.ts only.',
+    ),
+    forbidFrom(
       'config',
       'config',
       ['shared', 'catalog'],

@@ -1,4 +1,5 @@
 import type { Logger } from '../shared/logger.ts';
+import { tracing } from '../shared/telemetry.ts';
 
 /** On SIGTERM or SIGINT: run `stop` once (it closes servers and workers within their bounds), then exit 0. */
 export function onShutdown(log: Logger, stop: () => Promise<void>): void {
@@ -8,6 +9,8 @@ export function onShutdown(log: Logger, stop: () => Promise<void>): void {
     stopping = true;
     log.info({ signal }, 'shutting down');
     stop()
+      // With tracing on, the spans still buffered are sent before the process exits.
+      .then(() => tracing()?.flush())
       .then(() => {
         log.info('stopped');
         process.exit(0);

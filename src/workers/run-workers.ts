@@ -16,6 +16,7 @@ import {
 import { createFlowProducer } from '../flows/queues.ts';
 import { ATTEMPT_FAILED, EVENTS_MAX_LEN, type AttemptFailedFields } from '../flows/session-events.ts';
 import type { Logger } from '../shared/logger.ts';
+import { bullmqTelemetry, tracing } from '../shared/telemetry.ts';
 import { createRedis } from '../redis/connection.ts';
 import { outageLog, redisTarget } from '../redis/outage-log.ts';
 import { workerContext } from '../runtime/context.ts';
@@ -59,6 +60,7 @@ export async function startWorkers(
     lockDuration: cfg.LOCK_DURATION_MS,
     stalledInterval: cfg.STALLED_INTERVAL_MS,
     maxStalledCount: cfg.MAX_STALLED_COUNT,
+    ...bullmqTelemetry(),
   };
   const workers: Worker[] = [];
   const connections = [shared, maps];
@@ -96,8 +98,12 @@ export async function startWorkers(
       );
       throw err;
     }
+    const t = tracing();
+    t?.setAttributes(jobAttributes(job));
     // parseJobData checked the data against this name's schema and its queue.
-    return (handlers[job.name] as JobHandler<JobName>)(job as Job<never, never, JobName>, token);
+    const result = await (handlers[job.name] as JobHandler<JobName>)(job as Job<never, never, JobName>, token);
+    t?.setAttributes(resultAttributes(result));
+    return result;
   };
   for (const service of services) {
     workers.push(new Worker(service, dispatch, { ...common, connection: connection(), name: `demo-seed-${service}` }));
@@ -188,4 +194,26 @@ export async function startWorkers(
       for (const c of connections) c.disconnect();
     },
   };
+}
+
+/** The job's span (bullmq-otel's `process` span): which session, which attempt. */
+function jobAttributes(job: Job<unknown, unknown, string>): Record<string, string | number> {
+  const d = job.data as { sessionId?: unknown; service?: unknown; phase?: unknown };
+  return {
+    'demo.attempt': job.attemptsMade + 1,
+    ...(typeof d.sessionId === 'string' ? { 'demo.session_id': d.sessionId } : {}),
+    ...(typeof d.service === 'string' ? { 'demo.service': d.service } : {}),
+    ...(typeof d.phase === 'string' ? { 'demo.phase': d.phase } : {}),
+  };
+}
+
+/** A service job's result on its span: rows, duration, attempts. */
+function resultAttributes(result: unknown): Record<string, number | boolean> {
+  const r = (result ?? {}) as { rows?: unknown; duration_ms?: unknown; attempts?: unknown; already_loaded?: unknown };
+  const out: Record<string, number | boolean> = {};
+  if (typeof r.rows === 'number') out['demo.rows'] = r.rows;
+  if (typeof r.duration_ms === 'number') out['demo.duration_ms'] = r.duration_ms;
+  if (typeof r.attempts === 'number') out['demo.attempts'] = r.attempts;
+  if (typeof r.already_loaded === 'boolean') out['demo.already_loaded'] = r.already_loaded;
+  return out;
 }
