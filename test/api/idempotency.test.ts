@@ -66,7 +66,7 @@ describe('HTTP API: Idempotency-Key on POST', () => {
     expect((await post(api, { demo_account_type: 'professional', email }, key)).status).toBe(202);
     expectErrorShape(await post(api, { demo_account_type: 'enterprise', email }, key), 422, 'idempotency_key_reused');
     expectErrorShape(
-      await post(api, { demo_account_type: 'professional', email, subscription_tier: 'pro' }, key),
+      await post(api, { demo_account_type: 'professional', email, subscription_tier: 'starter' }, key),
       422,
       'idempotency_key_reused',
     );

@@ -96,12 +96,17 @@ describe('HTTP API: input validation', () => {
     );
   });
 
-  it('a bad subscription tier is a 400; none at all, or null, is fine', async () => {
-    expectErrorShape(
-      await postSession(api, { demo_account_type: 'professional', email: freshEmail(), subscription_tier: '<script>' }),
-      400,
-      'validation_error',
-    );
+  it('a bad subscription tier is a 400 naming it; none at all, or null, is fine', async () => {
+    for (const tier of ['<script>', 'pro', 'Starter', 'gold', 7]) {
+      const res = await postSession(api, {
+        demo_account_type: 'professional',
+        email: freshEmail(),
+        subscription_tier: tier,
+      });
+      expectErrorShape(res, 400, 'validation_error');
+      expect(detailPaths(res)).toEqual(['subscription_tier']);
+      expect(res.text).toMatch(/must be one of: starter, professional, enterprise/);
+    }
     expectErrorShape(
       await postSession(api, {
         demo_account_type: 'professional',
