@@ -96,7 +96,9 @@ export const SessionCreatedSchema = z.object({
   tenant_id: uuid().meta({ description: 'the main tenant' }),
   tenant_ids: z.array(uuid()).meta({ description: 'every tenant of the session, the main one first' }),
   expires_at: instant(),
-  access: AccessSchema,
+  access: AccessSchema.nullable().meta({
+    description: "the main user's token; null only for a profile that names no main user (manifest.owner)",
+  }),
 });
 
 const TableResultSchema = z.object({ rows: z.number().int(), duration_ms: z.number() });
@@ -157,7 +159,7 @@ export function extendSessionSchema(maxTtlSeconds: number) {
   });
 }
 
-export const SessionExtendedSchema = SessionViewSchema.extend({ access: AccessSchema });
+export const SessionExtendedSchema = SessionViewSchema.extend({ access: AccessSchema.nullable() });
 
 /** RFC 7662 request: the token, as a form field or in JSON. */
 export const IntrospectRequestSchema = z.object({

@@ -175,8 +175,10 @@ export class SessionProducer {
     }
   }
 
-  /** The session's main user, as its demo token names it (the profile's owner; main-user.ts). */
-  async mainUser(s: Pick<SessionRecord, 'session_id' | 'demo_account_type' | 'data_dir'>): Promise<AccessUser> {
+  /** The session's main user, as its demo token names it (the profile's owner; main-user.ts); undefined without one. */
+  async mainUser(
+    s: Pick<SessionRecord, 'session_id' | 'demo_account_type' | 'data_dir'>,
+  ): Promise<AccessUser | undefined> {
     const dataDir = s.data_dir ?? path.resolve(this.cfg.SEED_DATA_DIR);
     const profile = await this.profiles.get(dataDir, s.demo_account_type);
     return mainUserOf(profile, s.session_id, this.cfg.DEMO_EMAIL_DOMAIN);

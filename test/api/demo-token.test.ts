@@ -1,4 +1,7 @@
 import { createPublicKey, generateKeyPairSync, randomUUID, verify as cryptoVerify, type JsonWebKey } from 'node:crypto';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AccessSchema, JwksSchema, SessionCreatedSchema } from '../../src/api/schemas.ts';
@@ -286,6 +289,28 @@ describe('HTTP API: the demo token', () => {
       await rt.close();
     }
   }, 90_000);
+
+  it('a profile that names no main user (manifest.owner) still loads, with access null', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'demo-token-'));
+    await cp(path.resolve(h.cfg.SEED_DATA_DIR, 'professional'), path.join(dir, 'professional'), { recursive: true });
+    const manifestPath = path.join(dir, 'professional', 'manifest.json');
+    const { owner: _owner, ...manifest } = JSON.parse(await readFile(manifestPath, 'utf8')) as Record<string, unknown>;
+    await writeFile(manifestPath, JSON.stringify(manifest, null, 2));
+    const rt = createRuntime({ ...h.cfg, SEED_DATA_DIR: dir }, h.rt.log);
+    await redisReady(rt.redis);
+    const noOwner = await startTestApi(h, { RATE_LIMIT_PER_MINUTE: 0, SEED_DATA_DIR: dir }, { runtime: rt });
+    try {
+      const res = await postSession(noOwner, { demo_account_type: 'professional', email: 'no-owner@example.com' });
+      expect(res.status, res.text).toBe(202);
+      SessionCreatedSchema.parse(res.body);
+      expect(res.body.access).toBeNull();
+      await waitForStatus(noOwner, res.body.session_id as string, ['ready'], 90_000);
+    } finally {
+      await noOwner.close();
+      await rt.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 
   it('introspection: a request without a token field is a 400 in the error shape; another media type 415', async () => {
     const none = await client(api).post(`${PATH}/introspect`).set('Content-Type', 'application/json').send('{}');

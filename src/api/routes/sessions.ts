@@ -77,9 +77,14 @@ export function sessionRoutes(d: SessionRoutesDeps): Router {
     next();
   };
 
-  /** A fresh demo token for the session's main user (a replay gets one too: same claims, a new jti and iat). */
-  const accessFor = async (record: SessionRecord): Promise<Access> =>
-    d.access.issue(record, await d.producer.mainUser(record));
+  /**
+   * A fresh demo token for the session's main user (a replay gets one too: same claims, a
+   * new jti and iat); null for a profile that names no main user (manifest.owner).
+   */
+  const accessFor = async (record: SessionRecord): Promise<Access | null> => {
+    const user = await d.producer.mainUser(record);
+    return user ? d.access.issue(record, user) : null;
+  };
 
   /** 202 with the session and its `access`; a replay (a key seen before) says so in `Idempotent-Replayed: true`. */
   const answer = async (res: Response, record: SessionRecord, replayed: boolean) => {
