@@ -76,7 +76,9 @@ export async function startTracing(): Promise<Tracing | undefined> {
     traceId: () => {
       const span = api.trace.getActiveSpan();
       const ctx = span?.spanContext();
-      return ctx && api.isSpanContextValid(ctx) ? ctx.traceId : undefined;
+      // A trace the sampler dropped is nowhere to be found: its id is not told.
+      const sampled = ctx && api.isSpanContextValid(ctx) && (ctx.traceFlags & api.TraceFlags.SAMPLED) !== 0;
+      return sampled ? ctx.traceId : undefined;
     },
     setAttributes: (attributes) => {
       api.trace.getActiveSpan()?.setAttributes(attributes);

@@ -177,4 +177,48 @@ describe('tracing (OTLP/HTTP)', () => {
     // Outside a span, no trace id.
     expect(api.logs.find((l) => l.msg === 'HTTP API listening')).not.toHaveProperty('trace_id');
   }, 120_000);
+
+  it.each([
+    ['tracing off (no endpoint)', {}],
+    ['a trace the sampler drops', { OTEL_EXPORTER_OTLP_ENDPOINT: 'receiver', OTEL_TRACES_SAMPLER: 'always_off' }],
+  ])(
+    '%s: no trace_id in GET or on log lines',
+    async (_name, otel: Record<string, string>) => {
+      const before = receiver.spans.length;
+      const api = await run(
+        {
+          ...h.env,
+          HOST: '127.0.0.1',
+          PORT: '0',
+          LOG_LEVEL: 'info',
+          RATE_LIMIT_PER_MINUTE: '0',
+          OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json',
+          OTEL_BSP_SCHEDULE_DELAY: '100',
+          // Whatever the test runner's environment says.
+          OTEL_EXPORTER_OTLP_ENDPOINT: '',
+          OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: '',
+          ...Object.fromEntries(Object.entries(otel).map(([k, v]) => [k, v === 'receiver' ? receiver.url : v])),
+        },
+        'api',
+        'HTTP API listening',
+      );
+      children.push(api);
+      const url = api.logs.find((l) => l.msg === 'HTTP API listening')!.url as string;
+      await eventually(
+        async () => ((await request(url).get('/readyz')).status === 200 ? true : undefined),
+        10_000,
+        '/readyz to answer 200',
+      );
+      const res = await request(url).post(PATH).send({ demo_account_type: 'professional', email: freshEmail() });
+      expect(res.status, res.text).toBe(202);
+      const id = (res.body as { session_id: string }).session_id;
+      const view = (await request(url).get(`${PATH}/${id}`)).body as SessionView;
+      expect(view.trace_id).toBeNull();
+      api.proc.kill('SIGTERM');
+      expect(await api.exited).toBe(0);
+      expect(api.logs.find((l) => l.msg === 'session created' && l.session_id === id)).not.toHaveProperty('trace_id');
+      expect(receiver.spans.length).toBe(before);
+    },
+    60_000,
+  );
 });
