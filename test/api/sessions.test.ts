@@ -41,6 +41,7 @@ describe('HTTP API: demo sessions', () => {
 
     it('answers 202 with exactly the contract fields', () => {
       expect(Object.keys(created).sort()).toEqual([
+        'access',
         'demo_account_type',
         'expires_at',
         'session_id',
@@ -147,9 +148,9 @@ describe('HTTP API: demo sessions', () => {
     const put = await client(api).put(PATH).send({});
     expectErrorShape(put, 405, 'method_not_allowed');
     expect(put.headers.allow).toBe('POST');
-    const patch = await client(api).patch(`${PATH}/00000000-0000-4000-8000-000000000000`);
-    expectErrorShape(patch, 405, 'method_not_allowed');
-    expect(patch.headers.allow).toBe('GET, DELETE');
+    const put2 = await client(api).put(`${PATH}/00000000-0000-4000-8000-000000000000`);
+    expectErrorShape(put2, 405, 'method_not_allowed');
+    expect(put2.headers.allow).toBe('GET, PATCH, DELETE');
     expectErrorShape(await client(api).get('/api/v1/nothing-here'), 404, 'not_found');
     expectErrorShape(await client(api).get(PATH), 405);
   });

@@ -246,12 +246,14 @@ describe('HTTP API: input validation', () => {
           '/api/v1/demo-sessions',
           '/api/v1/demo-sessions/{id}',
           '/api/v1/demo-sessions/{id}/events',
+          '/api/v1/demo-sessions/introspect',
+          '/.well-known/jwks.json',
           '/healthz',
           '/metrics',
           '/readyz',
         ].sort(),
       );
-      expect(Object.keys(doc.paths['/api/v1/demo-sessions/{id}']!).sort()).toEqual(['delete', 'get']);
+      expect(Object.keys(doc.paths['/api/v1/demo-sessions/{id}']!).sort()).toEqual(['delete', 'get', 'patch']);
       expect(JSON.stringify(doc.components.schemas.CreateSessionRequest)).toContain(
         '"enum":["enterprise","professional"]',
       );
