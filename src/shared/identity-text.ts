@@ -24,6 +24,8 @@ const LABEL = '[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?';
 export const EMAIL_DOMAIN_RE = new RegExp(`^(?=.{1,${EMAIL_DOMAIN_MAX}}$)${LABEL}(?:\\.${LABEL})+$`);
 const HOST_RE = new RegExp(`^(?=.{1,253}$)${LABEL}(?:\\.${LABEL})+$`);
 const LOCAL_RE = /^[A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*$/;
+const PLAIN_SLUG_RE = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
+const PLAIN_LOCAL_RE = /^[a-z0-9_+-]+(?:\.[a-z0-9_+-]+)*$/;
 
 /**
  * What a valid address is here: a dot-atom local part of letters, digits and `._+-`
@@ -49,7 +51,10 @@ function ascii(value: string, drop: RegExp): string {
  */
 export function emailStem(seedEmail: string): string {
   const at = seedEmail.lastIndexOf('@');
-  const local = ascii(at < 0 ? seedEmail : seedEmail.slice(0, at), /[^a-z0-9._+-]+/g)
+  const raw = at < 0 ? seedEmail : seedEmail.slice(0, at);
+  // Most seed addresses are plain already: no normalising for them.
+  if (raw.length <= EMAIL_LOCAL_MAX - TAG_LENGTH - 1 && PLAIN_LOCAL_RE.test(raw)) return raw;
+  const local = ascii(raw, /[^a-z0-9._+-]+/g)
     .replace(/\.{2,}/g, '.')
     .replace(/^\.+|\.+$/g, '')
     .slice(0, EMAIL_LOCAL_MAX - TAG_LENGTH - 1)
@@ -65,6 +70,7 @@ export function emailStem(seedEmail: string): string {
 export function slugStem(seed: string, maxLength: number = SLUG_MAX): string {
   if (!Number.isInteger(maxLength) || maxLength < TAG_LENGTH)
     throw new RangeError(`a slug needs at least ${TAG_LENGTH} characters, got ${maxLength}`);
+  if (seed.length <= maxLength - TAG_LENGTH - 1 && PLAIN_SLUG_RE.test(seed)) return seed;
   return ascii(seed, /[^a-z0-9]+/g)
     .replace(/^-+|-+$/g, '')
     .slice(0, Math.max(0, maxLength - TAG_LENGTH - 1))
