@@ -3,14 +3,19 @@
  * here from Debian's packages and this machine's node, test/deploy/images/prepare-images.sh),
  * then run against this test's PostgreSQL databases and Redis queue prefix: `--help`, `migrate`,
  * the API and a worker as two containers, and a session created through the containerized API
- * that ends ready with the data rules holding.
+ * that ends ready with the data rules holding. Then the whole stack: docker-compose.yml brought up
+ * with podman-compose (stand-in postgres and redis images), a session through its API, and down.
  * Skipped, with the reason, only where podman or the base images cannot be had.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATABASE_KEYS, SERVICES } from '../../src/catalog/services.ts';
 import { databaseName, loadConfig } from '../../src/config/env.ts';
+import { Databases } from '../../src/db/pools.ts';
 import type { SessionView } from '../../src/sessions/session-view.ts';
 import { countsOf, sessionRows, type RowsByTable } from '../support/data-rules.ts';
 import { createHarness, eventually, type Harness } from '../support/harness.ts';
@@ -23,7 +28,10 @@ import {
   imageTestsBlocked,
   logsOf,
   podman,
+  podmanComposeCommand,
   podmanRun,
+  ROOT,
+  run,
   waitForHttp,
 } from './images/podman.ts';
 
@@ -172,4 +180,135 @@ describe.skipIf(blocked !== undefined)('the image built with podman and run', ()
     // The worker container did the loading, on this test's queue prefix.
     expect(await logsOf(names.worker)).toContain(sessionId);
   }, 180_000);
+});
+
+/** Every `${NAME:-default}` of docker-compose.yml with its default. */
+function composeDefaults(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const m of text.matchAll(/\$\{([A-Z_][A-Z0-9_]*):-([^}]*)\}/g)) out[m[1] as string] ??= m[2] as string;
+  return out;
+}
+
+describe.skipIf(blocked !== undefined)('docker-compose.yml brought up with podman-compose', () => {
+  const project = `demoseedt${randomUUID().replace(/-/g, '').slice(0, 8)}`;
+  const defaults = composeDefaults(readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8'));
+  let env: NodeJS.ProcessEnv = {};
+  let up: ChildProcess | undefined;
+  let upOutput = '';
+  let upExited: Promise<number | null> | undefined;
+  let apiUrl = '';
+  let dbs: Databases | undefined;
+
+  const compose = (args: string[], timeoutMs = 120_000) =>
+    run(podmanComposeCommand(['-p', project, '-f', 'docker-compose.yml', ...args]), { env, timeoutMs });
+  const tail = () => upOutput.split('\n').slice(-60).join('\n');
+
+  beforeAll(async () => {
+    const [redisPort, postgresPort, apiPort] = [await freePort(), await freePort(), await freePort()];
+    apiUrl = `http://127.0.0.1:${apiPort}`;
+    env = {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      // The file's own defaults, given explicitly: podman-compose 1.3 resolves a service variable
+      // written `NAME: ${NAME:-default}` to the text itself unless NAME is in its environment.
+      ...defaults,
+      DEMO_SEED_IMAGE: IMAGE,
+      REDIS_HOST_PORT: String(redisPort),
+      POSTGRES_HOST_PORT: String(postgresPort),
+      API_HOST_PORT: String(apiPort),
+    };
+    // The image the first describe built (once per run).
+    await buildImage();
+    // Attached, as `docker compose up`: podman-compose 1.3 waits for depends_on's conditions
+    // (service_healthy, service_completed_successfully) only when it starts the containers itself.
+    const [cmd, ...args] = podmanComposeCommand(['-p', project, '-f', 'docker-compose.yml', 'up', '--no-build']);
+    up = spawn(cmd as string, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    up.stdout?.on('data', (b: Buffer) => (upOutput += b.toString()));
+    up.stderr?.on('data', (b: Buffer) => (upOutput += b.toString()));
+    upExited = new Promise((resolve) => up?.once('exit', (code) => resolve(code)));
+    const cfg = loadConfig({
+      DATABASE_URL: `postgres://postgres:${defaults.POSTGRES_PASSWORD}@127.0.0.1:${postgresPort}/postgres`,
+      PG_POOL_SIZE: '2',
+    });
+    dbs = new Databases(cfg);
+  }, BUILD_TIMEOUT);
+
+  afterAll(async () => {
+    const down = await compose(['down', '-v'], 180_000);
+    if (down.code !== 0) console.warn(`[image.test] podman-compose down -v: ${down.stdout}${down.stderr}`);
+    if (up && up.exitCode === null) up.kill('SIGKILL');
+    await dbs?.close();
+    // Anything down left (a failed up): the project's containers, pod and volumes.
+    await podman(['rm', '-f', '-t', '0', '--filter', `label=io.podman.compose.project=${project}`], 60_000);
+    await podman(['pod', 'rm', '-f', '--ignore', `pod_${project}`], 60_000);
+    await podman(['volume', 'rm', '-f', `${project}_postgres-data`, `${project}_redis-data`], 60_000);
+  }, 240_000);
+
+  it('starts postgres and redis healthy, then migrate to completion, then the API and two workers', async () => {
+    try {
+      await waitForHttp(`${apiUrl}/readyz`, [], 180_000);
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\npodman-compose up:\n${tail()}`);
+    }
+    const ids = await podman(['ps', '-a', '-q', '--filter', `label=io.podman.compose.project=${project}`]);
+    const ps = await podman([
+      'inspect',
+      '--format',
+      '{{.Name}} {{.State.Status}} {{.State.ExitCode}}',
+      ...ids.stdout.trim().split('\n'),
+    ]);
+    const state = Object.fromEntries(
+      ps.stdout
+        .trim()
+        .split('\n')
+        .map((l) => l.split(' ') as [string, string, string])
+        .map(([n, st, code]) => [n.replace(`${project}_`, ''), `${st} ${code}`]),
+    );
+    expect(state, ps.stdout).toEqual({
+      redis_1: 'running 0',
+      postgres_1: 'running 0',
+      migrate_1: 'exited 0',
+      api_1: 'running 0',
+      worker_1: 'running 0',
+      worker_2: 'running 0',
+    });
+  }, 200_000);
+
+  it('loads a session created through the stack: ready, with the manifest counts in its PostgreSQL', async () => {
+    const res = await fetch(`${apiUrl}${PATH}`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ demo_account_type: 'professional', email: `compose-${project}@example.com` }),
+    });
+    const created = (await res.json()) as { session_id?: string };
+    expect(res.status, `${JSON.stringify(created)}\n${await logsOf(`${project}_api_1`)}`).toBe(202);
+    const view = await eventually(
+      async () => {
+        const r = await fetch(`${apiUrl}${PATH}/${created.session_id}`);
+        const v = (await r.json()) as SessionView;
+        return ['ready', 'failed', 'destroyed', 'expired'].includes(v.status) ? v : undefined;
+      },
+      120_000,
+      `session ${created.session_id} to end loading`,
+    ).catch((e: Error) => {
+      throw new Error(`${e.message}\n${tail()}`);
+    });
+    expect(view.status, view.error ?? '').toBe('ready');
+    const manifest = await readManifest('professional');
+    const rows = await sessionRows(dbs as Databases, view.tenant_ids);
+    expect(countsOf(rows)).toEqual(manifest.counts);
+    for (const [table, list] of rows) for (const r of list) expect(view.tenant_ids, table).toContain(r.tenant_id);
+  }, 180_000);
+
+  it('stops and removes the stack and its volumes with podman-compose down -v', async () => {
+    await dbs?.close();
+    dbs = undefined;
+    const down = await compose(['down', '-v'], 180_000);
+    expect(down.code, `${down.stdout}${down.stderr}`).toBe(0);
+    expect(await upExited).not.toBeUndefined();
+    const ps = await podman(['ps', '-a', '-q', '--filter', `label=io.podman.compose.project=${project}`]);
+    expect(ps.stdout.trim()).toBe('');
+    const volumes = await podman(['volume', 'ls', '-q', '--filter', `name=${project}`]);
+    expect(volumes.stdout.trim()).toBe('');
+  }, 200_000);
 });

@@ -1,4 +1,5 @@
 import { execFile, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +18,12 @@ export const BASE_IMAGES = [
   'docker.io/library/postgres:15-alpine',
   'docker.io/library/redis:7-alpine',
 ];
+
+const CACHE = process.env.DEMO_SEED_IMAGES_CACHE ?? '/var/cache/demo-seed-images';
+/** podman-compose 1.3 from Debian trixie's package, unpacked there by prepare-images.sh. */
+export const PODMAN_COMPOSE = path.join(CACHE, 'podman-compose/podman_compose.py');
+/** podman as podman-compose 1.3 expects it, on podman 4.3 without systemd (see the script). */
+export const PODMAN_COMPAT = path.join(ROOT, 'test/deploy/images/podman-compat.sh');
 
 const AS_ROOT = process.getuid?.() === 0 ? [] : ['sudo', '-n'];
 const PODMAN = [...AS_ROOT, 'podman'];
@@ -46,6 +53,11 @@ export function run(cmd: string[], opts: { timeoutMs?: number; env?: NodeJS.Proc
   });
 }
 
+/** podman-compose 1.3 with podman-compat.sh, from the repository root, as root. */
+export function podmanComposeCommand(args: string[]): string[] {
+  return [...AS_ROOT, '/usr/bin/python3', PODMAN_COMPOSE, '--podman-path', PODMAN_COMPAT, ...args];
+}
+
 export function podman(args: string[], timeoutMs?: number): Promise<Result> {
   return run([...PODMAN, ...args], { timeoutMs });
 }
@@ -56,9 +68,8 @@ export function podmanRun(args: string[], timeoutMs?: number): Promise<Result> {
 }
 
 function imagesExist(): boolean {
-  return BASE_IMAGES.every(
-    (i) => spawnSync(PODMAN[0] as string, [...PODMAN.slice(1), 'image', 'exists', i]).status === 0,
-  );
+  const exists = (i: string) => spawnSync(PODMAN[0] as string, [...PODMAN.slice(1), 'image', 'exists', i]).status === 0;
+  return existsSync(PODMAN_COMPOSE) && BASE_IMAGES.every(exists);
 }
 
 /**
@@ -75,8 +86,17 @@ export function imageTestsBlocked(): string | undefined {
   return `podman or the base images are not available (test/deploy/images/prepare-images.sh: ${out || (r.error?.message ?? `exit ${r.status}`)})`;
 }
 
-/** Builds the repository's Dockerfile as a normal build would (docker format, to keep HEALTHCHECK). */
-export async function buildImage(): Promise<void> {
+let built: Promise<void> | undefined;
+/**
+ * Builds the repository's Dockerfile as a normal build would (docker format, to keep HEALTHCHECK),
+ * once per test file run; podman's layer cache makes a rebuild with unchanged dependencies quick.
+ */
+export function buildImage(): Promise<void> {
+  built ??= build();
+  return built;
+}
+
+async function build(): Promise<void> {
   const r = await podman(
     ['build', '--isolation=chroot', '--network', 'host', '--format', 'docker', '-t', IMAGE, '.'],
     15 * 60_000,

@@ -8,7 +8,8 @@
 #   npm, a node user (uid 1000, as in the official image) and the CA bundle npm trusts here, with
 #   NODE_EXTRA_CA_CERTS pointing at it (the registry's TLS during `npm ci` in the build);
 # - stand-ins for docker-compose.yml's postgres:15-alpine and redis:7-alpine, from Debian's
-#   postgresql-15 and redis-server on the same rootfs (postgres.Containerfile, redis.Containerfile).
+#   postgresql-15 and redis-server on the same rootfs (postgres.Containerfile, redis.Containerfile);
+# - podman-compose 1.3 from Debian trixie's package, unpacked into the cache (see below).
 # An image that exists already is kept (`podman image exists`): the second run costs seconds.
 # DEMO_SEED_IMAGES_REBUILD=1 rebuilds them all. Exits non-zero, saying why, when something fails.
 set -euo pipefail
@@ -101,4 +102,26 @@ fi
 exists "$POSTGRES_IMAGE" || build "$POSTGRES_IMAGE" "$here/postgres.Containerfile" "$here" --build-arg "BASE=$ROOTFS_IMAGE"
 exists "$REDIS_IMAGE" || build "$REDIS_IMAGE" "$here/redis.Containerfile" "$here" --build-arg "BASE=$ROOTFS_IMAGE"
 
-log "images ready: $NODE_IMAGE, $POSTGRES_IMAGE, $REDIS_IMAGE"
+# ---- podman-compose from Debian trixie, for docker-compose.yml ----
+# bookworm's podman-compose 1.0.3 stops on this compose file (the worker's second replica:
+# "unknown healthcheck test type [node]") and ignores depends_on's conditions and profiles;
+# trixie's 1.3 (pure Python, run with this machine's python3, python3-yaml, python3-dotenv)
+# honours them. Only its .deb is fetched (apt-get download, own lists): nothing is installed.
+PC="$CACHE/podman-compose/podman_compose.py"
+if [ -n "$rebuild" ] || [ ! -s "$PC" ]; then
+  work="$(mktemp -d)"
+  mkdir -p "$work/lists/partial" "$work/cache/archives/partial"
+  echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $MIRROR trixie main" >"$work/sources.list"
+  apt_opts=(-o "Dir::Etc::sourcelist=$work/sources.list" -o Dir::Etc::sourceparts=- -o "Dir::State::Lists=$work/lists" -o "Dir::Cache=$work/cache" -o APT::Sandbox::User=root)
+  log "fetching podman-compose from Debian trixie"
+  as_root apt-get "${apt_opts[@]}" update -qq >/dev/null
+  (cd "$work" && as_root apt-get "${apt_opts[@]}" download -qq podman-compose >/dev/null 2>&1) \
+    || { log "apt-get download podman-compose (trixie) failed"; exit 1; }
+  dpkg-deb -x "$work"/podman-compose_*.deb "$work/x"
+  as_root mkdir -p "$(dirname "$PC")"
+  as_root cp "$work/x/usr/lib/python3/dist-packages/podman_compose.py" "$PC"
+  as_root rm -rf "$work"
+fi
+/usr/bin/python3 "$PC" --version >/dev/null 2>&1 || { log "$PC does not run with /usr/bin/python3"; exit 1; }
+
+log "images ready: $NODE_IMAGE, $POSTGRES_IMAGE, $REDIS_IMAGE; $(/usr/bin/python3 "$PC" --version 2>/dev/null | head -1) at $PC"
