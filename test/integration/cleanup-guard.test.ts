@@ -264,6 +264,8 @@ async function insertCustomerRows(h: Harness, demo: SessionView, customer: strin
             if (col.kind === 'ref') return row[name] === null ? null : (own.get(col.entity) ?? randomUUID());
             if (col.kind === 'json') return JSON.stringify(row[name]);
             if (name === 'is_demo') return false;
+            // Emails, slugs and codes are unique across tenants: the customer has its own.
+            if ('identity' in col && col.identity) return `customer-${tenant.slice(0, 8)}-${String(row[name])}`;
             return row[name];
           });
           const names = Object.keys(table.columns);

@@ -136,6 +136,7 @@ describe('the reconciler with more live sessions than it checks in one run', () 
         'expires_at',
         'session_id',
         'status',
+        'subscription_tier',
         'tenant_ids',
         'updated_at',
       ]);
