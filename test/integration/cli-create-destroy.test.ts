@@ -118,6 +118,10 @@ describe('demo-seed create / destroy (the Kubernetes Job)', () => {
     expect(unknown.stderr).toMatch(/no-such-profile/);
     expect(unknown.stderr).not.toMatch(/\bat .+\.(ts|js):\d+/);
 
+    const badTier = await cli(h, ['create', '--profile', 'professional', '--subscription-tier', 'gold']);
+    expect(badTier.code).toBe(2);
+    expect(badTier.stderr).toMatch(/--subscription-tier must be one of starter, professional, enterprise, got "gold"/);
+
     const badId = await cli(h, ['destroy', 'not-a-uuid']);
     expect(badId.code).toBe(2);
     expect(badId.stderr).toMatch(/session id must be a uuid, got "not-a-uuid"/);

@@ -7,19 +7,6 @@
   'use strict';
 
   var API = '/api/v1/demo-sessions';
-  var SERVICES = [
-    'tenant',
-    'inventory',
-    'suppliers',
-    'auth',
-    'recipes',
-    'production',
-    'procurement',
-    'orders',
-    'sales',
-    'orchestrator',
-    'forecasting',
-  ];
   var FINAL = { ready: true, failed: true, destroyed: true, expired: true };
   var FIELD_NAMES = { email: 'Email', demo_account_type: 'Demo type', subscription_tier: 'Subscription tier' };
 
@@ -29,6 +16,8 @@
   var root = $('demo');
   var params = new URLSearchParams(window.location.search);
   var profiles = (root.getAttribute('data-profiles') || '').split(',').filter(Boolean);
+  // The 11 services in load order, as the server's catalog names them.
+  var SERVICES = (root.getAttribute('data-services') || '').split(',').filter(Boolean);
   var fallback = root.getAttribute('data-default') || profiles[0] || 'professional';
   var asked = (params.get('type') || '').trim();
   var type = asked === '' ? fallback : asked;

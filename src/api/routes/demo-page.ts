@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Router, type RequestHandler } from 'express';
+import { SERVICES } from '../../catalog/services.ts';
 import { packageRoot } from '../../shared/paths.ts';
 import { methodNotAllowed } from '../errors.ts';
 
@@ -21,11 +22,12 @@ export const DEFAULT_DEMO_TYPE = 'professional';
 const escapeHtml = (s: string): string =>
   s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
 
-/** The page with the demo types on offer written into it (read once, at start). */
+/** The page with the demo types on offer and the services, in load order, written into it (read once, at start). */
 export function demoPageHtml(profiles: readonly string[], dir = DEMO_PAGE_DIR): string {
   const fallback = profiles.includes(DEFAULT_DEMO_TYPE) ? DEFAULT_DEMO_TYPE : (profiles[0] ?? DEFAULT_DEMO_TYPE);
   return readFileSync(path.join(dir, 'index.html'), 'utf8')
     .replace('{{PROFILES}}', escapeHtml(profiles.join(',')))
+    .replace('{{SERVICES}}', escapeHtml(SERVICES.join(',')))
     .replace('{{DEFAULT_PROFILE}}', escapeHtml(fallback));
 }
 

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
+import { isSubscriptionTier, SUBSCRIPTION_TIERS } from '../../catalog/tables.ts';
 import { loadConfig } from '../../config/env.ts';
 import { createQueue, QUEUE_NAMES } from '../../flows/queues.ts';
 import { createLogger } from '../../shared/logger.ts';
@@ -33,6 +34,11 @@ export function registerCreate(program: Command): void {
         const timeout = Number(o.timeout);
         if (!Number.isFinite(timeout) || timeout <= 0)
           program.error(`--timeout must be a positive number of seconds, got "${o.timeout}"`, { exitCode: 2 });
+        if (o.subscriptionTier !== undefined && !isSubscriptionTier(o.subscriptionTier))
+          program.error(
+            `--subscription-tier must be one of ${SUBSCRIPTION_TIERS.join(', ')}, got "${o.subscriptionTier}"`,
+            { exitCode: 2 },
+          );
         const cfg = loadConfig();
         const rt = createRuntime(cfg, createLogger(cfg.LOG_LEVEL, 'stderr'));
         let workers: RunningWorkers | undefined;
