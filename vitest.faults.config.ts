@@ -9,7 +9,8 @@ import { defineConfig } from 'vitest/config';
  */
 export default defineConfig({
   test: {
-    include: ['test/faults/**/*.test.ts'],
+    // The image test too (test/deploy/image.test.ts): it needs the machine to itself as much as these do.
+    include: ['test/faults/**/*.test.ts', 'test/deploy/image.test.ts'],
     pool: 'forks',
     fileParallelism: false,
     maxWorkers: 1,
