@@ -140,3 +140,14 @@ export function openSse(api: RunningApi, path: string, headers: Record<string, s
     req.on('error', reject);
   });
 }
+
+/** Prometheus text → `name{labels}` → value. */
+export function parseMetrics(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const cut = line.lastIndexOf(' ');
+    out.set(line.slice(0, cut), Number(line.slice(cut + 1)));
+  }
+  return out;
+}

@@ -2,18 +2,7 @@ import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningApi } from '../../src/api/server.ts';
 import { createHarness, type Harness } from '../support/harness.ts';
-import { client, PATH, startTestApi } from './helpers.ts';
-
-/** Prometheus text → `name{labels}` → value. */
-function parse(text: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (!line || line.startsWith('#')) continue;
-    const cut = line.lastIndexOf(' ');
-    out.set(line.slice(0, cut), Number(line.slice(cut + 1)));
-  }
-  return out;
-}
+import { PATH, client, parseMetrics, startTestApi } from './helpers.ts';
 
 /** Sends raw bytes on a fresh connection; resolves with all the server sent once it closed the connection. */
 function raw(api: RunningApi, chunks: string[], gapMs = 20): Promise<string> {
@@ -56,7 +45,7 @@ function expectRawError(text: string, status: number, code: string): void {
 describe('HTTP API: malformed HTTP', () => {
   let h: Harness;
   let api: RunningApi;
-  const scrape = async () => parse((await client(api).get('/metrics')).text);
+  const scrape = async () => parseMetrics((await client(api).get('/metrics')).text);
   const count = (m: Map<string, number>, labels: string) => m.get(`demo_http_requests_total{${labels}}`) ?? 0;
   const POST_ROUTE = `method="POST",route="${PATH}"`;
 

@@ -7,18 +7,7 @@ import { SERVICES } from '../../src/catalog/services.ts';
 import { SESSION_QUEUE, type ServiceJobData, type SessionJobData } from '../../src/flows/jobs.ts';
 import type { SessionView } from '../../src/sessions/session-view.ts';
 import { createHarness, eventually, type Harness } from '../support/harness.ts';
-import { client, freshEmail, PATH, postSession, startTestApi, waitForStatus } from './helpers.ts';
-
-/** Prometheus text → `name{labels}` → value. */
-function parse(text: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (!line || line.startsWith('#')) continue;
-    const cut = line.lastIndexOf(' ');
-    out.set(line.slice(0, cut), Number(line.slice(cut + 1)));
-  }
-  return out;
-}
+import { PATH, client, freshEmail, parseMetrics, postSession, startTestApi, waitForStatus } from './helpers.ts';
 
 /** /metrics: sessions by status from the database, job metrics from BullMQ's events (workers may be elsewhere). */
 describe('HTTP API: metrics', () => {
@@ -28,7 +17,7 @@ describe('HTTP API: metrics', () => {
     const res = await client(api).get('/metrics');
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toMatch(/^text\/plain/);
-    return parse(res.text);
+    return parseMetrics(res.text);
   };
   const value = (m: Map<string, number>, key: string) => m.get(key) ?? 0;
 

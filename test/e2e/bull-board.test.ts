@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Queue } from 'bullmq';
@@ -10,6 +9,7 @@ import { SERVICES } from '../../src/catalog/services.ts';
 import { SESSION_QUEUE } from '../../src/flows/jobs.ts';
 import { freshEmail, postSession, startTestApi } from '../api/helpers.ts';
 import { createHarness, type Harness } from '../support/harness.ts';
+import { CHROMIUM, CHROMIUM_ARGS, hasChromium } from '../support/chromium.ts';
 
 /**
  * Bull Board in a real browser: headless Chromium from Debian (`.ci/prepare`
@@ -18,21 +18,8 @@ import { createHarness, type Harness } from '../support/harness.ts';
  * browser's login to change anything. Skipped, saying why, only when
  * /usr/bin/chromium is absent.
  */
-const CHROMIUM = '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium)
   console.warn(`e2e: ${CHROMIUM} is missing, Bull Board browser test skipped (run .ci/prepare to install chromium)`);
-
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const ADMIN = { username: 'admin', password: 'e2e-secret' };
 /** A service queue no worker takes from here: a delayed job stays delayed unless the board promotes it. */
 const QUEUE = SERVICES[SERVICES.length - 1]!;
@@ -59,7 +46,7 @@ describe.skipIf(!hasChromium)(
         RATE_LIMIT_PER_MINUTE: 0,
         BOARD_READ_ONLY: false,
       });
-      browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, timeout: 30_000 });
+      browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 30_000 });
       queue = new Queue(QUEUE, { connection: h.rt.redis, prefix: h.cfg.QUEUE_PREFIX });
     });
     afterAll(async () => {

@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -10,6 +9,7 @@ import type { SessionView } from '../../src/sessions/session-view.ts';
 import { client, freshEmail, openSse, PATH, postSession, startTestApi, waitForStatus } from '../api/helpers.ts';
 import { createHarness, type Harness } from '../support/harness.ts';
 import { recordSession } from '../support/sessions.ts';
+import { CHROMIUM, CHROMIUM_ARGS, hasChromium } from '../support/chromium.ts';
 
 /**
  * The demo page (GET /demo) in a real browser: headless Chromium from Debian (`.ci/prepare`
@@ -20,21 +20,8 @@ import { recordSession } from '../support/sessions.ts';
  * Each state is saved as /tmp/demo-page-<state>.png to be looked at. Skipped, saying why,
  * only when /usr/bin/chromium is absent.
  */
-const CHROMIUM = '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium)
   console.warn(`e2e: ${CHROMIUM} is missing, demo page browser test skipped (run .ci/prepare to install chromium)`);
-
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const shot = (page: Page, state: string) => page.screenshot({ path: `/tmp/demo-page-${state}.png`, fullPage: true });
 
 interface JwtParts {
@@ -125,7 +112,7 @@ describe.skipIf(!hasChromium)(
       withLogin = await startTestApi(h, { ...common, DEMO_LOGIN_URL: `${loginBase}/welcome` });
       capped = await startTestApi(h, { ...common, MAX_SESSIONS_PER_EMAIL: 1 });
       oneStream = await startTestApi(h, { ...common, SSE_MAX_PER_CLIENT: 1 });
-      browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, timeout: 30_000 });
+      browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 30_000 });
     });
     afterAll(async () => {
       await browser?.close();
